@@ -1,0 +1,35 @@
+"""The ``villagegrid`` command line.
+
+Each command lives in its own module that exposes ``register(subparsers)``; registering must
+stay cheap (heavy libraries are imported inside the command's ``run``), so ``--help`` is fast.
+Exit codes: 0 success, 2 bad input (a site or file that does not validate), 1 other failures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+COMMAND_MODULES = ("api.commands.validate",)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="villagegrid",
+        description="Plan BIPV, batteries, biogas, gensets, loads and the grid of a village.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

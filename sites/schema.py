@@ -1,0 +1,429 @@
+"""The site model: a village's location, settings and devices.
+
+Every quantity carries its unit in its name (``_kw``, ``_kwh``, ``_m3``, ``_pu`` for a
+dimensionless ratio, ``_per_kwh`` for a price in the site's currency per kWh ...) and has
+bounds. Models are frozen and reject unknown keys. Devices form a list discriminated on
+``kind``; loads are further discriminated on ``type``.
+
+Angles follow pvlib: tilt 0° is horizontal and 90° vertical; azimuth is measured clockwise
+from north (90° east, 180° south, 270° west). Hours are local clock hours in [0, 24].
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Literal, Union
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+#: Temperature models for the cell-temperature step, named ``<family>_<mounting>``.
+#: Building-integrated arrays run hotter than open racks; see forecasting/pv.py.
+TemperatureModel = Literal[
+    "sapm_open_rack_glass_glass",
+    "sapm_open_rack_glass_polymer",
+    "sapm_close_mount_glass_glass",
+    "sapm_insulated_back_glass_polymer",
+    "pvsyst_freestanding",
+    "pvsyst_semi_integrated",
+    "pvsyst_insulated",
+]
+
+#: Shapes of a typical rural day used to spread a fixed load's daily energy.
+LoadShape = Literal["rural_household", "school", "farm_daytime", "flat"]
+
+NonNeg = Annotated[float, Field(ge=0)]
+Positive = Annotated[float, Field(gt=0)]
+Fraction = Annotated[float, Field(ge=0, le=1)]
+Hour = Annotated[float, Field(ge=0, le=24)]
+
+
+class Strict(BaseModel):
+    """Base of every site model: frozen, unknown keys rejected."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _hourly(values: tuple[float, ...] | None, field: str) -> tuple[float, ...] | None:
+    if values is not None and len(values) != 24:
+        raise ValueError(f"{field} must have 24 hourly values, got {len(values)}")
+    return values
+
+
+class Location(Strict):
+    latitude_deg: float = Field(ge=-90, le=90)
+    longitude_deg: float = Field(ge=-180, le=180)
+    altitude_m: float = Field(default=0.0, ge=-500, le=9000)
+    timezone: str = Field(description="IANA time zone, e.g. Asia/Shanghai")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"must be an IANA time zone such as 'Asia/Shanghai', got {value!r}")
+        return value
+
+
+class Economics(Strict):
+    """Cost of building and keeping a device, for sizing studies [site currency]."""
+
+    capital_cost_per_unit: NonNeg = Field(description="per kWp, kWh, kW or m3 of the device")
+    lifetime_years: float = Field(default=20, gt=0, le=60)
+    fixed_om_per_unit_year: NonNeg = 0.0
+    variable_om_per_kwh: NonNeg = 0.0
+    replacement_cost_pu: Fraction = Field(
+        default=1.0, description="replacement cost as a share of the capital cost"
+    )
+
+
+class Device(Strict):
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")
+    economics: Economics | None = None
+
+
+class PvArray(Device):
+    """A BIPV or rooftop array with its own inverter."""
+
+    kind: Literal["pv_array"]
+    surface: Literal["roof", "facade"]
+    tilt_deg: float = Field(ge=0, le=90)
+    azimuth_deg: float = Field(ge=0, lt=360)
+    dc_capacity_kwp: float = Field(gt=0, le=100_000)
+    inverter_ac_kw: float = Field(gt=0, le=100_000)
+    inverter_efficiency_pu: float = Field(default=0.96, gt=0.5, le=1)
+    temperature_model: TemperatureModel = "sapm_close_mount_glass_glass"
+    gamma_pdc_per_c: float = Field(
+        default=-0.0037, ge=-0.01, le=0, description="DC power temperature coefficient [1/°C]"
+    )
+    losses_pct: float = Field(default=14.0, ge=0, lt=100, description="soiling, wiring, mismatch")
+    albedo_pu: Fraction = 0.2
+    usable_area_m2: float | None = Field(default=None, gt=0, description="bounds kWp in sizing")
+    kwp_per_m2: float = Field(default=0.18, gt=0, le=0.3, description="module density for sizing")
+
+    @model_validator(mode="after")
+    def _fits_area(self) -> PvArray:
+        if self.usable_area_m2 is not None:
+            limit = self.usable_area_m2 * self.kwp_per_m2
+            if self.dc_capacity_kwp > limit * (1 + 1e-9):
+                raise ValueError(
+                    f"dc_capacity_kwp ({self.dc_capacity_kwp}) exceeds usable_area_m2 × "
+                    f"kwp_per_m2 ({limit:g})"
+                )
+        return self
+
+
+class Battery(Device):
+    kind: Literal["battery"]
+    capacity_kwh: float = Field(gt=0, le=1_000_000)
+    max_charge_kw: Positive
+    max_discharge_kw: Positive
+    charge_efficiency_pu: float = Field(default=0.95, gt=0, le=1)
+    discharge_efficiency_pu: float = Field(default=0.95, gt=0, le=1)
+    soc_min_pu: Fraction = 0.1
+    soc_max_pu: Fraction = 0.95
+    initial_soc_pu: Fraction = 0.5
+    end_soc_pu: Fraction | None = Field(
+        default=None, description="end-of-horizon target; default: at least the initial SoC"
+    )
+    self_discharge_pu_per_day: float = Field(default=0.0, ge=0, le=0.5)
+    wear_cost_per_kwh: NonNeg = Field(default=0.0, description="per kWh of throughput")
+
+    @model_validator(mode="after")
+    def _window(self) -> Battery:
+        if self.soc_min_pu >= self.soc_max_pu:
+            raise ValueError(
+                f"soc_min_pu ({self.soc_min_pu}) must be < soc_max_pu ({self.soc_max_pu})"
+            )
+        for field in ("initial_soc_pu", "end_soc_pu"):
+            value = getattr(self, field)
+            if value is not None and not self.soc_min_pu <= value <= self.soc_max_pu:
+                raise ValueError(
+                    f"{field} must lie in [soc_min_pu, soc_max_pu] = "
+                    f"[{self.soc_min_pu}, {self.soc_max_pu}], got {value}"
+                )
+        return self
+
+
+class Feedstock(Strict):
+    name: str = Field(min_length=1)
+    kg_per_day: NonNeg
+    biogas_yield_m3_per_kg: float = Field(gt=0, le=1.5, description="m³ biogas per kg fresh mass")
+
+
+class Digester(Device):
+    """An anaerobic digester with a gas holder; production is steady over the day."""
+
+    kind: Literal["digester"]
+    feedstocks: tuple[Feedstock, ...] = Field(min_length=1)
+    methane_fraction_pu: float = Field(default=0.6, ge=0.3, le=0.85)
+    holder_min_m3: NonNeg = 0.0
+    holder_max_m3: Positive
+    holder_initial_m3: NonNeg
+    has_flare: bool = Field(default=True, description="without a flare, surplus gas is vented")
+    cooking_gas_m3_per_day: NonNeg = 0.0
+    cooking_profile_pu: tuple[float, ...] | None = Field(
+        default=None, description="24 hourly weights of cooking use; default: three meals"
+    )
+
+    @field_validator("cooking_profile_pu")
+    @classmethod
+    def _cooking_hours(cls, v: tuple[float, ...] | None) -> tuple[float, ...] | None:
+        if v is not None and (min(v, default=0) < 0 or sum(v) <= 0):
+            raise ValueError("weights must be ≥ 0 with a positive sum")
+        return _hourly(v, "cooking_profile_pu")
+
+    @property
+    def biogas_m3_per_day(self) -> float:
+        return sum(f.kg_per_day * f.biogas_yield_m3_per_kg for f in self.feedstocks)
+
+    @model_validator(mode="after")
+    def _holder(self) -> Digester:
+        if self.holder_min_m3 >= self.holder_max_m3:
+            raise ValueError(
+                f"holder_min_m3 ({self.holder_min_m3}) must be < holder_max_m3 "
+                f"({self.holder_max_m3})"
+            )
+        if not self.holder_min_m3 <= self.holder_initial_m3 <= self.holder_max_m3:
+            raise ValueError(
+                f"holder_initial_m3 must lie in [holder_min_m3, holder_max_m3] = "
+                f"[{self.holder_min_m3}, {self.holder_max_m3}], got {self.holder_initial_m3}"
+            )
+        return self
+
+
+class BiogasFuel(Strict):
+    type: Literal["biogas"]
+    digester: str = Field(description="name of the digester whose holder feeds this genset")
+    m3_per_kwh: float = Field(gt=0, le=5, description="slope of the fuel line")
+    no_load_m3_per_h: NonNeg = Field(default=0.0, description="fuel per hour while running")
+
+
+class DieselFuel(Strict):
+    type: Literal["diesel"]
+    l_per_kwh: float = Field(gt=0, le=2, description="slope of the fuel line")
+    no_load_l_per_h: NonNeg = Field(default=0.0, description="fuel per hour while running")
+    price_per_l: NonNeg
+    emission_kgco2_per_l: float = Field(default=2.68, ge=0, le=5)
+
+
+class Genset(Device):
+    """An engine generator, optionally with heat recovery (CHP)."""
+
+    kind: Literal["genset"]
+    fuel: Annotated[Union[BiogasFuel, DieselFuel], Field(discriminator="type")]
+    rated_kw: float = Field(gt=0, le=100_000)
+    min_load_pu: Fraction = Field(default=0.0, description="enforced only with commitment")
+    commitment: bool = Field(default=False, description="on/off variables: makes the model a MILP")
+    max_ramp_kw_per_h: float | None = Field(default=None, gt=0)
+    heat_recovery_pu: float = Field(default=0.0, ge=0, le=3, description="kWh heat per kWh")
+    variable_om_per_kwh: NonNeg = 0.0
+
+
+class FixedLoad(Device):
+    """A load that must be served as forecast: a 24-value profile or a daily energy."""
+
+    kind: Literal["load"]
+    type: Literal["fixed"]
+    profile_kw: tuple[NonNeg, ...] | None = Field(default=None, description="24 hourly values")
+    daily_energy_kwh: float | None = Field(default=None, gt=0)
+    shape: LoadShape = "rural_household"
+
+    @field_validator("profile_kw")
+    @classmethod
+    def _hours(cls, v: tuple[float, ...] | None) -> tuple[float, ...] | None:
+        return _hourly(v, "profile_kw")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> FixedLoad:
+        if (self.profile_kw is None) == (self.daily_energy_kwh is None):
+            raise ValueError("give exactly one of profile_kw or daily_energy_kwh")
+        return self
+
+
+def window_hours(start_h: float, end_h: float) -> float:
+    """Length of a daily window [h]; an end before the start wraps past midnight."""
+    return (end_h - start_h) % 24 or 24.0
+
+
+class ShiftableLoad(Device):
+    """A movable load: an energy amount served inside a daily window."""
+
+    kind: Literal["load"]
+    type: Literal["shiftable"]
+    energy_kwh: Positive = Field(description="energy due in each period")
+    period_days: int = Field(default=1, ge=1, le=7, description="days over which energy_kwh is due")
+    min_power_kw: NonNeg = Field(default=0.0, description="lower bound inside the window")
+    max_power_kw: Positive
+    window_start_h: Hour
+    window_end_h: Hour
+
+    @model_validator(mode="after")
+    def _feasible(self) -> ShiftableLoad:
+        if self.window_start_h % 24 == self.window_end_h % 24:
+            raise ValueError(
+                f"window_start_h and window_end_h must differ, got {self.window_start_h} for both"
+            )
+        if self.min_power_kw > self.max_power_kw:
+            raise ValueError(
+                f"min_power_kw ({self.min_power_kw}) must be ≤ max_power_kw ({self.max_power_kw})"
+            )
+        capacity = self.max_power_kw * window_hours(self.window_start_h, self.window_end_h)
+        if self.energy_kwh > capacity * self.period_days:
+            raise ValueError(
+                f"energy_kwh ({self.energy_kwh}) exceeds max_power_kw × window × period_days "
+                f"({capacity * self.period_days:g})"
+            )
+        return self
+
+
+class HeatLoad(Device):
+    """A thermal demand (heat, or cold from an absorption chiller) served by CHP heat."""
+
+    kind: Literal["heat_load"]
+    profile_kw: tuple[NonNeg, ...] = Field(description="24 hourly values of useful heat or cold")
+    chp_units: tuple[str, ...] = Field(min_length=1, description="gensets whose heat serves it")
+    heat_to_demand_cop_pu: float = Field(
+        default=1.0, gt=0, le=2, description="1 for heat; ~0.7 for an absorption chiller"
+    )
+    electric_backup_cop_pu: float | None = Field(
+        default=None, gt=0, le=8, description="backup drawing power from the bus; None: no backup"
+    )
+
+    @field_validator("profile_kw")
+    @classmethod
+    def _hours(cls, v: tuple[float, ...]) -> tuple[float, ...]:
+        return _hourly(v, "profile_kw") or ()
+
+
+class TariffBand(Strict):
+    start_h: Hour
+    end_h: Hour
+    price_per_kwh: NonNeg
+
+
+class Outage(Strict):
+    start: datetime
+    end: datetime
+
+    @model_validator(mode="after")
+    def _aware(self) -> Outage:
+        for field in ("start", "end"):
+            if getattr(self, field).tzinfo is None:
+                raise ValueError(f"{field} must carry a UTC offset, e.g. 2026-07-01T14:00+08:00")
+        if self.end <= self.start:
+            raise ValueError(f"end ({self.end}) must be after start ({self.start})")
+        return self
+
+
+class Grid(Device):
+    kind: Literal["grid"]
+    max_import_kw: NonNeg
+    max_export_kw: NonNeg = 0.0
+    import_tariff: tuple[TariffBand, ...] = Field(
+        min_length=1, description="bands covering the 24 hours of a day"
+    )
+    export_price_per_kwh: NonNeg = 0.0
+    carbon_kgco2_per_kwh: float = Field(ge=0, le=2, description="flat average factor")
+    hourly_carbon_kgco2_per_kwh: tuple[NonNeg, ...] | None = None
+    peak_import_charge_per_kw: NonNeg = Field(default=0.0, description="on the horizon's peak")
+    outages: tuple[Outage, ...] = ()
+
+    @field_validator("hourly_carbon_kgco2_per_kwh")
+    @classmethod
+    def _hours(cls, v: tuple[float, ...] | None) -> tuple[float, ...] | None:
+        return _hourly(v, "hourly_carbon_kgco2_per_kwh")
+
+    @model_validator(mode="after")
+    def _covers_day(self) -> Grid:
+        covered = [0] * 96
+        for band in self.import_tariff:
+            start = round(band.start_h * 4)
+            length = round(window_hours(band.start_h, band.end_h) * 4)
+            for q in range(start, start + length):
+                covered[q % 96] += 1
+        if any(c != 1 for c in covered):
+            hole = next(q for q, c in enumerate(covered) if c != 1) / 4
+            what = "uncovered" if covered[int(hole * 4)] == 0 else "covered twice"
+            raise ValueError(
+                f"import_tariff bands must cover each hour of the day exactly once; "
+                f"hour {hole:g} is {what}"
+            )
+        return self
+
+    def import_price_at(self, hour: float) -> float:
+        """Import price at a local clock hour [currency/kWh]."""
+        for band in self.import_tariff:
+            if (hour - band.start_h) % 24 < window_hours(band.start_h, band.end_h):
+                return band.price_per_kwh
+        raise AssertionError("tariff bands cover the day")  # guaranteed by _covers_day
+
+
+Load = Annotated[Union[FixedLoad, ShiftableLoad], Field(discriminator="type")]
+AnyDevice = Annotated[
+    Union[PvArray, Battery, Digester, Genset, Load, HeatLoad, Grid], Field(discriminator="kind")
+]
+SUPPLY_KINDS = ("pv_array", "genset", "grid")
+
+
+class Site(Strict):
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_\-]*$")
+    description: str = ""
+    location: Location
+    step_minutes: Literal[15, 30, 60] = 60
+    currency: str = Field(default="CNY", pattern=r"^[A-Z]{3}$")
+    carbon_price_per_kgco2: NonNeg = 0.0
+    value_of_lost_load_per_kwh: float = Field(default=20.0, gt=0)
+    discount_rate_pu: float = Field(default=0.06, ge=0, le=0.5, description="for sizing")
+    project_life_years: int = Field(default=20, ge=1, le=60, description="for sizing")
+    devices: tuple[AnyDevice, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _references(self) -> Site:
+        names = [d.name for d in self.devices]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"device names must be unique; repeated: {', '.join(twice)}")
+        by_name = {d.name: d for d in self.devices}
+        for i, d in enumerate(self.devices):
+            where = f"devices[{i}] ({d.name})"
+            if isinstance(d, Genset) and isinstance(d.fuel, BiogasFuel):
+                if not isinstance(by_name.get(d.fuel.digester), Digester):
+                    raise ValueError(
+                        f"{where}.fuel.digester: no digester named {d.fuel.digester!r}"
+                    )
+            if isinstance(d, HeatLoad):
+                for unit in d.chp_units:
+                    g = by_name.get(unit)
+                    if not isinstance(g, Genset) or g.heat_recovery_pu <= 0:
+                        raise ValueError(
+                            f"{where}.chp_units: {unit!r} is not a genset with heat_recovery_pu > 0"
+                        )
+        if sum(isinstance(d, Grid) for d in self.devices) > 1:
+            raise ValueError("a site has at most one grid connection")
+        if not any(d.kind in SUPPLY_KINDS for d in self.devices):
+            raise ValueError("a site needs at least one supply: a pv_array, a genset or a grid")
+        return self
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.location.timezone)
+
+    @property
+    def step(self) -> timedelta:
+        return timedelta(minutes=self.step_minutes)
+
+    @property
+    def step_h(self) -> float:
+        return self.step_minutes / 60
+
+    def device(self, name: str) -> AnyDevice:
+        for d in self.devices:
+            if d.name == name:
+                return d
+        raise KeyError(f"site {self.name!r} has no device named {name!r}")
+
+    def of_type(self, cls: type) -> list:
+        """The devices that are instances of ``cls``, in file order."""
+        return [d for d in self.devices if isinstance(d, cls)]
