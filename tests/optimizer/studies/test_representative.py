@@ -60,7 +60,7 @@ def test_hardest_day_is_added() -> None:
     rep = choose_days(table, TZ, 2, residual_load=residual)
     hardest = rep.assignment.index[7]
     assert hardest in rep.days
-    assert dict(zip(rep.days, rep.weights))[hardest] == 1
+    assert dict(zip(rep.days, rep.weights, strict=True))[hardest] == 1
     assert sum(rep.weights) == 30
 
 
