@@ -1,0 +1,231 @@
+"""Sizing: capacities as LP variables over representative days or a full year.
+
+The sizing LP is made of the planning model itself: one :class:`VillageModel` per period
+(each representative day, or the whole year), all in one Pyomo model that adds a capacity
+variable per sized device. Each device model's sizing hook (``for_sizing``) lets its limits
+follow that variable — PV output ≤ available power per kWp × kWp, SoC ≤ soc_max × kWh ... —
+and closes each period on itself (storage ends at least where it started; shiftable loads
+receive their average energy per day), so the physics is the planning physics, written once.
+
+Objective (annual, site currency):
+
+.. math::
+    \\min \\sum_d a_d\\, K_d + \\sum_p w_p \\Big( \\sum_t c_{p,t} + H_p + \\Pi_p
+          + \\pi^{CO_2} \\sum_t e_{p,t} \\Big)
+
+with :math:`a_d` the annualised cost per unit of device :math:`d` (capital, replacements, fixed
+O&M, salvage; :mod:`optimizer.studies.economics`), :math:`K_d` its capacity, :math:`w_p` the
+number of days (per year) that period :math:`p` stands for, :math:`c` the operating cost,
+:math:`H` horizon charges, :math:`\\Pi` the penalties (lost load) and :math:`e` emissions.
+Bounds: existing capacity ≤ :math:`K_d` ≤ usable area × kWp/m² (PV) or the device's
+``economics.max_units``; the new capital within the site's ``capital_budget``; optionally
+annual emissions ≤ ε (the ε-constraint of a cost–carbon front).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from optimizer.studies.economics import annualised_cost_per_unit, design_costs
+from sites.schema import Site
+
+#: Days in the year to which operation is scaled [day].
+DAYS_PER_YEAR = 365.0
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A device whose capacity is a decision: its unit, existing size and bounds."""
+
+    name: str
+    unit: str
+    existing: float
+    upper: float | None
+    annualised_per_unit: float
+    capital_per_unit: float
+
+
+@dataclass
+class SizingResult:
+    """Capacities chosen and what the design costs and emits per year."""
+
+    status: str
+    capacities: dict[str, float]
+    units: dict[str, str]
+    existing: dict[str, float]
+    annual: dict[str, float]
+    economics: pd.DataFrame
+    operation: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
+
+
+def candidates(site: Site, devices: Sequence[Any], *, greenfield: bool = False) -> list[Candidate]:
+    """The sizable devices of a site: those with ``economics`` whose model has a capacity."""
+    out = []
+    for dev in devices:
+        unit = getattr(dev, "capacity_unit", None)
+        econ = getattr(dev.spec, "economics", None)
+        if unit is None or econ is None:
+            continue
+        existing = 0.0 if greenfield else float(dev.capacity_units())
+        limits = [v for v in (dev.capacity_limit(), econ.max_units) if v is not None]
+        upper = min(limits) if limits else None
+        if upper is not None and upper < existing - 1e-9:
+            raise ValueError(
+                f"{dev.name}: the existing capacity {existing:g} {unit} exceeds the sizing "
+                f"bound {upper:g} {unit} (usable area or economics.max_units)"
+            )
+        out.append(
+            Candidate(
+                name=dev.name,
+                unit=unit,
+                existing=existing,
+                upper=upper,
+                annualised_per_unit=annualised_cost_per_unit(
+                    econ, site.discount_rate_pu, site.project_life_years
+                ),
+                capital_per_unit=econ.capital_cost_per_unit,
+            )
+        )
+    return out
+
+
+@dataclass
+class SizingModel:
+    """The sizing LP: the period models, the capacity variables and the annual terms."""
+
+    site: Site
+    model: Any
+    periods: list[Any]  #: VillageModel of each period
+    indexes: list[pd.DatetimeIndex]
+    weights: list[float]  #: days per year each period stands for, divided by its length
+    candidates: list[Candidate]
+
+
+def build_sizing(
+    site: Site,
+    inputs: pd.DataFrame,
+    indexes: Sequence[pd.DatetimeIndex],
+    days_represented: Sequence[float],
+    *,
+    greenfield: bool = False,
+    budget: float | None = None,
+) -> SizingModel:
+    """Build the sizing LP over periods (``indexes``) standing for ``days_represented`` days.
+
+    Operation is scaled to a year: period :math:`p` of :math:`n_p` days standing for
+    :math:`D_p` days gets the weight :math:`w_p = D_p / n_p \\cdot 365 / \\sum_q D_q`.
+    """
+    import pyomo.environ as pyo
+
+    from optimizer.devices import device_models
+    from optimizer.devices.base import Context
+    from optimizer.model import build_model
+    from optimizer.state import State
+
+    if len(indexes) != len(days_represented) or not indexes:
+        raise ValueError("give one number of represented days per period, and ≥ 1 period")
+    total = float(sum(days_represented))
+    state = State.from_site(site)
+    cands = candidates(site, device_models(site), greenfield=greenfield)
+    m = pyo.ConcreteModel(name=f"{site.name}-sizing")
+    names = [c.name for c in cands]
+    bounds = {c.name: (c.existing, c.upper) for c in cands}
+    m.capacity = pyo.Var(names, bounds=lambda _, n: bounds[n])
+    periods, weights = [], []
+    for p, (index, represented) in enumerate(zip(indexes, days_represented, strict=True)):
+        vm = build_model(site, index)
+        vm.set_data(index, inputs.loc[index], state)
+        for objective in vm.model.component_objects(pyo.Objective):
+            objective.deactivate()
+        m.add_component(f"period_{p}", vm.model)
+        ctx = Context(site=site, index=index, T=vm.model.T, n=vm.n, step_h=vm.step_h)
+        for dev in vm.devices:
+            capacity = m.capacity[dev.name] if dev.name in names else None
+            dev.for_sizing(vm.block(dev), ctx, capacity)
+        periods.append(vm)
+        days_long = vm.n * vm.step_h / 24.0
+        weights.append(represented / days_long * DAYS_PER_YEAR / total)
+
+    def operation(vm: Any) -> Any:
+        return sum(vm.model.cost[t] for t in vm.model.T) + vm.model.horizon_cost
+
+    def emissions(vm: Any) -> Any:
+        return sum(vm.model.emissions_kgco2[t] for t in vm.model.T)
+
+    pw = list(zip(periods, weights, strict=True))
+    m.operation = pyo.Expression(expr=sum(w * operation(vm) for vm, w in pw))
+    m.penalties = pyo.Expression(expr=sum(w * vm.model.penalty for vm, w in pw))
+    m.emissions = pyo.Expression(expr=sum(w * emissions(vm) for vm, w in pw))
+    m.annualised_capital = pyo.Expression(
+        expr=sum(c.annualised_per_unit * m.capacity[c.name] for c in cands)
+    )
+    m.objective = pyo.Objective(
+        expr=m.annualised_capital
+        + m.operation
+        + m.penalties
+        + site.carbon_price_per_kgco2 * m.emissions
+    )
+    m.emissions_objective = pyo.Objective(expr=m.emissions + 1e-9 * m.annualised_capital)
+    m.penalty_objective = pyo.Objective(expr=m.penalties)
+    if budget is not None:
+        m.budget = pyo.Constraint(
+            expr=sum(c.capital_per_unit * (m.capacity[c.name] - c.existing) for c in cands)
+            <= budget
+        )
+    return SizingModel(site, m, periods, list(indexes), weights, cands)
+
+
+def solve_sizing(
+    sm: SizingModel,
+    *,
+    emission_cap_kgco2: float | None = None,
+    least_carbon: bool = False,
+    time_limit_s: float | None = None,
+) -> SizingResult:
+    """Solve the sizing LP: least annual cost (under an optional cap on annual emissions),
+    or least emissions and then least cost (``least_carbon``)."""
+    from optimizer.solve import LinearProgram
+
+    lp = LinearProgram(sm.model)
+    caps: dict[str, float] = {}
+    if emission_cap_kgco2 is not None:
+        caps["emissions_objective"] = emission_cap_kgco2
+    stages = ["penalty_objective", "emissions_objective"] if least_carbon else []
+    status, x = lp.solve("objective", caps=caps, stages=stages, time_limit_s=time_limit_s)
+    return _result(sm, lp, status, x)
+
+
+def _result(sm: SizingModel, lp: Any, status: str, x: np.ndarray) -> SizingResult:
+    m, site = sm.model, sm.site
+    capacities = {c.name: float(lp.value_of(x, m.capacity[c.name])) for c in sm.candidates}
+    existing = {c.name: c.existing for c in sm.candidates}
+    econ = {c.name: site.device(c.name).economics for c in sm.candidates}
+    rows = design_costs(capacities, existing, econ, site.discount_rate_pu, site.project_life_years)
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.insert(0, "unit", [c.unit for c in sm.candidates])
+    operation = lp.expression_value(x, m.operation)
+    penalties = lp.expression_value(x, m.penalties)
+    emissions = lp.expression_value(x, m.emissions)
+    capital = float(table["annualised"].sum()) if len(table) else 0.0
+    annual = {
+        "annualised_capital": capital,
+        "operation_cost": operation,
+        "penalty_cost": penalties,
+        "carbon_cost": site.carbon_price_per_kgco2 * emissions,
+        "emissions_kgco2": emissions,
+        "new_capital": float(table["capital"].sum()) if len(table) else 0.0,
+    }
+    annual["total_annualised_cost"] = capital + operation
+    return SizingResult(
+        status=status,
+        capacities=capacities,
+        units={c.name: c.unit for c in sm.candidates},
+        existing=existing,
+        annual=annual,
+        economics=table,
+    )
