@@ -80,9 +80,14 @@ def _path(loc: tuple[Any, ...], data: Any) -> str:
             if isinstance(node, dict) and "name" in node:
                 out += f" ({node['name']})"
             continue
-        if isinstance(node, dict) and part not in node and part in (
-            node.get("kind"),
-            node.get("type"),
+        if (
+            isinstance(node, dict)
+            and part not in node
+            and part
+            in (
+                node.get("kind"),
+                node.get("type"),
+            )
         ):
             continue  # a discriminator tag, not a field
         node = node.get(part) if isinstance(node, dict) else None

@@ -12,7 +12,7 @@ from north (90° east, 180° south, 270° west). Hours are local clock hours in 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -62,7 +62,9 @@ class Location(Strict):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"must be an IANA time zone such as 'Asia/Shanghai', got {value!r}")
+            raise ValueError(
+                f"must be an IANA time zone such as 'Asia/Shanghai', got {value!r}"
+            ) from None
         return value
 
 
@@ -212,7 +214,7 @@ class Genset(Device):
     """An engine generator, optionally with heat recovery (CHP)."""
 
     kind: Literal["genset"]
-    fuel: Annotated[Union[BiogasFuel, DieselFuel], Field(discriminator="type")]
+    fuel: Annotated[BiogasFuel | DieselFuel, Field(discriminator="type")]
     rated_kw: float = Field(gt=0, le=100_000)
     min_load_pu: Fraction = Field(default=0.0, description="enforced only with commitment")
     commitment: bool = Field(default=False, description="on/off variables: makes the model a MILP")
@@ -360,9 +362,9 @@ class Grid(Device):
         raise AssertionError("tariff bands cover the day")  # guaranteed by _covers_day
 
 
-Load = Annotated[Union[FixedLoad, ShiftableLoad], Field(discriminator="type")]
+Load = Annotated[FixedLoad | ShiftableLoad, Field(discriminator="type")]
 AnyDevice = Annotated[
-    Union[PvArray, Battery, Digester, Genset, Load, HeatLoad, Grid], Field(discriminator="kind")
+    PvArray | Battery | Digester | Genset | Load | HeatLoad | Grid, Field(discriminator="kind")
 ]
 SUPPLY_KINDS = ("pv_array", "genset", "grid")
 

@@ -65,7 +65,9 @@ def test_cli_validate_ok(capsys: pytest.CaptureFixture[str]) -> None:
     assert all(line.startswith("ok ") and "devices" in line for line in out)
 
 
-def test_cli_validate_reports_every_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_validate_reports_every_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     data = minimal()
     data["devices"][0]["tilt_deg"] = 120
     data["devices"][1]["charge_efficiency_pu"] = 1.3
@@ -81,7 +83,11 @@ def test_cli_validate_reports_every_error(tmp_path: Path, capsys: pytest.Capture
 
 def test_console_help_runs_in_a_fresh_interpreter() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "api.cli", "--help"], cwd=ROOT, capture_output=True, text=True, check=False
+        [sys.executable, "-m", "api.cli", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0
     assert "validate" in result.stdout

@@ -39,7 +39,9 @@ def minimal() -> dict:
             {
                 "name": "digester",
                 "kind": "digester",
-                "feedstocks": [{"name": "manure", "kg_per_day": 100, "biogas_yield_m3_per_kg": 0.06}],
+                "feedstocks": [
+                    {"name": "manure", "kg_per_day": 100, "biogas_yield_m3_per_kg": 0.06}
+                ],
                 "holder_max_m3": 10,
                 "holder_initial_m3": 5,
             },
@@ -135,7 +137,9 @@ FIELD_RULES = [
 
 
 @pytest.mark.parametrize(("index", "field", "value", "words"), FIELD_RULES)
-def test_field_rules_name_the_field_and_value(index: int, field: str, value: object, words: str) -> None:
+def test_field_rules_name_the_field_and_value(
+    index: int, field: str, value: object, words: str
+) -> None:
     data = minimal()
     data["devices"][index][field] = value
     [message] = errors_of(data)
@@ -148,25 +152,44 @@ def test_field_rules_name_the_field_and_value(index: int, field: str, value: obj
 def test_error_message_format_matches_the_documented_example() -> None:
     data = minimal()
     data["devices"][1]["charge_efficiency_pu"] = 1.3
-    assert errors_of(data) == ["devices[1] (village-battery).charge_efficiency_pu: must be ≤ 1, got 1.3"]
+    assert errors_of(data) == [
+        "devices[1] (village-battery).charge_efficiency_pu: must be ≤ 1, got 1.3"
+    ]
 
 
 @pytest.mark.parametrize(
     ("change", "words"),
     [
-        (lambda d: d["devices"][1].update(soc_min_pu=0.9, soc_max_pu=0.5), "soc_min_pu (0.9) must be < soc_max_pu"),
+        (
+            lambda d: d["devices"][1].update(soc_min_pu=0.9, soc_max_pu=0.5),
+            "soc_min_pu (0.9) must be < soc_max_pu",
+        ),
         (lambda d: d["devices"][1].update(initial_soc_pu=0.05), "initial_soc_pu must lie in"),
         (lambda d: d["devices"][1].update(end_soc_pu=0.99), "end_soc_pu must lie in"),
         (lambda d: d["devices"][2].update(holder_initial_m3=20), "holder_initial_m3 must lie in"),
-        (lambda d: d["devices"][2].update(holder_min_m3=10), "holder_min_m3 (10.0) must be < holder_max_m3"),
-        (lambda d: d["devices"][5].update(window_end_h=6), "window_start_h and window_end_h must differ"),
+        (
+            lambda d: d["devices"][2].update(holder_min_m3=10),
+            "holder_min_m3 (10.0) must be < holder_max_m3",
+        ),
+        (
+            lambda d: d["devices"][5].update(window_end_h=6),
+            "window_start_h and window_end_h must differ",
+        ),
         (lambda d: d["devices"][5].update(energy_kwh=100), "exceeds max_power_kw × window"),
-        (lambda d: d["devices"][5].update(min_power_kw=6), "min_power_kw (6.0) must be ≤ max_power_kw"),
-        (lambda d: d["devices"][4].update(profile_kw=[1.0] * 24), "exactly one of profile_kw or daily_energy_kwh"),
+        (
+            lambda d: d["devices"][5].update(min_power_kw=6),
+            "min_power_kw (6.0) must be ≤ max_power_kw",
+        ),
+        (
+            lambda d: d["devices"][4].update(profile_kw=[1.0] * 24),
+            "exactly one of profile_kw or daily_energy_kwh",
+        ),
         (lambda d: d["devices"][6].update(profile_kw=[1.0] * 23), "24 hourly values, got 23"),
         (lambda d: d["devices"][0].update(usable_area_m2=10), "exceeds usable_area_m2"),
         (
-            lambda d: d["devices"][7].update(import_tariff=[{"start_h": 0, "end_h": 12, "price_per_kwh": 1}]),
+            lambda d: d["devices"][7].update(
+                import_tariff=[{"start_h": 0, "end_h": 12, "price_per_kwh": 1}]
+            ),
             "hour 12 is uncovered",
         ),
         (
@@ -203,12 +226,27 @@ def test_cross_field_rules(change, words: str) -> None:  # type: ignore[no-untyp
 @pytest.mark.parametrize(
     ("change", "words"),
     [
-        (lambda d: d["devices"][3]["fuel"].update(digester="nowhere"), "no digester named 'nowhere'"),
-        (lambda d: d["devices"][6].update(chp_units=["roof"]), "'roof' is not a genset"),
-        (lambda d: d["devices"].append(copy.deepcopy(d["devices"][1])), "repeated: village-battery"),
-        (lambda d: d["devices"].append(copy.deepcopy(d["devices"][7]) | {"name": "grid2"}), "at most one grid"),
         (
-            lambda d: d.update(devices=[x for x in d["devices"] if x["kind"] not in ("pv_array", "genset", "grid", "heat_load")]),
+            lambda d: d["devices"][3]["fuel"].update(digester="nowhere"),
+            "no digester named 'nowhere'",
+        ),
+        (lambda d: d["devices"][6].update(chp_units=["roof"]), "'roof' is not a genset"),
+        (
+            lambda d: d["devices"].append(copy.deepcopy(d["devices"][1])),
+            "repeated: village-battery",
+        ),
+        (
+            lambda d: d["devices"].append(copy.deepcopy(d["devices"][7]) | {"name": "grid2"}),
+            "at most one grid",
+        ),
+        (
+            lambda d: d.update(
+                devices=[
+                    x
+                    for x in d["devices"]
+                    if x["kind"] not in ("pv_array", "genset", "grid", "heat_load")
+                ]
+            ),
             "at least one supply",
         ),
         (lambda d: d["location"].update(timezone="Mars/Base"), "IANA time zone"),
@@ -250,7 +288,9 @@ def test_unknown_kind_lists_the_kinds() -> None:
 def test_missing_required_field() -> None:
     data = minimal()
     del data["devices"][1]["capacity_kwh"]
-    assert errors_of(data) == ["devices[1] (village-battery).capacity_kwh: required field is missing"]
+    assert errors_of(data) == [
+        "devices[1] (village-battery).capacity_kwh: required field is missing"
+    ]
 
 
 def test_site_is_frozen() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import numpy as np
 import pytest
@@ -24,11 +24,13 @@ def test_a_local_day_starts_at_local_midnight_in_utc() -> None:
     index = day_index(site(), date(2026, 7, 1))
     assert len(index) == 96
     assert str(index.tz) == "UTC"
-    assert index[0] == datetime(2026, 6, 30, 16, 0, tzinfo=timezone.utc)  # 00:00 at UTC+8
+    assert index[0] == datetime(2026, 6, 30, 16, 0, tzinfo=UTC)  # 00:00 at UTC+8
     assert local_hours(site(), index)[[0, 4, 95]].tolist() == [0.0, 1.0, 23.75]
 
 
-@pytest.mark.parametrize(("day", "hours"), [(date(2026, 3, 29), 23), (date(2026, 10, 25), 25), (date(2026, 6, 1), 24)])
+@pytest.mark.parametrize(
+    ("day", "hours"), [(date(2026, 3, 29), 23), (date(2026, 10, 25), 25), (date(2026, 6, 1), 24)]
+)
 def test_daylight_saving_days_have_the_right_number_of_intervals(day: date, hours: int) -> None:
     berlin = site("Europe/Berlin", 15)
     index = day_index(berlin, day)
@@ -43,9 +45,9 @@ def test_several_days_and_steps() -> None:
 
 
 def test_horizon_from_now_is_floored_and_refuses_naive_times() -> None:
-    start = datetime(2026, 7, 1, 10, 7, tzinfo=timezone.utc)
+    start = datetime(2026, 7, 1, 10, 7, tzinfo=UTC)
     index = horizon_index(site(), start, 2)
-    assert index[0] == datetime(2026, 7, 1, 10, 0, tzinfo=timezone.utc) and len(index) == 8
+    assert index[0] == datetime(2026, 7, 1, 10, 0, tzinfo=UTC) and len(index) == 8
     with pytest.raises(ValueError, match="timezone-aware"):
         horizon_index(site(), datetime(2026, 7, 1, 10), 2)
 
