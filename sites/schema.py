@@ -402,8 +402,8 @@ class Site(Strict):
     )
     discount_rate_pu: float = Field(default=0.06, ge=0, le=0.5, description="for sizing")
     project_life_years: int = Field(default=20, ge=1, le=60, description="for sizing")
-    capital_budget: NonNeg | None = Field(
-        default=None, description="for sizing: capital allowed for new capacity [currency]"
+    capital_budget: float | None = Field(
+        default=None, ge=0, description="for sizing: capital allowed for new capacity [currency]"
     )
     devices: tuple[AnyDevice, ...] = Field(min_length=1)
 
