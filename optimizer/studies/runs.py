@@ -12,9 +12,9 @@ import pandas as pd
 from optimizer.studies import report
 from optimizer.studies.simulation import (
     LOOK_AHEAD_DAYS,
+    OptimisedDays,
     Simulation,
     baseline_day,
-    optimised_day,
     period_inputs,
     simulate,
 )
@@ -107,7 +107,7 @@ def run_year(
     """
     weather = weather_for(site, weather_path, first_day, days)
     inputs = period_inputs(site, first_day, days, weather)
-    planners = {"optimised": optimised_day}
+    planners: dict[str, Any] = {"optimised": OptimisedDays()}
     if baseline:
         planners["baseline"] = baseline_day
     sims = {}

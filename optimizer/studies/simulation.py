@@ -81,11 +81,24 @@ def carried_state(site: Site, kept: pd.DataFrame, start: pd.Timestamp) -> Any:
     )
 
 
-def optimised_day(site: Site, index: pd.DatetimeIndex, inputs: pd.DataFrame, state: Any) -> Any:
-    """The optimizer's plan of one horizon (cost mode)."""
-    from optimizer import make_plan
+class OptimisedDays:
+    """Plans horizons with the optimizer (cost mode), re-using the built model between days.
 
-    return make_plan(site, index, inputs, state)
+    Days of the same shape (length, shiftable-load windows) share one built model and its
+    kept HiGHS object; only inputs and state are pushed and the LP is re-solved from its last
+    basis (:class:`optimizer.plan.Planner`). Per-plan baseline comparison is skipped: the
+    baseline runs as its own simulation.
+    """
+
+    def __init__(self, keep: int = 4) -> None:
+        from optimizer.plan import Planner
+
+        self.planner = Planner(keep=keep)
+
+    def __call__(
+        self, site: Site, index: pd.DatetimeIndex, inputs: pd.DataFrame, state: Any
+    ) -> Any:
+        return self.planner.plan(site, index, inputs, state, assess_plan=False)
 
 
 def baseline_day(site: Site, index: pd.DatetimeIndex, inputs: pd.DataFrame, state: Any) -> Any:
@@ -115,7 +128,7 @@ def simulate(
     first_day: date,
     days: int,
     *,
-    planner: Planner = optimised_day,
+    planner: Planner | None = None,
     look_ahead_days: int = LOOK_AHEAD_DAYS,
     state: Any = None,
     progress: Callable[[int, int, Any], None] | None = None,
@@ -131,8 +144,8 @@ def simulate(
         First local day.
     days : int
         Number of days kept.
-    planner : callable
-        ``planner(site, index, inputs, state) -> Plan``; :func:`optimised_day` or
+    planner : callable, optional
+        ``planner(site, index, inputs, state) -> Plan``: :class:`OptimisedDays` (default) or
         :func:`baseline_day`.
     state : State, optional
         Start state; the site file's by default.
@@ -143,6 +156,7 @@ def simulate(
 
     if days < 1:
         raise ValueError(f"days must be ≥ 1, got {days}")
+    planner = planner or OptimisedDays()
     current = state if state is not None else State.from_site(site)
     kept_parts: list[pd.DataFrame] = []
     sim = Simulation(site=site, table=pd.DataFrame())

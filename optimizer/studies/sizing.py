@@ -186,12 +186,14 @@ def solve_sizing(
     emission_cap_kgco2: float | None = None,
     least_carbon: bool = False,
     time_limit_s: float | None = None,
+    lp: Any = None,
 ) -> SizingResult:
     """Solve the sizing LP: least annual cost (under an optional cap on annual emissions),
-    or least emissions and then least cost (``least_carbon``)."""
+    or least emissions and then least cost (``least_carbon``). ``lp``: the compiled LP of
+    ``sm`` from an earlier call, to re-solve without compiling again."""
     from optimizer.solve import LinearProgram
 
-    lp = LinearProgram(sm.model)
+    lp = lp or LinearProgram(sm.model)
     caps: dict[str, float] = {}
     if emission_cap_kgco2 is not None:
         caps["emissions_objective"] = emission_cap_kgco2
