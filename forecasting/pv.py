@@ -46,13 +46,11 @@ import pandas as pd
 import pvlib
 
 from forecasting.cloud import CloudCoefficients, ghi_from_cloud_cover
+from forecasting.weather import DEFAULT_TEMP_AIR_C, DEFAULT_WIND_SPEED_MS
 from sites.schema import PvArray, Site
 
 #: Length of the sub-steps whose mid-points are averaged into an interval mean [min].
 SUB_STEP_MINUTES = 5
-#: Air temperature and wind speed used when the weather gives none [°C], [m/s].
-DEFAULT_TEMP_AIR_C = 20.0
-DEFAULT_WIND_SPEED_MS = 1.0
 #: Angular-loss coefficient a_r of Martin & Ruiz (2001) for glass-faced modules.
 MARTIN_RUIZ_A_R = 0.16
 #: Clear-sky GHI under which a weather sample's clear-sky index is not trusted [W/m²].
@@ -243,9 +241,9 @@ def irradiance(
         share = (dhi_w / w["ghi_wm2"].where(w["ghi_wm2"] > 10)).clip(0, 1)
         frac = np.clip(np.nan_to_num(_interp(share, s.times), nan=1.0), 0, 1)
         dhi = frac * ghi
-        dni = np.asarray(
-            pvlib.irradiance.dni(ghi, dhi, s.zenith, dni_clear=s.dni_clear), dtype=float
-        )
+        dni = pvlib.irradiance.dni(  # closure DNI = (GHI − DHI)/cos z, limited near the horizon
+            pd.Series(ghi), pd.Series(dhi), pd.Series(s.zenith), pd.Series(s.dni_clear)
+        ).to_numpy(dtype=float)
     else:
         dni = np.asarray(
             pvlib.irradiance.disc(ghi, s.zenith, s.times, pressure=s.pressure_pa)["dni"]
