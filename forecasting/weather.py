@@ -49,7 +49,7 @@ class WeatherServiceError(ConnectionError):
     """A weather service that cannot be reached or answers with an error."""
 
 
-def _parse_times(raw: pd.Series, source: str) -> pd.DatetimeIndex:
+def parse_times(raw: pd.Series, source: str) -> pd.DatetimeIndex:
     text = raw.astype(str).str.strip()
     naive = ~text.str.contains(_OFFSET)
     if naive.any():
@@ -81,7 +81,7 @@ def from_records(table: pd.DataFrame, source: str = "<weather>") -> tuple[pd.Dat
         raise WeatherError(
             f"{source}: unknown column(s) {unknown}; expected any of {list(VOCABULARY)}"
         )
-    index = _parse_times(table[time_col], source)
+    index = parse_times(table[time_col], source)
     data = pd.DataFrame(index=index)
     for col in (c for c in VOCABULARY if c in table.columns):
         values = pd.to_numeric(table[col], errors="coerce").to_numpy(dtype=float)
