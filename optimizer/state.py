@@ -20,7 +20,8 @@ class State(BaseModel):
     holder_m3 : dict
         Biogas in each digester's holder [m³].
     served_kwh : dict
-        Energy each shiftable load has already received in its current period [kWh].
+        Energy each shiftable load has already received in its current period [kWh]: the
+        period of the window that opened last at or before the horizon's start.
     genset_kw : dict
         Output of each genset just before the horizon [kW] (for ramp limits).
     """
