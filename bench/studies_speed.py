@@ -44,7 +44,10 @@ def main() -> None:
     weather = weather_for(site, args.weather or default_weather(), first, 365)
     inputs = period_inputs(site, first, args.days, weather)
     t1 = time.perf_counter()
-    print(f"{site.name}: weather + inputs of {args.days} days at {site.step_minutes} min: {t1 - t0:.1f} s")
+    print(
+        f"{site.name}: weather + inputs of {args.days} days at {site.step_minutes} min: "
+        f"{t1 - t0:.1f} s"
+    )
 
     planner = OptimisedDays()
     sim = simulate(site, inputs, first, args.days, planner=planner)
@@ -52,7 +55,8 @@ def main() -> None:
     bad = sum(s != "optimal" for s in sim.statuses)
     print(
         f"{args.days} daily plans (48 h horizon, {len(inputs) // (args.days + 1) * 2} intervals): "
-        f"{t2 - t1:.1f} s ({(t2 - t1) / args.days * 1000:.0f} ms/day, {bad} not optimal)  aim < 60 s"
+        f"{t2 - t1:.1f} s ({(t2 - t1) / args.days * 1000:.0f} ms/day, {bad} not optimal)"
+        "  aim < 60 s"
     )
 
     hourly = design.hourly(site)

@@ -76,7 +76,11 @@ class HighsProblem:
         row_lower = np.where(kind == 1, -INF, rhs)
         row_upper = np.where(kind == -1, INF, rhs)
         row_of = {id(r.constraint): i for i, r in enumerate(info.rows) if r.bound_type == 0}
-        self.bus_rows = np.array([row_of[id(vm.model.bus_balance[t])] for t in vm.model.T])
+        # a study model (e.g. sizing) holds its bus balances inside period blocks: no duals
+        bus = getattr(vm.model, "bus_balance", None)
+        self.bus_rows = np.array(
+            [row_of[id(bus[t])] for t in vm.model.T] if bus is not None else [], dtype=np.int64
+        )
         self.n_rows = len(info.rows)
         self.objective_names = [o.name for o in info.objectives]
         self._objectives = list(info.objectives)

@@ -26,7 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="typical-year weather file (TMY3, EPW, PVGIS TMY)",
     )
     p.add_argument("--year", type=int, default=None, help="calendar year (default: this year)")
-    p.add_argument("--out", default=None, metavar="DIR", help="output folder (default: ./<site>-year)")
+    p.add_argument(
+        "--out", default=None, metavar="DIR", help="output folder (default: ./<site>-year)"
+    )
     p.add_argument("--days", type=int, default=None, help="simulate only the first N days")
     p.add_argument("--start", default=None, metavar="YYYY-MM-DD", help="first day (default: 1 Jan)")
     p.add_argument("--no-baseline", action="store_true", help="skip the rule-based baseline")

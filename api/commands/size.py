@@ -21,7 +21,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("site", metavar="SITE", help="site YAML file")
     p.add_argument("--weather", required=True, metavar="FILE", help="typical-year weather file")
     p.add_argument("--year", type=int, default=None, help="calendar year (default: this year)")
-    p.add_argument("--out", default=None, metavar="DIR", help="output folder (default: ./<site>-size)")
+    p.add_argument(
+        "--out", default=None, metavar="DIR", help="output folder (default: ./<site>-size)"
+    )
     p.add_argument(
         "--days",
         type=int,
@@ -30,7 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="representative days (default 12); 0: the full year, 8760 hourly steps",
     )
     p.add_argument("--greenfield", action="store_true", help="ignore existing capacity")
-    p.add_argument("--pareto", type=int, default=None, metavar="N", help="N-point cost–carbon front")
+    p.add_argument(
+        "--pareto", type=int, default=None, metavar="N", help="N-point cost–carbon front"
+    )
     p.add_argument(
         "--vary",
         action="append",
@@ -45,7 +49,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="N",
         help="days of the dispatch check of the sized site (0: none; default 365)",
     )
-    p.add_argument("--workers", type=int, default=None, help="processes for --vary (default: cores)")
+    p.add_argument(
+        "--workers", type=int, default=None, help="processes for --vary (default: cores)"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress line")
     p.set_defaults(func=run)
 

@@ -56,7 +56,9 @@ def periods(
         days = len(inputs) * site.step_h / 24.0
         return [pd.DatetimeIndex(inputs.index)], [days], None
     rep = choose_days(
-        inputs, site.location.timezone, representative_days,
+        inputs,
+        site.location.timezone,
+        representative_days,
         residual_load=residual_load_kw(site, inputs),
     )
     indexes = [day_index(site, d, 1) for d in rep.days]
@@ -92,29 +94,32 @@ def pareto(
 
     The least-cost design fixes the highest emissions :math:`E_0`; the least-carbon design
     (least emissions, then least cost) the lowest :math:`E_{N-1}`; the points between
-    minimise cost with annual emissions ≤ :math:`E_0 - i (E_0 - E_{N-1})/(N-1)`.
+    minimise cost with annual emissions ≤ :math:`E_0 - i (E_0 - E_{N-1})/(N-1)`. Cost here is
+    money (annualised capital, operation, lost load) without the site's carbon price, which
+    would count emissions twice.
     """
     if points < 2:
         raise ValueError(f"a front needs at least 2 points, got {points}")
-    from optimizer.solve import LinearProgram
-
     indexes, weights, _ = periods(site, inputs, representative_days)
+    priced_out = site.model_copy(update={"carbon_price_per_kgco2": 0.0})
     sm = build_sizing(
-        site, inputs, indexes, weights, greenfield=greenfield, budget=site.capital_budget
+        priced_out, inputs, indexes, weights, greenfield=greenfield, budget=site.capital_budget
     )
-    lp = LinearProgram(sm.model)
-    cheapest = solve_sizing(sm, lp=lp)
-    cleanest = solve_sizing(sm, lp=lp, least_carbon=True)
+    cheapest = solve_sizing(sm)
+    problem = cheapest.problem
+    cleanest = solve_sizing(sm, least_carbon=True, problem=problem)
     high = cheapest.annual["emissions_kgco2"]
     low = cleanest.annual["emissions_kgco2"]
     results = [cheapest]
     for eps in np.linspace(high, low, points)[1:-1]:
-        results.append(solve_sizing(sm, lp=lp, emission_cap_kgco2=float(eps)))
+        results.append(solve_sizing(sm, emission_cap_kgco2=float(eps), problem=problem))
     results.append(cleanest)
     rows = []
     for i, r in enumerate(results):
         row: dict[str, Any] = {"point": i, "status": r.status}
-        row.update({k: r.annual[k] for k in ("total_annualised_cost", "emissions_kgco2")})
+        row.update(
+            {k: r.annual[k] for k in ("total_annualised_cost", "penalty_cost", "emissions_kgco2")}
+        )
         row.update({f"{n} [{r.units[n]}]": v for n, v in r.capacities.items()})
         rows.append(row)
     return pd.DataFrame(rows).set_index("point"), results

@@ -71,8 +71,12 @@ def carried_state(site: Site, kept: pd.DataFrame, start: pd.Timestamp) -> Any:
         return float(np.clip(last[f"{name}.{column}"], 0.0, top))
 
     return State(
-        battery_soc_kwh={b.name: level(b.name, "soc_kwh", b.capacity_kwh) for b in site.of_type(Battery)},
-        holder_m3={d.name: level(d.name, "gas_m3", d.holder_max_m3) for d in site.of_type(Digester)},
+        battery_soc_kwh={
+            b.name: level(b.name, "soc_kwh", b.capacity_kwh) for b in site.of_type(Battery)
+        },
+        holder_m3={
+            d.name: level(d.name, "gas_m3", d.holder_max_m3) for d in site.of_type(Digester)
+        },
         genset_kw={g.name: level(g.name, "power_kw", g.rated_kw) for g in site.of_type(Genset)},
         served_kwh={
             s.name: served_in_current_period(site, s, kept, start)

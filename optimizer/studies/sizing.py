@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from optimizer.studies.economics import annualised_cost_per_unit, design_costs
+from optimizer.studies.economics import design_costs, unit_cost
 from sites.schema import Site
 
 #: Days in the year to which operation is scaled [day].
@@ -46,7 +46,8 @@ class Candidate:
     unit: str
     existing: float
     upper: float | None
-    annualised_per_unit: float
+    annualised_per_unit: float  #: new units: capital, replacements, O&M, salvage
+    annualised_existing_per_unit: float  #: existing units: their capital is sunk
     capital_per_unit: float
 
 
@@ -61,6 +62,7 @@ class SizingResult:
     annual: dict[str, float]
     economics: pd.DataFrame
     operation: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
+    problem: Any = field(repr=False, default=None)  #: the compiled LP, for re-solves
 
 
 def candidates(site: Site, devices: Sequence[Any], *, greenfield: bool = False) -> list[Candidate]:
@@ -79,15 +81,15 @@ def candidates(site: Site, devices: Sequence[Any], *, greenfield: bool = False) 
                 f"{dev.name}: the existing capacity {existing:g} {unit} exceeds the sizing "
                 f"bound {upper:g} {unit} (usable area or economics.max_units)"
             )
+        cost = unit_cost(econ, site.discount_rate_pu, site.project_life_years)
         out.append(
             Candidate(
                 name=dev.name,
                 unit=unit,
                 existing=existing,
                 upper=upper,
-                annualised_per_unit=annualised_cost_per_unit(
-                    econ, site.discount_rate_pu, site.project_life_years
-                ),
+                annualised_per_unit=cost.annualised,
+                annualised_existing_per_unit=(cost.npc - cost.capital) * cost.crf_per_year,
                 capital_per_unit=econ.capital_cost_per_unit,
             )
         )
@@ -96,14 +98,22 @@ def candidates(site: Site, devices: Sequence[Any], *, greenfield: bool = False) 
 
 @dataclass
 class SizingModel:
-    """The sizing LP: the period models, the capacity variables and the annual terms."""
+    """The sizing LP: the period models, the capacity variables and the annual terms.
+
+    Carries ``model``, ``n``, ``step_h`` and ``days`` so that
+    :class:`optimizer.solve.HighsProblem` compiles and solves it like a planning model.
+    """
 
     site: Site
     model: Any
     periods: list[Any]  #: VillageModel of each period
-    indexes: list[pd.DatetimeIndex]
+    datas: list[list[Any]]  #: each period's DeviceData, for reading its dispatch back
+    inputs: list[pd.DataFrame]
     weights: list[float]  #: days per year each period stands for, divided by its length
     candidates: list[Candidate]
+    n: int = 0
+    step_h: float = 1.0
+    days: list[list[int]] = field(default_factory=list)
 
 
 def build_sizing(
@@ -121,6 +131,7 @@ def build_sizing(
     :math:`D_p` days gets the weight :math:`w_p = D_p / n_p \\cdot 365 / \\sum_q D_q`.
     """
     import pyomo.environ as pyo
+    from pyomo.common.gc_manager import PauseGC
 
     from optimizer.devices import device_models
     from optimizer.devices.base import Context
@@ -132,52 +143,75 @@ def build_sizing(
     total = float(sum(days_represented))
     state = State.from_site(site)
     cands = candidates(site, device_models(site), greenfield=greenfield)
-    m = pyo.ConcreteModel(name=f"{site.name}-sizing")
     names = [c.name for c in cands]
     bounds = {c.name: (c.existing, c.upper) for c in cands}
+    m = pyo.ConcreteModel(name=f"{site.name}-sizing")
     m.capacity = pyo.Var(names, bounds=lambda _, n: bounds[n])
-    periods, weights = [], []
+    m.allowed_kgco2 = pyo.Var()  # the ε of a cost–carbon front: its upper bound
+    periods, datas, parts, weights = [], [], [], []
     for p, (index, represented) in enumerate(zip(indexes, days_represented, strict=True)):
-        vm = build_model(site, index)
-        vm.set_data(index, inputs.loc[index], state)
-        for objective in vm.model.component_objects(pyo.Objective):
-            objective.deactivate()
-        m.add_component(f"period_{p}", vm.model)
-        ctx = Context(site=site, index=index, T=vm.model.T, n=vm.n, step_h=vm.step_h)
-        for dev in vm.devices:
-            capacity = m.capacity[dev.name] if dev.name in names else None
-            dev.for_sizing(vm.block(dev), ctx, capacity)
+        part = inputs.loc[index]
+        vm = build_model(site, index, part)
+        datas.append(vm.set_data(index, part, state))
+        with PauseGC():
+            for objective in vm.model.component_objects(pyo.Objective):
+                objective.deactivate()
+            m.add_component(f"period_{p}", vm.model)
+            ctx = Context(
+                site=site, index=index, inputs=part, T=vm.model.T, n=vm.n, step_h=vm.step_h
+            )
+            for dev in vm.devices:
+                capacity = m.capacity[dev.name] if dev.name in names else None
+                dev.for_sizing(vm.block(dev), ctx, capacity)
         periods.append(vm)
-        days_long = vm.n * vm.step_h / 24.0
-        weights.append(represented / days_long * DAYS_PER_YEAR / total)
+        parts.append(part)
+        weights.append(represented / (vm.n * vm.step_h / 24.0) * DAYS_PER_YEAR / total)
 
-    def operation(vm: Any) -> Any:
-        return sum(vm.model.cost[t] for t in vm.model.T) + vm.model.horizon_cost
+    def weighted(term: Any) -> Any:
+        return sum(w * term(vm.model) for vm, w in zip(periods, weights, strict=True))
 
-    def emissions(vm: Any) -> Any:
-        return sum(vm.model.emissions_kgco2[t] for t in vm.model.T)
-
-    pw = list(zip(periods, weights, strict=True))
-    m.operation = pyo.Expression(expr=sum(w * operation(vm) for vm, w in pw))
-    m.penalties = pyo.Expression(expr=sum(w * vm.model.penalty for vm, w in pw))
-    m.emissions = pyo.Expression(expr=sum(w * emissions(vm) for vm, w in pw))
-    m.annualised_capital = pyo.Expression(
-        expr=sum(c.annualised_per_unit * m.capacity[c.name] for c in cands)
-    )
-    m.objective = pyo.Objective(
-        expr=m.annualised_capital
-        + m.operation
-        + m.penalties
-        + site.carbon_price_per_kgco2 * m.emissions
-    )
-    m.emissions_objective = pyo.Objective(expr=m.emissions + 1e-9 * m.annualised_capital)
-    m.penalty_objective = pyo.Objective(expr=m.penalties)
-    if budget is not None:
-        m.budget = pyo.Constraint(
-            expr=sum(c.capital_per_unit * (m.capacity[c.name] - c.existing) for c in cands)
-            <= budget
+    with PauseGC():
+        m.operation = pyo.Expression(
+            expr=weighted(lambda v: sum(v.cost[t] for t in v.T) + v.horizon_cost)
         )
-    return SizingModel(site, m, periods, list(indexes), weights, cands)
+        m.penalties = pyo.Expression(expr=weighted(lambda v: v.penalty))
+        m.emissions = pyo.Expression(
+            expr=weighted(lambda v: sum(v.emissions_kgco2[t] for t in v.T))
+        )
+        m.annualised_capital = pyo.Expression(
+            expr=sum(
+                c.annualised_per_unit * (m.capacity[c.name] - c.existing)
+                + c.annualised_existing_per_unit * c.existing
+                for c in cands
+            )
+        )
+        m.emission_cap = pyo.Constraint(expr=m.emissions <= m.allowed_kgco2)
+        m.objective = pyo.Objective(
+            expr=m.annualised_capital
+            + m.operation
+            + m.penalties
+            + site.carbon_price_per_kgco2 * m.emissions
+        )
+        m.emissions_objective = pyo.Objective(expr=m.emissions)
+        m.penalty_objective = pyo.Objective(expr=m.penalties)
+        m.operation_objective = pyo.Objective(expr=m.operation)
+        m.capital_objective = pyo.Objective(expr=m.annualised_capital)
+        if budget is not None:
+            m.budget = pyo.Constraint(
+                expr=sum(c.capital_per_unit * (m.capacity[c.name] - c.existing) for c in cands)
+                <= budget
+            )
+    return SizingModel(
+        site,
+        m,
+        periods,
+        datas,
+        parts,
+        weights,
+        cands,
+        n=sum(vm.n for vm in periods),
+        step_h=site.step_h,
+    )
 
 
 def solve_sizing(
@@ -186,48 +220,71 @@ def solve_sizing(
     emission_cap_kgco2: float | None = None,
     least_carbon: bool = False,
     time_limit_s: float | None = None,
-    lp: Any = None,
+    problem: Any = None,
 ) -> SizingResult:
     """Solve the sizing LP: least annual cost (under an optional cap on annual emissions),
-    or least emissions and then least cost (``least_carbon``). ``lp``: the compiled LP of
-    ``sm`` from an earlier call, to re-solve without compiling again."""
-    from optimizer.solve import LinearProgram
+    or least emissions and then least cost (``least_carbon``).
 
-    lp = lp or LinearProgram(sm.model)
-    caps: dict[str, float] = {}
-    if emission_cap_kgco2 is not None:
-        caps["emissions_objective"] = emission_cap_kgco2
-    stages = ["penalty_objective", "emissions_objective"] if least_carbon else []
-    status, x = lp.solve("objective", caps=caps, stages=stages, time_limit_s=time_limit_s)
-    return _result(sm, lp, status, x)
+    ``problem``: the compiled LP of ``sm`` from an earlier call (``result.problem``), re-solved
+    without compiling again.
+    """
+    from optimizer.solve import HighsProblem
+
+    if problem is None:
+        sm.model.allowed_kgco2.setub(emission_cap_kgco2)
+        problem = HighsProblem(sm)
+    elif sm.model.allowed_kgco2.ub != emission_cap_kgco2:
+        sm.model.allowed_kgco2.setub(emission_cap_kgco2)
+        problem.refresh()
+    solution = problem.solve(mode="carbon" if least_carbon else "cost", time_limit_s=time_limit_s)
+    return _result(sm, problem, solution)
 
 
-def _result(sm: SizingModel, lp: Any, status: str, x: np.ndarray) -> SizingResult:
-    m, site = sm.model, sm.site
-    capacities = {c.name: float(lp.value_of(x, m.capacity[c.name])) for c in sm.candidates}
+def _operation(sm: SizingModel, problem: Any, solution: Any) -> pd.DataFrame:
+    """Each period's dispatch as a plan table, with the period's weight [days/year per day]."""
+    from dataclasses import replace
+
+    from optimizer.plan import Planner
+
+    tables = []
+    for vm, datas, part, weight in zip(sm.periods, sm.datas, sm.inputs, sm.weights, strict=True):
+        own = replace(solution, bus_dual=np.full(vm.n, np.nan))
+        table = Planner._table(vm, problem, own, part, datas)
+        tables.append(table.assign(weight=weight))
+    return pd.concat(tables)
+
+
+def _result(sm: SizingModel, problem: Any, solution: Any) -> SizingResult:
+    site = sm.site
+    values = problem.values(solution.x, sm.model.capacity)
+    capacities = {c.name: float(v) for c, v in zip(sm.candidates, values, strict=True)}
     existing = {c.name: c.existing for c in sm.candidates}
     econ = {c.name: site.device(c.name).economics for c in sm.candidates}
     rows = design_costs(capacities, existing, econ, site.discount_rate_pu, site.project_life_years)
     table = pd.DataFrame.from_dict(rows, orient="index")
-    table.insert(0, "unit", [c.unit for c in sm.candidates])
-    operation = lp.expression_value(x, m.operation)
-    penalties = lp.expression_value(x, m.penalties)
-    emissions = lp.expression_value(x, m.emissions)
-    capital = float(table["annualised"].sum()) if len(table) else 0.0
+    if len(table):
+        table.insert(0, "unit", [c.unit for c in sm.candidates])
+    objectives = solution.objectives
+    emissions = objectives["emissions_objective"]
+    capital = objectives["capital_objective"]
+    operation = objectives["operation_objective"]
     annual = {
         "annualised_capital": capital,
         "operation_cost": operation,
-        "penalty_cost": penalties,
+        "penalty_cost": objectives["penalty_objective"],
         "carbon_cost": site.carbon_price_per_kgco2 * emissions,
         "emissions_kgco2": emissions,
         "new_capital": float(table["capital"].sum()) if len(table) else 0.0,
+        "total_annualised_cost": capital + operation,
+        "objective": objectives["objective"],
     }
-    annual["total_annualised_cost"] = capital + operation
     return SizingResult(
-        status=status,
+        status=solution.status,
         capacities=capacities,
         units={c.name: c.unit for c in sm.candidates},
         existing=existing,
         annual=annual,
         economics=table,
+        operation=_operation(sm, problem, solution),
+        problem=problem,
     )

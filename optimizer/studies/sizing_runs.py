@@ -44,7 +44,10 @@ def economics_table(site: Site, result: SizingResult, served_kwh: float | None) 
     table = result.economics.copy()
     operation = result.annual["operation_cost"]
     rate, life = site.discount_rate_pu, site.project_life_years
-    table.loc["operation"] = {"annualised": operation, "npc": net_present_cost(operation, rate, life)}
+    table.loc["operation"] = {
+        "annualised": operation,
+        "npc": net_present_cost(operation, rate, life),
+    }
     total = float(table["annualised"].sum())
     table.loc["total"] = {"annualised": total, "npc": float(table["npc"].sum())}
     if served_kwh:
@@ -125,7 +128,9 @@ def run_sizing(
     files = [out / "sizes.csv", out / "sized_site.yaml"]
     served = None
     if check_days > 0:
-        served, check_lines, check_files = dispatch_check(sized, weather, year, check_days, out, progress)
+        served, check_lines, check_files = dispatch_check(
+            sized, weather, year, check_days, out, progress
+        )
         lines += check_lines
         files += check_files
     econ = economics_table(site, result, served)
@@ -144,8 +149,11 @@ def run_sizing(
     )
     if pareto_points:
         front, _ = design.pareto(
-            hourly, inputs, pareto_points,
-            representative_days=representative_days, greenfield=greenfield,
+            hourly,
+            inputs,
+            pareto_points,
+            representative_days=representative_days,
+            greenfield=greenfield,
         )
         front.to_csv(out / "pareto.csv")
         files += [out / "pareto.csv", plot_pareto(site, front, out / "pareto.png")]
@@ -154,9 +162,14 @@ def run_sizing(
         from optimizer.studies.sensitivity import run_cases
 
         table = run_cases(
-            sizing_study, site, varies, max_workers=workers,
-            weather=weather, year=year,
-            representative_days=representative_days, greenfield=greenfield,
+            sizing_study,
+            site,
+            varies,
+            max_workers=workers,
+            weather=weather,
+            year=year,
+            representative_days=representative_days,
+            greenfield=greenfield,
         )
         table.to_csv(out / "sensitivity.csv", index=False)
         files.append(out / "sensitivity.csv")
