@@ -42,27 +42,37 @@ class Simulation:
         return len(self.statuses)
 
 
-def served_in_current_period(
-    site: Site, load: ShiftableLoad, kept: pd.DataFrame, start: pd.Timestamp
-) -> float:
-    """Energy a shiftable load received in the period current at ``start`` [kWh].
+class ServedEnergy:
+    """Energy each shiftable load has received in its current period, for the next day's state.
 
-    Uses the optimizer's own calendar of periods (:class:`ShiftableLoadModel`), so the state
-    means what the model expects.
+    Uses the optimizer's own calendar of periods (:class:`ShiftableLoadModel`), computed once
+    for the whole simulated index, so the state means what the model expects.
     """
-    from optimizer.devices.shiftable_load import ShiftableLoadModel
 
-    model = ShiftableLoadModel(load, site)
-    current = model.current_period(pd.DatetimeIndex([start]))
-    recent = kept.iloc[-int(load.period_days * 24 / site.step_h) :]
-    labels, _ = model.periods(pd.DatetimeIndex(recent.index))
-    power = recent[f"{load.name}.power_kw"].to_numpy()
-    served = float(power[labels == current].sum() * site.step_h)
-    return min(max(served, 0.0), load.energy_kwh)
+    def __init__(self, site: Site, index: pd.DatetimeIndex) -> None:
+        from optimizer.devices.shiftable_load import ShiftableLoadModel
+
+        self.step_h = site.step_h
+        self.loads = []
+        for spec in site.of_type(ShiftableLoad):
+            model = ShiftableLoadModel(spec, site)
+            labels, _ = model.periods(index)
+            self.loads.append((spec, model, pd.Series(labels, index=index)))
+
+    def at(self, kept: pd.DataFrame, start: pd.Timestamp) -> dict[str, float]:
+        """Served energy at ``start`` after the operation ``kept`` (ending at ``start``) [kWh]."""
+        out = {}
+        for spec, model, labels in self.loads:
+            current = model.current_period(pd.DatetimeIndex([start]))
+            recent = kept.iloc[-int(spec.period_days * 24 / self.step_h) :]
+            mask = labels.reindex(recent.index).to_numpy() == current
+            served = float(recent[f"{spec.name}.power_kw"].to_numpy()[mask].sum() * self.step_h)
+            out[spec.name] = min(max(served, 0.0), spec.energy_kwh)
+        return out
 
 
-def carried_state(site: Site, kept: pd.DataFrame, start: pd.Timestamp) -> Any:
-    """The state at ``start`` after the operation ``kept`` (levels at the end of its last row)."""
+def carried_state(site: Site, kept: pd.DataFrame, served_kwh: dict[str, float]) -> Any:
+    """The state after the operation ``kept`` (levels at the end of its last row)."""
     from optimizer.state import State
 
     last = kept.iloc[-1]
@@ -78,10 +88,7 @@ def carried_state(site: Site, kept: pd.DataFrame, start: pd.Timestamp) -> Any:
             d.name: level(d.name, "gas_m3", d.holder_max_m3) for d in site.of_type(Digester)
         },
         genset_kw={g.name: level(g.name, "power_kw", g.rated_kw) for g in site.of_type(Genset)},
-        served_kwh={
-            s.name: served_in_current_period(site, s, kept, start)
-            for s in site.of_type(ShiftableLoad)
-        },
+        served_kwh=served_kwh,
     )
 
 
@@ -161,6 +168,7 @@ def simulate(
     if days < 1:
         raise ValueError(f"days must be ≥ 1, got {days}")
     planner = planner or OptimisedDays()
+    tracker = ServedEnergy(site, pd.DatetimeIndex(inputs.index))
     current = state if state is not None else State.from_site(site)
     kept_parts: list[pd.DataFrame] = []
     sim = Simulation(site=site, table=pd.DataFrame())
@@ -180,7 +188,8 @@ def simulate(
         sim.statuses.append(plan.status)
         sim.solve_time_s += float(plan.solve_time_s)
         history = pd.concat(kept_parts[-8:])
-        current = carried_state(site, history, kept_index[-1] + site.step)
+        served = tracker.at(history, kept_index[-1] + site.step)
+        current = carried_state(site, history, served)
         if progress is not None:
             progress(i + 1, days, plan)
     sim.table = pd.concat(kept_parts)
