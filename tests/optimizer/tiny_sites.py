@@ -72,8 +72,8 @@ def shiftable(**fields: Any) -> dict[str, Any]:
         "type": "shiftable",
         "energy_kwh": 20,
         "max_power_kw": 10,
-        "window_start_h": 0,
-        "window_end_h": 24,
+        "window_start_h": 8,
+        "window_end_h": 20,
         **fields,
     }
 
@@ -127,3 +127,12 @@ def hourly_index(
     return pd.date_range(
         first, periods=hours * 60 // step_minutes, freq=f"{step_minutes}min", name="start"
     )
+
+
+def frame(index: pd.DatetimeIndex, **columns: Any) -> pd.DataFrame:
+    """A table on ``index``; keyword ``a__b`` names column ``a.b`` (``-`` as ``_``-free names).
+
+    Scalars are broadcast; sequences must match the index.
+    """
+    data = {name.replace("__", "."): value for name, value in columns.items()}
+    return pd.DataFrame(data, index=index, dtype=float)
