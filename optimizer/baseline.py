@@ -114,6 +114,25 @@ def _trim(gensets: list[GensetRule], excess_kw: float) -> None:
         excess_kw -= cut
 
 
+#: Order of a device's decision columns in the plan table, as the LP writes them.
+QUANTITY_ORDER = (
+    "pv_kw", "curtailed_kw", "charge_kw", "discharge_kw", "soc_kwh", "gas_m3", "flared_m3",
+    "vented_m3", "power_kw", "fuel_m3", "fuel_l", "on_pu", "heat_kw", "chp_heat_kw",
+    "backup_kw", "unserved_kw", "import_kw", "export_kw",
+)  # fmt: skip
+
+
+def _column_order(site: Site, columns: pd.Index) -> list[str]:
+    """Decision columns by device (in file order), then quantity; site-wide ones last."""
+    device = {d.name: i for i, d in enumerate(site.devices)}
+
+    def key(column: str) -> tuple[int, int]:
+        name, _, quantity = column.rpartition(".")
+        return device.get(name, len(device)), QUANTITY_ORDER.index(quantity) if name else 0
+
+    return sorted(columns, key=key)
+
+
 def dispatch(site: Site, inputs: pd.DataFrame, state: object | None = None) -> pd.DataFrame:
     """Run the rule-based dispatch; return ``inputs`` with every decision column added.
 
@@ -221,10 +240,11 @@ def dispatch(site: Site, inputs: pd.DataFrame, state: object | None = None) -> p
         for rule in settle:
             rule.finish(t)
 
-    table = inputs.copy()
-    for name, values in out.columns.items():
-        table[name] = values
+    marginal_price = out.columns.pop("marginal_price_per_kwh")
+    decisions = pd.DataFrame(out.columns, index=inputs.index)
+    table = pd.concat([inputs, decisions[_column_order(site, decisions.columns)]], axis=1)
     table[["cost", "emissions_kgco2"]] = interval_accounts(site, table)
+    table["marginal_price_per_kwh"] = marginal_price
     return table
 
 

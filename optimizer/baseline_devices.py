@@ -223,10 +223,13 @@ class GensetRule:
         )
         self.power_kw = self.high_kw = 0.0
 
+    def on_pu(self, power_kw: float) -> float:
+        """Share of the interval the unit runs: ``P/P̄``, or 0 or 1 with commitment [-]."""
+        return float(power_kw > EPS) if self.spec.commitment else power_kw / self.spec.rated_kw
+
     def fuel(self, power_kw: float) -> float:
         """Fuel of one interval [m³ or L]."""
-        on = float(power_kw > EPS) if self.spec.commitment else power_kw / self.spec.rated_kw
-        return (self.slope * power_kw + self.no_load * on) * self.dt
+        return (self.slope * power_kw + self.no_load * self.on_pu(power_kw)) * self.dt
 
     def _reserve(self, power_kw: float) -> float:
         """Fuel to run at ``power_kw`` now and ramp down to zero later (an upper bound)."""
@@ -278,7 +281,9 @@ class GensetRule:
         unit = "m3" if isinstance(g.fuel, BiogasFuel) else "l"
         self.out[f"{n}.power_kw"][t] = self.power_kw
         self.out[f"{n}.fuel_{unit}"][t] = fuel
-        self.out[f"{n}.heat_kw"][t] = g.heat_recovery_pu * self.power_kw
+        self.out[f"{n}.on_pu"][t] = self.on_pu(self.power_kw)
+        if g.heat_recovery_pu > 0:
+            self.out[f"{n}.heat_kw"][t] = g.heat_recovery_pu * self.power_kw
         if self.digester is not None:
             self.digester.fuel_m3 += fuel
         self.last_kw = self.power_kw

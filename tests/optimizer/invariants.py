@@ -130,22 +130,28 @@ class _Checker:
         no_load = (
             g.fuel.no_load_m3_per_h if isinstance(g.fuel, BiogasFuel) else g.fuel.no_load_l_per_h
         )
-        on_low = (p > ATOL).astype(float) if g.commitment else p / g.rated_kw
-        # F = (a P + f0 u) Δ with P/P̄ ≤ u ≤ 1 (u ∈ {0, 1} with commitment)
-        self.within(
-            f"{n} fuel line",
-            fuel,
-            (slope * p + no_load * on_low) * dt,
-            (slope * p + no_load * (on_low if g.commitment else 1.0)) * dt,
-        )
-        if g.commitment:
-            on = p > ATOL
-            self.within(f"{n} minimum load", p[on], g.min_load_pu * g.rated_kw)
+        if f"{n}.on_pu" in self.table.columns:
+            # F = (a P + f0 u) Δ, P ≤ P̄ u; u binary and P ≥ p_min P̄ u with commitment
+            u = self.c(f"{n}.on_pu")
+            self.within(f"{n}.on_pu", u, 0.0, 1.0)
+            if g.commitment:
+                self.within(f"{n}.on_pu integral", np.minimum(u, 1 - u), 0.0, 0.0)
+                self.within(f"{n} minimum load", p, g.min_load_pu * g.rated_kw * u)
+            self.within(f"{n} output within its on share", p, 0.0, g.rated_kw * u)
+            self.close(f"{n} fuel line", fuel, (slope * p + no_load * u) * dt)
+        else:  # the same with u unknown: P/P̄ ≤ u ≤ 1, or u ∈ {0, 1}
+            u_low = (p > ATOL).astype(float) if g.commitment else p / g.rated_kw
+            u_high = u_low if g.commitment else np.ones(len(p))
+            self.within(
+                f"{n} fuel line", fuel, (slope * p + no_load * u_low) * dt,
+                (slope * p + no_load * u_high) * dt,
+            )  # fmt: skip
         if g.max_ramp_kw_per_h is not None:
             allow = max(g.max_ramp_kw_per_h * dt, g.min_load_pu * g.rated_kw)
             p0 = _initial(self.state, "genset_kw", n, 0.0)
             self.within(f"{n} ramp", np.diff(p, prepend=p0), -allow, allow)
-        self.close(f"{n}.heat_kw", self.c(f"{n}.heat_kw"), g.heat_recovery_pu * p)
+        if g.heat_recovery_pu > 0 or f"{n}.heat_kw" in self.table.columns:
+            self.close(f"{n}.heat_kw", self.c(f"{n}.heat_kw"), g.heat_recovery_pu * p)
         return p, fuel if biogas else np.zeros(len(p))
 
     def heat_load(self, h: HeatLoad) -> np.ndarray:
