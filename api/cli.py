@@ -12,7 +12,13 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-COMMAND_MODULES = ("api.commands.validate", "api.commands.simulate", "api.commands.size")
+COMMAND_MODULES = (
+    "api.commands.validate",
+    "api.commands.plan",
+    "api.commands.demo",
+    "api.commands.simulate",
+    "api.commands.size",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
