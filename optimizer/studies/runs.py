@@ -40,7 +40,7 @@ def _progress_printer(stream: TextIO | None, label: str) -> Any:
 
     def show(done: int, total: int, plan: Any) -> None:
         elapsed = time.perf_counter() - started
-        day = pd.Timestamp(plan.start).tz_convert("UTC").date()
+        day = pd.Timestamp(plan.start).date()
         stream.write(f"\r{label}: day {done}/{total} ({day}, {plan.status}) {elapsed:6.1f} s")
         if done == total:
             stream.write("\n")
