@@ -36,6 +36,8 @@ from sites.schema import Site
 
 #: Days in the year to which operation is scaled [day].
 DAYS_PER_YEAR = 365.0
+#: Re-solves allowed for device restrictions (one-way grid flow) before giving up.
+MAX_RESOLVES = 50
 
 
 @dataclass(frozen=True)
@@ -236,8 +238,32 @@ def solve_sizing(
     elif sm.model.allowed_kgco2.ub != emission_cap_kgco2:
         sm.model.allowed_kgco2.setub(emission_cap_kgco2)
         problem.refresh()
-    solution = problem.solve(mode="carbon" if least_carbon else "cost", time_limit_s=time_limit_s)
+    problem.release()
+    solution = None
+    for _ in range(MAX_RESOLVES + 1):
+        solution = problem.solve(
+            mode="carbon" if least_carbon else "cost", time_limit_s=time_limit_s
+        )
+        bounds = _restrictions(sm, problem, solution.x)
+        if not bounds:
+            break
+        problem.restrict(bounds)
     return _result(sm, problem, solution)
+
+
+def _restrictions(sm: SizingModel, problem: Any, x: np.ndarray) -> list[Any]:
+    """Bounds the devices ask for where the LP broke a rule it cannot state (e.g. a grid that
+    imports and exports in one interval), as in planning (``DeviceModel.restrict``)."""
+    bounds = []
+    for vm in sm.periods:
+        for dev in vm.devices:
+            blk = vm.block(dev)
+
+            def values(name: str, blk: Any = blk) -> np.ndarray:
+                return problem.values(x, getattr(blk, name))
+
+            bounds.extend(dev.restrict(blk, values))
+    return bounds
 
 
 def _operation(sm: SizingModel, problem: Any, solution: Any) -> pd.DataFrame:
