@@ -64,6 +64,10 @@ class ServedEnergy:
         out = {}
         for spec, model, labels in self.loads:
             current = model.current_period(pd.DatetimeIndex([start]))
+            ahead = labels[start : start + pd.Timedelta(days=1)].to_numpy()
+            if current not in ahead:  # that period is over: nothing is owed to it any more
+                out[spec.name] = 0.0
+                continue
             recent = kept.iloc[-int(spec.period_days * 24 / self.step_h) :]
             mask = labels.reindex(recent.index).to_numpy() == current
             served = float(recent[f"{spec.name}.power_kw"].to_numpy()[mask].sum() * self.step_h)

@@ -79,18 +79,25 @@ def test_gas_holder_is_continuous_across_midnight(run) -> None:
         assert np.allclose(gas, before + inflow, atol=1e-6)
 
 
-def test_shiftable_loads_get_their_energy_each_period(run) -> None:
-    site, _, sim = run
-    local = sim.table.index.tz_convert(site.tz)
+def served_per_whole_period(site, table, days: int) -> dict[str, np.ndarray]:
+    """Energy each shiftable load received in each period lying wholly inside ``table``."""
+    local = table.index.tz_convert(site.tz)
+    out = {}
     for s in site.of_type(ShiftableLoad):
-        energy = sim.table[f"{s.name}.power_kw"] * site.step_h
+        energy = table[f"{s.name}.power_kw"] * site.step_h
         periods = pd.Series([d.toordinal() // s.period_days for d in local.date], index=local)
         by_period = energy.groupby(periods.to_numpy()).sum()
-        whole = [
-            k for k in by_period.index if (periods == k).sum() == len(local) // DAYS * s.period_days
-        ]
+        size = len(local) // days * s.period_days
+        whole = [k for k in by_period.index if (periods == k).sum() == size]
         assert whole, "at least one period lies inside the simulated days"
-        assert by_period[whole].to_numpy() == pytest.approx(s.energy_kwh, abs=1e-6)
+        out[s.name] = by_period[whole].to_numpy()
+    return out
+
+
+def test_shiftable_loads_get_their_energy_each_period(run) -> None:
+    site, _, sim = run
+    for name, served in served_per_whole_period(site, sim.table, DAYS).items():
+        assert served == pytest.approx(site.device(name).energy_kwh, abs=1e-6)
 
 
 def test_a_missing_look_ahead_is_named() -> None:
@@ -100,11 +107,13 @@ def test_a_missing_look_ahead_is_named() -> None:
         simulate(site, inputs, FIRST, 2)
 
 
-def test_baseline_year_closes_its_balance() -> None:
-    pytest.importorskip("optimizer.baseline")
-    site = load_site(SITES / "demo_village.yaml")
-    inputs = period_inputs(site, FIRST, 2, None)
-    sim = simulate(site, inputs, FIRST, 2, planner=baseline_day)
-    assert sim.statuses == ["fallback"] * 2
+@pytest.mark.parametrize("name", ["demo_village", "mountain_hamlet"])
+def test_baseline_days_close_their_balance_and_serve_the_loads(name: str) -> None:
+    site = load_site(SITES / f"{name}.yaml")
+    inputs = period_inputs(site, FIRST, DAYS, None)
+    sim = simulate(site, inputs, FIRST, DAYS, planner=baseline_day)
+    assert sim.statuses == ["fallback"] * DAYS
     flows = report.energy_flows(site, sim.table)
     assert np.abs(flows.sum(axis=1)).max() <= 1e-6 * flows.abs().sum(axis=1).max()
+    for load, served in served_per_whole_period(site, sim.table, DAYS).items():
+        assert served == pytest.approx(site.device(load).energy_kwh, abs=1e-6)
