@@ -50,7 +50,13 @@ def main() -> None:
     )
 
     planner = OptimisedDays()
-    sim = simulate(site, inputs, first, args.days, planner=planner)
+    parts: dict[str, float] = {}
+
+    def tally(done: int, total: int, plan: object) -> None:
+        for key, value in planner.planner.last_timings.items():
+            parts[key] = parts.get(key, 0.0) + value
+
+    sim = simulate(site, inputs, first, args.days, planner=planner, progress=tally)
     t2 = time.perf_counter()
     bad = sum(s != "optimal" for s in sim.statuses)
     print(
@@ -58,6 +64,9 @@ def main() -> None:
         f"{t2 - t1:.1f} s ({(t2 - t1) / args.days * 1000:.0f} ms/day, {bad} not optimal)"
         "  aim < 60 s"
     )
+    inside = parts.pop("total_s", 0.0)
+    split = ", ".join(f"{k} {v:.1f} s" for k, v in parts.items())
+    print(f"  inside Planner.plan: {inside:.1f} s ({split}); outside: {t2 - t1 - inside:.1f} s")
 
     hourly = design.hourly(site)
     year_inputs = design.year_inputs(hourly, weather, args.year)
