@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.studies.economics import design_costs, unit_cost
-from sites.schema import Site
+from sites.schema import Economics, Site
 
 #: Days in the year to which operation is scaled [day].
 DAYS_PER_YEAR = 365.0
@@ -51,6 +51,7 @@ class Candidate:
     annualised_per_unit: float  #: new units: capital, replacements, O&M, salvage
     annualised_existing_per_unit: float  #: existing units: their capital is sunk
     capital_per_unit: float
+    economics: Economics
 
 
 @dataclass
@@ -93,6 +94,7 @@ def candidates(site: Site, devices: Sequence[Any], *, greenfield: bool = False) 
                 annualised_per_unit=cost.annualised,
                 annualised_existing_per_unit=(cost.npc - cost.capital) * cost.crf_per_year,
                 capital_per_unit=econ.capital_cost_per_unit,
+                economics=econ,
             )
         )
     return out
@@ -234,7 +236,8 @@ def solve_sizing(
 
     if problem is None:
         sm.model.allowed_kgco2.setub(emission_cap_kgco2)
-        problem = HighsProblem(sm)
+        compiled: Any = sm  # a SizingModel has what HighsProblem reads of a VillageModel
+        problem = HighsProblem(compiled)
     elif sm.model.allowed_kgco2.ub != emission_cap_kgco2:
         sm.model.allowed_kgco2.setub(emission_cap_kgco2)
         problem.refresh()
@@ -285,7 +288,7 @@ def _result(sm: SizingModel, problem: Any, solution: Any) -> SizingResult:
     values = problem.values(solution.x, sm.model.capacity)
     capacities = {c.name: float(v) for c, v in zip(sm.candidates, values, strict=True)}
     existing = {c.name: c.existing for c in sm.candidates}
-    econ = {c.name: site.device(c.name).economics for c in sm.candidates}
+    econ = {c.name: c.economics for c in sm.candidates}
     rows = design_costs(capacities, existing, econ, site.discount_rate_pu, site.project_life_years)
     table = pd.DataFrame.from_dict(rows, orient="index")
     if len(table):
