@@ -238,7 +238,7 @@ def irradiance(
     ghi = np.where(up, ghi, 0.0)
     if "ghi_wm2" not in w and "cloud_cover_pct" not in w and cloud_cover_pct is None:
         dni, dhi = s.dni_clear, s.dhi_clear
-    elif "dhi_wm2" in w or ("dni_wm2" in w and "ghi_wm2" in w):
+    elif "ghi_wm2" in w and ("dhi_wm2" in w or "dni_wm2" in w):
         dhi_w = w["dhi_wm2"] if "dhi_wm2" in w else _dhi_from_dni(site, w)
         share = (dhi_w / w["ghi_wm2"].where(w["ghi_wm2"] > 10)).clip(0, 1)
         frac = np.clip(np.nan_to_num(_interp(share, s.times), nan=1.0), 0, 1)
