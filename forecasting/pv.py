@@ -299,7 +299,9 @@ def array_ac_kw(array: PvArray, s: Sky, irr: Irradiance) -> np.ndarray:
     aoi = pvlib.irradiance.aoi(tilt, azimuth, s.apparent_zenith, s.azimuth)
     iam_beam = pvlib.iam.martin_ruiz(aoi, a_r=MARTIN_RUIZ_A_R)
     iam_diffuse = pvlib.iam.martin_ruiz_diffuse(tilt, a_r=MARTIN_RUIZ_A_R)
-    iam_sky, iam_ground = float(iam_diffuse["sky"]), float(iam_diffuse["ground"])
+    if isinstance(iam_diffuse, Mapping):  # pvlib ≥ 0.13 returns a dict, older a tuple
+        iam_diffuse = (iam_diffuse["sky"], iam_diffuse["ground"])
+    iam_sky, iam_ground = (float(v) for v in iam_diffuse)
     beam = np.nan_to_num(np.asarray(poa["poa_direct"], dtype=float))
     sky_diffuse = np.nan_to_num(np.asarray(poa["poa_sky_diffuse"], dtype=float))
     ground = np.nan_to_num(np.asarray(poa["poa_ground_diffuse"], dtype=float))

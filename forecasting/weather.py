@@ -250,7 +250,8 @@ def read_pvgis_tmy(path: str | Path) -> tuple[pd.DataFrame, dict]:
     """
     import pvlib
 
-    raw, head = pvlib.iotools.read_pvgis_tmy(str(path), map_variables=True)
+    result = pvlib.iotools.read_pvgis_tmy(str(path), map_variables=True)
+    raw, head = result[0], result[-1]  # (data, meta); pvlib < 0.13 returned four items
     inputs: dict[str, Any] = head.get("inputs") or {} if isinstance(head, dict) else {}
     location: dict[str, Any] = inputs.get("location") or inputs
     meta = {
