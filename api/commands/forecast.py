@@ -109,6 +109,8 @@ def run(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     table = pv.join(loads)
     source = meta.get("source", "clear sky (Ineichen)")
+    if args.cloud_cover is not None and weather is None:
+        source += f" with {args.cloud_cover:g} % cloud cover"
     print(f"{site.name}: {args.date}, {args.days} day(s), {len(index)} intervals of "
           f"{site.step_minutes} min; weather: {source}")  # fmt: skip
     for note in pv.attrs.get("derived", []):
