@@ -16,7 +16,9 @@ import numpy as np
 import pandas as pd
 
 from optimizer.accounting import interval_accounts, kpis
-from optimizer.windows import OUTSIDE, due_energy, period_labels
+from optimizer.devices.base import DeviceData
+from optimizer.devices.shiftable_load import ShiftableLoadModel
+from optimizer.state import State
 from sites.schema import (
     Battery,
     BiogasFuel,
@@ -35,9 +37,8 @@ from sites.schema import (
 ATOL = 1e-5
 
 
-def _initial(state: Any, field: str, name: str, default: float) -> float:
-    values = getattr(state, field, None) or {}
-    return float(values.get(name, default))
+def _initial(state: State, field: str, name: str, default: float) -> float:
+    return float(getattr(state, field).get(name, default))
 
 
 class _Checker:
@@ -172,16 +173,15 @@ class _Checker:
 
     def shiftable(self, s: ShiftableLoad) -> np.ndarray:
         p = self.c(f"{s.name}.power_kw")
-        labels = period_labels(self.site, s, self.table.index)
-        inside = labels != OUTSIDE
+        model = ShiftableLoadModel(s, self.site)
+        labels, touched = model.periods(self.table.index)
+        inside = labels >= 0
         self.within(f"{s.name}.power_kw outside its window", p[~inside], 0.0, 0.0)
         self.within(f"{s.name}.power_kw", p[inside], s.min_power_kw, s.max_power_kw)
-        served = _initial(self.state, "served_kwh", s.name, 0.0)
-        for k, due in due_energy(self.site, s, self.table.index, served).items():
+        data = DeviceData(self.table.index, {}, self.state, self.dt)
+        for k, (low, high) in zip(touched, model.due_bounds(data), strict=True):
             energy = p[labels == k].sum() * self.dt
-            self.within(
-                f"{s.name} energy of period {k}", np.array([energy]), due.low_kwh, due.high_kwh
-            )
+            self.within(f"{s.name} energy of period {k}", np.array([energy]), low, high)
         return p
 
     def grid(self, gr: Grid) -> np.ndarray:
@@ -195,7 +195,7 @@ class _Checker:
 def plan_problems(site: Site, plan: Any, state: Any = None) -> list[str]:
     """Every invariant the plan (a Plan or its table) breaks, as readable lines."""
     table = getattr(plan, "table", plan)
-    ck = _Checker(site, table, state)
+    ck = _Checker(site, table, (state or State()).resolved(site))
     n = len(table)
     bus = np.zeros(n)  # net injection [kW], supply positive
     fuel_by_digester = {d.name: np.zeros(n) for d in site.of_type(Digester)}
