@@ -69,6 +69,19 @@ def test_inputs_file_overrides_a_column(tmp_path):
     assert_plan_invariants(site, plan)
 
 
+def test_weather_file_feeds_the_pv_forecast(tmp_path):
+    times = pd.date_range("2026-06-20T12:00Z", "2026-06-22T12:00Z", freq="1h")
+    weather = tmp_path / "overcast.csv"
+    pd.DataFrame({"time": [t.isoformat() for t in times], "cloud_cover_pct": 100.0}).to_csv(
+        weather, index=False
+    )
+    clear, _ = plan_json(tmp_path)
+    overcast, _ = plan_json(tmp_path, "--weather", str(weather))
+    assert 0 < overcast.kpis["pv_kwh"] < 0.7 * clear.kpis["pv_kwh"]
+    available = [c for c in overcast.table.columns if c.endswith(".available_kw")]
+    assert (overcast.table[available].sum() < clear.table[available].sum()).all()
+
+
 def test_state_file_sets_the_initial_soc(tmp_path):
     state = tmp_path / "state.yaml"
     state.write_text("battery_soc_kwh: {village-battery: 150}\n", encoding="utf-8")
