@@ -1,7 +1,7 @@
 """Physics and book-keeping every plan must satisfy, whoever made it (the LP or the baseline).
 
 ``assert_plan_invariants(site, plan)`` checks, interval by interval: the bus balance; every
-device bound; the battery and gas-holder storage balances and end-of-horizon levels; the
+device bound (and a grid that imports or exports, not both); the battery and gas-holder storage balances and end-of-horizon levels; the
 genset fuel line, ramp limits and recovered heat; the heat balance of heat loads; shiftable
 loads inside their windows with the energy each period is due; and that the plan's ``cost``
 and ``emissions_kgco2`` columns (and its KPIs, when it has them) equal their recomputation by
@@ -189,6 +189,7 @@ class _Checker:
         imp, exp = self.c(f"{gr.name}.import_kw"), self.c(f"{gr.name}.export_kw")
         self.within(f"{gr.name}.import_kw", imp, 0.0, avail * gr.max_import_kw)
         self.within(f"{gr.name}.export_kw", exp, 0.0, avail * gr.max_export_kw)
+        self.within(f"{gr.name} flow one way at a time", np.minimum(imp, exp), 0.0, 0.0)
         return imp - exp
 
 
