@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 from pyomo.common.gc_manager import PauseGC
+from pyomo.core.expr.visitor import identify_mutable_parameters
 
 from optimizer.devices import DeviceModel, device_models
 from optimizer.devices.base import At, Context, DeviceData
@@ -40,7 +41,7 @@ def structure_key(
     """Everything that fixes the model's shape; equal keys mean a model can be reused."""
     days = tuple(len(g) for g in local_days(site, index)) if daily else None
     return (
-        site.model_dump_json(),
+        site,  # frozen and hashable: equal sites give equal keys
         len(index),
         tuple(d.structure_key(index, inputs) for d in devices),
         days,
@@ -76,7 +77,12 @@ class VillageModel:
 
 
 def build_model(
-    site: Site, index: pd.DatetimeIndex, inputs: pd.DataFrame, *, daily_emissions: bool = False
+    site: Site,
+    index: pd.DatetimeIndex,
+    inputs: pd.DataFrame,
+    *,
+    daily_emissions: bool = False,
+    devices: list[DeviceModel] | None = None,
 ) -> VillageModel:
     """Build the model of ``site`` over ``index`` (data are pushed later by ``set_data``).
 
@@ -86,7 +92,7 @@ def build_model(
     ``daily_emissions``,
     ``day_emissions[d]`` per local day.
     """
-    devices = device_models(site)
+    devices = device_models(site) if devices is None else devices
     n, step_h = len(index), site.step_h
     with PauseGC():
         m = pyo.ConcreteModel(name=site.name)
@@ -107,8 +113,14 @@ def build_model(
         m.emissions_kgco2 = pyo.Expression(
             m.T, rule=lambda _, t: sum(dev.emissions(At(blk, t), step_h) for dev, blk in blocks)
         )
-        m.horizon_cost = pyo.Expression(expr=sum(dev.horizon_cost(blk, ctx) for dev, blk in blocks))
-        m.penalty = pyo.Expression(expr=sum(dev.penalty(blk, ctx) for dev, blk in blocks))
+        horizon = [dev.horizon_cost(blk, ctx) for dev, blk in blocks]
+        penalty = [dev.penalty(blk, ctx) for dev, blk in blocks]
+        for dev, *terms in zip(devices, horizon, penalty, strict=True):
+            if any(True for term in terms for _ in identify_mutable_parameters(term)):
+                # re-plans keep these rows from the first compile (optimizer.compiled)
+                raise TypeError(f"{dev.name}: horizon_cost and penalty must not depend on inputs")
+        m.horizon_cost = pyo.Expression(expr=sum(horizon))
+        m.penalty = pyo.Expression(expr=sum(penalty))
         total_emissions = sum(m.emissions_kgco2[t] for t in m.T)
         m.objective = pyo.Objective(
             expr=sum(m.cost[t] for t in m.T)

@@ -203,6 +203,7 @@ class Planner:
         self.keep = keep
         self.threads = threads
         self._kept: OrderedDict[tuple, Any] = OrderedDict()
+        self._devices: dict[Site, list] = {}
         #: timings of the last plan [s]: build, compile, pass, refresh, solver, readback, total
         self.last_timings: dict[str, float] = {}
 
@@ -212,13 +213,16 @@ class Planner:
         from optimizer.devices import device_models
         from optimizer.model import build_model, structure_key
 
-        key = structure_key(site, index, inputs, device_models(site), daily)
+        devices = self._devices.get(site)
+        if devices is None:
+            devices = self._devices[site] = device_models(site)
+        key = structure_key(site, index, inputs, devices, daily)
         if key in self._kept:
             self._kept.move_to_end(key)
             vm, problem = self._kept[key]
             return vm, problem, True
         t0 = time.perf_counter()
-        vm = build_model(site, index, inputs, daily_emissions=daily)
+        vm = build_model(site, index, inputs, daily_emissions=daily, devices=devices)
         self.last_timings["build_s"] = time.perf_counter() - t0
         return vm, None, False
 
@@ -258,8 +262,7 @@ class Planner:
         datas = vm.set_data(index, inputs, state)
         t0 = time.perf_counter()
         if reused:
-            problem.release()
-            problem.refresh()
+            problem.refresh(datas)
             self.last_timings["refresh_s"] = time.perf_counter() - t0
         else:
             problem = HighsProblem(vm, threads=self.threads)
@@ -268,6 +271,8 @@ class Planner:
             self._kept[vm.key] = (vm, problem)
             while len(self._kept) > self.keep:
                 self._kept.popitem(last=False)
+            kept_sites = {key[0] for key in self._kept}
+            self._devices = {s: d for s, d in self._devices.items() if s in kept_sites}
         try:
             solution = self._solve(
                 vm, problem, mode, emission_budget_kgco2, time_limit_s, mip_rel_gap

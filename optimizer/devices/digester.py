@@ -46,6 +46,7 @@ def cooking_m3(spec: Digester, site: Any, index: pd.DatetimeIndex) -> Array:
 
 class DigesterModel(DeviceModel):
     spec: Digester
+    cost_vars = ("vented_m3",)
     inputs = ("production_m3", "cooking_m3")
 
     def site_inputs(self, index: pd.DatetimeIndex) -> dict[str, Array]:

@@ -16,33 +16,46 @@ from optimizer.devices.base import Array, Context, DeviceData, DeviceModel
 from sites.schema import ShiftableLoad, window_hours
 from sites.timeindex import local_hours
 
+#: ``date.toordinal()`` of 1970-01-01, to turn numpy day counts into ordinals.
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
 
 class ShiftableLoadModel(DeviceModel):
     spec: ShiftableLoad
 
+    def __init__(self, spec: ShiftableLoad, site: Any):
+        super().__init__(spec, site)
+        self._periods: tuple[Any, tuple[Array, list[int]], int] | None = None
+
     # --- calendar -----------------------------------------------------------------------
-    def _window_days(self, moments: pd.DatetimeIndex) -> tuple[Array, list[date]]:
-        """Whether each moment lies in a window, and the local date its window opened."""
+    def _window_days(self, moments: pd.DatetimeIndex) -> tuple[Array, Array]:
+        """Whether each moment lies in a window, and the ordinal of the local date it opened."""
         s = self.spec
         since_open = (local_hours(self.site, moments) - s.window_start_h) % 24
         inside = since_open < window_hours(s.window_start_h, s.window_end_h)
-        local = moments.tz_convert(self.site.tz)
-        opened = local - pd.to_timedelta(since_open, unit="h")
-        return inside, [ts.date() for ts in opened]
+        local = moments.tz_convert(self.site.tz).tz_localize(None)
+        opened = (local - pd.to_timedelta(since_open, unit="h")).to_numpy()
+        ordinals = opened.astype("datetime64[D]").astype(np.int64) + _EPOCH_ORDINAL
+        return inside, ordinals
 
     def periods(self, index: pd.DatetimeIndex) -> tuple[Array, list[int]]:
         """Period number (-1 outside the windows) of each interval, and the periods touched."""
-        inside, days = self._window_days(index)
-        n = self.spec.period_days
-        labels = np.array([d.toordinal() // n for d in days])
+        key = (index[0], len(index))
+        if self._periods is not None and self._periods[0] == key:
+            return self._periods[1]
+        inside, ordinals = self._window_days(index)
+        labels = ordinals // self.spec.period_days
+        current = int(labels[0])  # the first interval's window opened last before the start
         labels[~inside] = -1
-        touched = sorted({int(k) for k in labels if k >= 0})
+        touched = sorted({int(k) for k in np.unique(labels) if k >= 0})
+        self._periods = (key, (labels, touched), current)
         return labels, touched
 
     def current_period(self, index: pd.DatetimeIndex) -> int:
         """The period of the window that opened last at or before the horizon's start."""
-        _, days = self._window_days(index[:1])
-        return days[0].toordinal() // self.spec.period_days
+        self.periods(index)
+        assert self._periods is not None
+        return self._periods[2]
 
     def window_h_after(self, period: int, end: pd.Timestamp) -> float:
         """Window time of ``period`` that lies after ``end`` [h]."""
