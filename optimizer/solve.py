@@ -8,6 +8,8 @@ which re-solves from its last basis.
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +43,23 @@ class Solution:
     mip_gap: float | None
 
 
+def _new_highs() -> Any:
+    """A ``Highs`` object; its one-time copyright banner is kept off the process's stdout.
+
+    HiGHS prints the banner from C++ when the first object of a process is made, before any
+    option can silence it; the CLI's output and the service's logs should not carry it.
+    """
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 1)
+            return highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def _inf(values: np.ndarray) -> np.ndarray:
     return np.clip(values, -INF, INF)
 
@@ -63,7 +82,7 @@ class HighsProblem:
         t1 = time.perf_counter()
         if threads is not None:
             highspy.Highs.resetGlobalScheduler(True)
-        h = highspy.Highs()
+        h = _new_highs()
         h.setOptionValue("output_flag", False)
         if threads is not None:
             h.setOptionValue("threads", int(threads))
