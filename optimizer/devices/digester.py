@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
+from optimizer.accounting import vented_kgco2e_per_m3
 from optimizer.devices.base import Array, Context, DeviceData, DeviceModel
 from optimizer.devices.storage import add_storage_balance
-from optimizer.accounting import vented_kgco2e_per_m3
 from sites.schema import Digester
 from sites.timeindex import hourly_to_index
 

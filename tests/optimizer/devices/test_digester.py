@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from optimizer.errors import InfeasibleError
 from optimizer.accounting import METHANE_DENSITY_KG_PER_M3, METHANE_GWP100_NON_FOSSIL
+from optimizer.errors import InfeasibleError
 from optimizer.state import State
 from tests.optimizer.toy import grid, load, plan, toy_site
 
