@@ -31,7 +31,7 @@ def _param_term(expr: Any) -> tuple[ParamData, float] | None:
     """``(param, factor)`` when a bound is ``param`` or ``number × param``, else None."""
     if isinstance(expr, ParamData):
         return expr, 1.0
-    args = getattr(expr, "args", ())
+    args: tuple[Any, ...] = tuple(getattr(expr, "args", ()))
     if len(args) == 2 and type(args[0]) in native_numeric_types and isinstance(args[1], ParamData):
         return args[1], float(args[0])
     return None
@@ -72,35 +72,40 @@ class Compiled:
         ]
         self.integer = np.array([v.is_integer() for v in self.columns], dtype=bool)
         self._collect_bound_params()
-        self.low, self.high = self.column_bounds()
         self.compile_s = time.perf_counter() - t0
 
     # --- bounds -------------------------------------------------------------------------
     def _collect_bound_params(self) -> None:
-        """Sort the columns whose bounds depend on mutable Params into fast and general ones."""
+        """Read every column's bounds once, and note those that depend on mutable Params
+        (as ``factor × param`` where possible, else as a general expression)."""
         fast: list[tuple[int, int, ParamData, float]] = []
         general: list[tuple[int, int, Any]] = []
+        bounds = np.empty((2, self.n_cols))
+        bounds[0], bounds[1] = -np.inf, np.inf
+        numbers = native_numeric_types
         for j, v in enumerate(self.columns):
             for side, expr in ((0, v.lower), (1, v.upper)):
-                if expr is None or type(expr) in native_numeric_types:
+                if expr is None:
+                    continue
+                if type(expr) in numbers:
+                    bounds[side, j] = expr
                     continue
                 term = _param_term(expr)
                 if term is None:
                     general.append((side, j, expr))
+                    bounds[side, j] = expr()
                 else:
                     fast.append((side, j, *term))
+                    bounds[side, j] = term[1] * term[0].value
         self._fast = fast
         self._fast_side = np.array([f[0] for f in fast], dtype=np.int64)
         self._fast_col = np.array([f[1] for f in fast], dtype=np.int64)
         self._fast_factor = np.array([f[3] for f in fast], dtype=float)
         self._general = general
+        self.low, self.high = bounds[0], bounds[1]
 
     def column_bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """Lower and upper bound of every column, as the model's Params now say."""
-        if not hasattr(self, "low"):
-            low = np.array([-np.inf if v.lb is None else v.lb for v in self.columns], dtype=float)
-            high = np.array([np.inf if v.ub is None else v.ub for v in self.columns], dtype=float)
-            return low, high
         bounds = np.vstack([self.low, self.high])
         values = np.fromiter((f[2].value for f in self._fast), dtype=float, count=len(self._fast))
         bounds[self._fast_side, self._fast_col] = self._fast_factor * values
