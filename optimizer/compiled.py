@@ -57,6 +57,7 @@ class Compiled:
         row_of = {id(r.constraint): i for i, r in enumerate(info.rows) if r.bound_type == 0}
         self.bus_rows = np.array([row_of[id(vm.model.bus_balance[t])] for t in vm.model.T])
         self.n_rows = len(info.rows)
+        self.row_constraints = [r.constraint for r in info.rows]
         c = info.c.tocsr()
         names = [o.name for o in info.objectives]
         offsets = np.asarray(info.c_offset, dtype=float)

@@ -281,10 +281,12 @@ class Planner:
             conflicts = [
                 c for dev, data in zip(vm.devices, datas, strict=True) for c in dev.conflicts(data)
             ]
-            if emission_budget_kgco2 is not None:
-                conflicts.append(f"emission_budget_kgco2 {emission_budget_kgco2:g} per day")
             if not conflicts:
-                conflicts = ["no single device's parameters conflict; check the inputs together"]
+                core = problem.conflicting_constraints()
+                conflicts = [
+                    "no single device's parameters conflict; these constraints together "
+                    "cannot hold: " + (", ".join(core) if core else "(HiGHS found no subset)")
+                ]
             raise InfeasibleError(
                 f"site {site.name!r} has no feasible plan: " + "; ".join(conflicts), conflicts
             ) from None

@@ -26,6 +26,9 @@ from optimizer.model import VillageModel
 LEXICOGRAPHIC_TOLERANCE_PU = 1e-6
 LEXICOGRAPHIC_TOLERANCE_ABS = 1e-6
 
+#: HiGHS's ``iis_strategy`` for naming conflicting constraints: 2 works from the rows.
+IIS_STRATEGY = 2
+
 INF = highspy.kHighsInf
 _FEASIBLE = 2  # HiGHS solution status "feasible"
 _STATUS = highspy.HighsModelStatus
@@ -135,6 +138,28 @@ class HighsProblem:
             cm = self.compiled
             self.highs.changeColsBounds(cm.n_cols, self._all, _inf(cm.low), _inf(cm.high))
             self._restricted = False
+
+    def conflicting_constraints(self, limit: int = 8) -> list[str]:
+        """Names of the constraints and variable bounds in an irreducible infeasible subset.
+
+        Call after a solve raised ``InfeasibleError``; HiGHS computes the subset (IIS).
+        """
+        # strategy 0 (the default) reports an empty subset when presolve finds the conflict
+        self.highs.setOptionValue("iis_strategy", IIS_STRATEGY)
+        status, iis = self.highs.getIis()
+        if status != highspy.HighsStatus.kOk or not iis.valid_:
+            return []
+        cm = self.compiled
+        names = []
+        for i in list(iis.row_index_):
+            if i < cm.n_rows:
+                names.append(cm.row_constraints[i].name)
+            else:
+                names.append("the emission budget or a lexicographic bound")
+        names += [f"bounds of {cm.columns[j].name}" for j in list(iis.col_index_)]
+        unique = list(dict.fromkeys(names))
+        more = len(unique) - limit
+        return unique[:limit] + ([f"{more} more"] if more > 0 else [])
 
     # --- solving ------------------------------------------------------------------------
     def _reset_rows(self) -> None:
