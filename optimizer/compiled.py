@@ -40,7 +40,7 @@ def _param_term(expr: Any) -> tuple[ParamData, float] | None:
 class Compiled:
     """A built model in standard form: matrix, bounds, objective rows and column lookup."""
 
-    def __init__(self, vm: VillageModel):
+    def __init__(self, vm: VillageModel, datas: list[DeviceData] | None = None):
         self.vm = vm
         t0 = time.perf_counter()
         with PauseGC():
@@ -64,15 +64,14 @@ class Compiled:
         self.rows = {n: c[[i], :].toarray().ravel() for i, n in enumerate(names) if n in OBJECTIVES}
         self.offsets = {n: float(offsets[i]) for i, n in enumerate(names)}
         self.day_rows = [
-            (
-                c[[names.index(f"day_emissions[{d}]")], :].indices,
-                c[[names.index(f"day_emissions[{d}]")], :].data,
-            )
-            for d in range(len(vm.days))
-            if f"day_emissions[{d}]" in names
+            (c[[i], :].indices, c[[i], :].data)
+            for i, n in enumerate(names)
+            if n.startswith("day_emissions[")
         ]
         self.integer = np.array([v.is_integer() for v in self.columns], dtype=bool)
         self._collect_bound_params()
+        if datas is not None:
+            self.refresh_objective(datas)
         self.compile_s = time.perf_counter() - t0
 
     # --- bounds -------------------------------------------------------------------------
@@ -127,6 +126,14 @@ class Compiled:
     def refresh(self, datas: list[DeviceData]) -> None:
         """Bounds and objective rows for the data just pushed into the model's Params."""
         self.low, self.high = self.column_bounds()
+        self.refresh_objective(datas)
+
+    def refresh_objective(self, datas: list[DeviceData]) -> None:
+        """The objective, emissions and per-day emission rows from the devices' formulas.
+
+        ``objective`` = penalty + horizon cost (compiled) + Σ cost + carbon price × emissions
+        (numbers from ``DeviceModel.coefficients``); see ``optimizer.model.build_model``.
+        """
         vm = self.vm
         cols, times, cost, emissions = [], [], [], []
         for dev, data in zip(vm.devices, datas, strict=True):
@@ -154,14 +161,13 @@ class Compiled:
             self.offsets["penalty_objective"] + self.offsets["horizon_objective"]
         )
         self.offsets["emissions_objective"] = 0.0
-        if self.day_rows:
-            self.day_rows = []
-            for group in vm.days:
-                inside = np.isin(t, group)
-                row = np.zeros(self.n_cols)
-                np.add.at(row, col[inside], e[inside])
-                nz = np.flatnonzero(row)
-                self.day_rows.append((nz, row[nz]))
+        self.day_rows = []
+        for group in vm.days:
+            inside = np.isin(t, group)
+            row = np.zeros(self.n_cols)
+            np.add.at(row, col[inside], e[inside])
+            nz = np.flatnonzero(row)
+            self.day_rows.append((nz, row[nz]))
 
     def row(self, name: str) -> tuple[np.ndarray, np.ndarray, float]:
         """Nonzero columns, values and constant of an objective row (or ``day_emissions[d]``)."""

@@ -208,7 +208,7 @@ class Planner:
         self.last_timings: dict[str, float] = {}
 
     def _problem(
-        self, site: Site, index: pd.DatetimeIndex, inputs: pd.DataFrame, daily: bool
+        self, site: Site, index: pd.DatetimeIndex, inputs: pd.DataFrame
     ) -> tuple[Any, Any, bool]:
         from optimizer.devices import device_models
         from optimizer.model import build_model, structure_key
@@ -216,13 +216,13 @@ class Planner:
         devices = self._devices.get(site)
         if devices is None:
             devices = self._devices[site] = device_models(site)
-        key = structure_key(site, index, inputs, devices, daily)
+        key = structure_key(site, index, inputs, devices)
         if key in self._kept:
             self._kept.move_to_end(key)
             vm, problem = self._kept[key]
             return vm, problem, True
         t0 = time.perf_counter()
-        vm = build_model(site, index, inputs, daily_emissions=daily, devices=devices)
+        vm = build_model(site, index, inputs, devices=devices)
         self.last_timings["build_s"] = time.perf_counter() - t0
         return vm, None, False
 
@@ -258,14 +258,14 @@ class Planner:
         from optimizer.solve import HighsProblem
 
         self.last_timings = {}
-        vm, problem, reused = self._problem(site, index, inputs, emission_budget_kgco2 is not None)
+        vm, problem, reused = self._problem(site, index, inputs)
         datas = vm.set_data(index, inputs, state)
         t0 = time.perf_counter()
         if reused:
             problem.refresh(datas)
             self.last_timings["refresh_s"] = time.perf_counter() - t0
         else:
-            problem = HighsProblem(vm, threads=self.threads)
+            problem = HighsProblem(vm, datas, threads=self.threads)
             self.last_timings["compile_s"] = problem.compile_s
             self.last_timings["pass_s"] = problem.pass_s
             self._kept[vm.key] = (vm, problem)

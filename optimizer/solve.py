@@ -74,13 +74,15 @@ class HighsProblem:
     ----------
     vm : VillageModel
         The built model, with data already pushed by ``VillageModel.set_data``.
+    datas : list of DeviceData
+        What ``set_data`` returned.
     threads : int, optional
         HiGHS threads; changing it resets HiGHS's process-wide scheduler first.
     """
 
-    def __init__(self, vm: VillageModel, *, threads: int | None = None):
+    def __init__(self, vm: VillageModel, datas: list[DeviceData], *, threads: int | None = None):
         self.vm = vm
-        self.compiled = cm = Compiled(vm)
+        self.compiled = cm = Compiled(vm, datas)
         self.compile_s = cm.compile_s
         t1 = time.perf_counter()
         if threads is not None:

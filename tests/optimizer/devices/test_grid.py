@@ -80,7 +80,7 @@ def test_one_way_rule_reaches_the_exact_milp_optimum_on_the_demo_village():
     ]
     assert resale, "the demo tariff should have intervals where export pays more"
     vm = build_model(site, idx, given)
-    vm.set_data(idx, given, State().resolved(site))
+    datas = vm.set_data(idx, given, State().resolved(site))
     blk = vm.model.devices["grid"]
     g = site.device("grid")
     blk.importing = pyo.Var(resale, within=pyo.Binary)
@@ -90,7 +90,7 @@ def test_one_way_rule_reaches_the_exact_milp_optimum_on_the_demo_village():
     blk.only_export = pyo.Constraint(
         resale, rule=lambda b, t: b.export_kw[t] <= g.max_export_kw * (1 - b.importing[t])
     )
-    exact = HighsProblem(vm).solve(mip_rel_gap=0.0)
+    exact = HighsProblem(vm, datas).solve(mip_rel_gap=0.0)
     plan = make_plan(site, idx, given)
     assert plan.objective_terms["objective"] == pytest.approx(
         exact.objectives["objective"], abs=1e-6
