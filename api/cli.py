@@ -12,7 +12,12 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-COMMAND_MODULES = ("api.commands.validate", "api.commands.plan", "api.commands.demo")
+COMMAND_MODULES = (
+    "api.commands.validate",
+    "api.commands.plan",
+    "api.commands.demo",
+    "api.commands.forecast",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
