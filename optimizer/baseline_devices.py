@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -81,21 +81,22 @@ def draw(sources: list[Source], amount_kw: float) -> tuple[float, float | None]:
     return served, marginal
 
 
-def reach_floor(target: float, low: float, rise: float, keep: float, n: int) -> np.ndarray:
+def reach_floor(target: float, low: float, rise: Any, keep: float, n: int) -> np.ndarray:
     """Lowest level at the end of each interval from which ``target`` is still reachable.
 
     Notes
     -----
-    ``f[T−1] = target`` and ``f[t−1] = max(low, (f[t] − rise_t) / keep)``, where ``rise_t``
-    [kWh or m³] is the most the level can gain in interval ``t`` and ``keep`` [-] the share of
-    the level kept over an interval (self-discharge). ``rise`` is a scalar or an array.
+    ``f[T−1] = max(target, low)`` and ``f[t−1] = max(low / keep^(T−t), (f[t] − rise_t) / keep)``,
+    where ``rise_t`` [kWh or m³] is the most the level can gain in interval ``t`` and ``keep``
+    [-] the share of the level kept over an interval (self-discharge). The first term keeps a
+    level that, left alone, still ends at or above ``low``. ``rise`` is a scalar or an array.
     """
     rises = np.broadcast_to(np.asarray(rise, dtype=float), (n,))
     floor = np.empty(n)
-    level = target
+    level = max(target, low)
     for t in range(n - 1, -1, -1):
         floor[t] = level
-        level = max(low, (level - rises[t]) / keep)
+        level = max(low / keep ** (n - t), (level - rises[t]) / keep)
     return floor
 
 
