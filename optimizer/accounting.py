@@ -15,7 +15,6 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from optimizer.factors import vented_biogas_kgco2_per_m3
 from sites.schema import (
     Battery,
     DieselFuel,
@@ -29,8 +28,32 @@ from sites.schema import (
     Site,
 )
 
+#: Density of methane at 0 °C and 101.325 kPa [kg/m³] (normal cubic metre). Source: the ideal
+#: molar volume 22.414 L/mol and the molar mass 16.04 g/mol give 0.7157; the measured value
+#: listed in engineering tables (e.g. Engineering ToolBox, "Gases - Densities") is 0.717.
+#: Biogas volumes in site files are read as normal cubic metres.
+METHANE_DENSITY_KG_PER_M3 = 0.717
+
+#: 100-year global warming potential of methane of non-fossil origin [kgCO2e/kg CH4].
+#: Source: IPCC AR6 WG1 (2021), Chapter 7, Table 7.15: CH4-non fossil GWP-100 = 27.0 ± 11.
+#: Methane from a digester is biogenic, so the non-fossil value applies; the CO2 from
+#: burning or flaring biogas is biogenic too and counts as zero.
+METHANE_GWP100_NON_FOSSIL = 27.0
+
 #: A device counts as running in an interval when its output exceeds this [kW].
 RUNNING_THRESHOLD_KW = 1e-6
+
+
+def vented_kgco2e_per_m3(methane_fraction_pu: float) -> float:
+    """CO2-equivalent of one normal cubic metre of vented biogas [kgCO2e/m³].
+
+    Notes
+    -----
+    ``e = x_CH4 × ρ_CH4 × GWP100``, with the methane share ``x_CH4`` [-], the density
+    ``ρ_CH4`` = 0.717 kg/m³ and ``GWP100`` = 27.0 of non-fossil methane (IPCC AR6 WG1
+    Table 7.15). For 60 % methane: 0.6 × 0.717 × 27.0 = 11.6 kgCO2e/m³.
+    """
+    return methane_fraction_pu * METHANE_DENSITY_KG_PER_M3 * METHANE_GWP100_NON_FOSSIL
 
 
 def column(table: pd.DataFrame, name: str) -> np.ndarray:
@@ -87,7 +110,7 @@ def _genset(device: Genset, table: pd.DataFrame, step_h: float) -> Accounts:
 
 def _digester(device: Digester, table: pd.DataFrame, step_h: float) -> Accounts:
     vented = column(table, f"{device.name}.vented_m3")
-    return np.zeros(len(table)), vented * vented_biogas_kgco2_per_m3(device.methane_fraction_pu)
+    return np.zeros(len(table)), vented * vented_kgco2e_per_m3(device.methane_fraction_pu)
 
 
 _ACCOUNTS: dict[type, Callable[..., Accounts]] = {
@@ -120,8 +143,7 @@ def interval_accounts(site: Site, table: pd.DataFrame) -> pd.DataFrame:
     + Σ_battery (P_ch + P_dis)·Δt·c_wear + Σ_genset P_gen·Δt·c_om``
 
     ``emissions = Σ_grid P_imp·Δt·e_grid + Σ_diesel F_l·e_l
-    + Σ_digester V_vent·x_CH4·ρ_CH4·GWP100``, with ρ_CH4 and GWP100 from
-    ``optimizer.factors``; biogenic CO2 from burning biogas counts zero.
+    + Σ_digester V_vent·x_CH4·ρ_CH4·GWP100``
 
     Penalties that are not money paid (unserved load, the carbon price) and the horizon-wide
     peak-import charge are not interval costs; see ``docs/kpis.md``.

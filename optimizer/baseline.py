@@ -46,6 +46,7 @@ from optimizer.baseline_devices import (
 )
 from optimizer.inputs import check_index, validate_inputs
 from optimizer.state import State
+from optimizer.windows import OUTSIDE, due_energy, period_labels
 from sites.schema import (
     Battery,
     DieselFuel,
@@ -67,25 +68,21 @@ class _ShiftableRule:
     """A shiftable load: as early as possible in its window, at full power."""
 
     def __init__(self, site: Site, load: ShiftableLoad, index: pd.DatetimeIndex, state: State):
-        from optimizer.devices.base import DeviceData
-        from optimizer.devices.shiftable_load import ShiftableLoadModel
-
-        model = ShiftableLoadModel(load, site)
         self.load = load
-        self.labels, touched = model.periods(index)
-        due = model.due_bounds(DeviceData(index, {}, state, site.step_h))
-        self.left = {k: high for k, (_, high) in zip(touched, due, strict=True)}
+        self.labels = period_labels(site, load, index)
+        due = due_energy(site, load, index, state.served_kwh[load.name])
+        self.left = {k: d.high_kwh for k, d in due.items()}
         self.later = np.zeros(len(index), dtype=int)  # intervals of the period still to come
         seen: dict[int, int] = {}
         for t in range(len(index) - 1, -1, -1):
             k = int(self.labels[t])
-            if k >= 0:
+            if k != OUTSIDE:
                 self.later[t] = seen.get(k, 0)
                 seen[k] = self.later[t] + 1
 
     def power_kw(self, t: int, step_h: float) -> float:
         k = int(self.labels[t])
-        if k < 0:  # outside the windows
+        if k == OUTSIDE:
             return 0.0
         s = self.load
         want = (self.left[k] - s.min_power_kw * step_h * self.later[t]) / step_h

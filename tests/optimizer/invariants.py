@@ -1,11 +1,11 @@
 """Physics and book-keeping every plan must satisfy, whoever made it (the LP or the baseline).
 
 ``assert_plan_invariants(site, plan)`` checks, interval by interval: the bus balance; every
-device bound (and a grid that imports or exports, not both); the battery and gas-holder storage balances and end-of-horizon levels; the
-genset fuel line, ramp limits and recovered heat; the heat balance of heat loads; shiftable
-loads inside their windows with the energy each period is due; and that the plan's ``cost``
-and ``emissions_kgco2`` columns (and its KPIs, when it has them) equal their recomputation by
-``optimizer.accounting``. The equations are those of docs/formulation.md.
+device bound (and a grid that imports or exports, not both); the battery and gas-holder
+storage balances and end-of-horizon levels; the genset fuel line, ramp limits and recovered
+heat; the heat balance of heat loads; shiftable loads inside their windows with the energy
+each period is due; and that the plan's ``cost`` and ``emissions_kgco2`` columns (and its
+KPIs, when it has them) equal their recomputation by ``optimizer.accounting``. The equations are those of docs/formulation.md.
 """
 
 from __future__ import annotations
@@ -16,9 +16,8 @@ import numpy as np
 import pandas as pd
 
 from optimizer.accounting import interval_accounts, kpis
-from optimizer.devices.base import DeviceData
-from optimizer.devices.shiftable_load import ShiftableLoadModel
 from optimizer.state import State
+from optimizer.windows import OUTSIDE, due_energy, period_labels
 from sites.schema import (
     Battery,
     BiogasFuel,
@@ -173,15 +172,16 @@ class _Checker:
 
     def shiftable(self, s: ShiftableLoad) -> np.ndarray:
         p = self.c(f"{s.name}.power_kw")
-        model = ShiftableLoadModel(s, self.site)
-        labels, touched = model.periods(self.table.index)
-        inside = labels >= 0
+        labels = period_labels(self.site, s, self.table.index)
+        inside = labels != OUTSIDE
         self.within(f"{s.name}.power_kw outside its window", p[~inside], 0.0, 0.0)
         self.within(f"{s.name}.power_kw", p[inside], s.min_power_kw, s.max_power_kw)
-        data = DeviceData(self.table.index, {}, self.state, self.dt)
-        for k, (low, high) in zip(touched, model.due_bounds(data), strict=True):
+        served = self.state.served_kwh[s.name]
+        for k, due in due_energy(self.site, s, self.table.index, served).items():
             energy = p[labels == k].sum() * self.dt
-            self.within(f"{s.name} energy of period {k}", np.array([energy]), low, high)
+            self.within(
+                f"{s.name} energy of period {k}", np.array([energy]), due.low_kwh, due.high_kwh
+            )
         return p
 
     def grid(self, gr: Grid) -> np.ndarray:

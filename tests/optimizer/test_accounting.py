@@ -5,8 +5,14 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from optimizer.accounting import interval_accounts, kpis, objective_terms
-from optimizer.factors import METHANE_DENSITY_KG_PER_M3, METHANE_GWP100
+from optimizer.accounting import (
+    METHANE_DENSITY_KG_PER_M3,
+    METHANE_GWP100_NON_FOSSIL,
+    interval_accounts,
+    kpis,
+    objective_terms,
+    vented_kgco2e_per_m3,
+)
 from tests.optimizer import tiny_sites as ts
 
 KPI_KEYS = {
@@ -85,13 +91,10 @@ def table():
     return pd.DataFrame(columns, index=ts.hourly_index(1, step_minutes=30), dtype=float)
 
 
-#: CO2e of one m³ of vented 60 % biogas [kgCO2e/m³]
-VENTED_60 = 0.6 * METHANE_DENSITY_KG_PER_M3 * METHANE_GWP100
-
-
-def test_vented_biogas_counts_its_methane_at_gwp100():
-    assert METHANE_GWP100 == 27.0  # IPCC AR6 WG1 Table 7.15, non-fossil CH4
-    assert 0.6 < METHANE_DENSITY_KG_PER_M3 < 0.75  # kg/m³ near room or normal conditions
+def test_vented_factor_is_methane_share_density_and_gwp():
+    assert METHANE_DENSITY_KG_PER_M3 == 0.717
+    assert METHANE_GWP100_NON_FOSSIL == 27.0
+    assert vented_kgco2e_per_m3(0.6) == pytest.approx(11.6154)
 
 
 def test_interval_cost_and_emissions_by_hand(site, table):
@@ -102,8 +105,8 @@ def test_interval_cost_and_emissions_by_hand(site, table):
     assert acc["cost"].iloc[0] == pytest.approx(12 + 0.5 + 12 + 0.1 + 0.2)
     # export 30·0.5·0.4 earns 6; wear 20·0.5·0.1 costs 1
     assert acc["cost"].iloc[1] == pytest.approx(-6 + 1)
-    # grid 10 kWh·0.6 + diesel 1.5 L·2.68 + vented 0.5 m³ of 60 % biogas; flaring counts zero
-    assert acc["emissions_kgco2"].iloc[0] == pytest.approx(6 + 4.02 + 0.5 * VENTED_60)
+    # grid 10 kWh·0.6 + diesel 1.5 L·2.68 + vented 0.5 m³·0.6·0.717·27; flaring counts zero
+    assert acc["emissions_kgco2"].iloc[0] == pytest.approx(6 + 4.02 + 0.5 * 0.6 * 0.717 * 27)
     assert acc["emissions_kgco2"].iloc[1] == pytest.approx(0)
 
 
@@ -172,7 +175,7 @@ def test_objective_terms_by_hand(table):
         value_of_lost_load_per_kwh=10.0,
     )
     terms = objective_terms(site, table)
-    emissions = 6 + 4.02 + 0.5 * VENTED_60
+    emissions = 6 + 4.02 + 0.5 * 0.6 * 0.717 * 27
     expected = {
         "cost": 19.8,
         "horizon_cost": 2.0 * 20,  # on the peak import of 20 kW

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from optimizer.accounting import vented_kgco2e_per_m3
 from optimizer.baseline import dispatch
-from optimizer.factors import vented_biogas_kgco2_per_m3
 from optimizer.state import State
 from tests.optimizer import tiny_sites as ts
 from tests.optimizer.invariants import assert_plan_invariants, plan_problems
@@ -134,7 +134,7 @@ def test_gas_above_the_top_is_flared_or_vented(has_flare):
     np.testing.assert_allclose(t["dig.gas_m3"], 50)
     np.testing.assert_allclose(t["dig.flared_m3"], surplus if has_flare else 0)
     np.testing.assert_allclose(t["dig.vented_m3"], 0 if has_flare else surplus)
-    vented = 0 if has_flare else surplus * vented_biogas_kgco2_per_m3(0.6)
+    vented = 0 if has_flare else surplus * vented_kgco2e_per_m3(0.6)
     np.testing.assert_allclose(t["emissions_kgco2"], vented)
 
 
