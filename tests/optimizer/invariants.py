@@ -5,7 +5,8 @@ device bound (and a grid that imports or exports, not both); the battery and gas
 storage balances and end-of-horizon levels; the genset fuel line, ramp limits and recovered
 heat; the heat balance of heat loads; shiftable loads inside their windows with the energy
 each period is due; and that the plan's ``cost`` and ``emissions_kgco2`` columns (and its
-KPIs, when it has them) equal their recomputation by ``optimizer.accounting``. The equations are those of docs/formulation.md.
+KPIs, when it has them) equal their recomputation by ``optimizer.accounting``. The
+equations are those of docs/formulation.md.
 """
 
 from __future__ import annotations
