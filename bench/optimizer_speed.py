@@ -115,20 +115,23 @@ def case(label: str, step_minutes: int, days: int, repeat: int) -> None:
     print(f"  baseline   {baseline_s * 1e3:10.1f} ms (rule-based dispatch and its KPIs)")
 
 
-def import_ms(statement: str) -> tuple[float, float]:
-    """(wall time of a fresh interpreter running ``statement`` [ms], its -X importtime sum)."""
+def import_ms(statement: str, runs: int = 5) -> tuple[float, float]:
+    """Medians over ``runs`` fresh interpreters running ``statement``: wall time [ms] and the
+    sum of its top-level imports by ``-X importtime`` [ms]."""
     cmd = [sys.executable, "-X", "importtime", "-c", statement]
-    t0 = time.perf_counter()
-    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True)
-    wall = (time.perf_counter() - t0) * 1e3
-    # "import time: self [us] | cumulative | name": top-level imports have no indent
-    top = [ln for ln in done.stderr.splitlines()[1:] if re.search(r"\| \S[^|]*$", ln)]
-    cumulative = sum(int(ln.split("|")[1]) for ln in top) / 1e3
-    return wall, cumulative
+    walls, sums = [], []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True)
+        walls.append((time.perf_counter() - t0) * 1e3)
+        # "import time: self [us] | cumulative | name": top-level imports have no indent
+        top = [ln for ln in done.stderr.splitlines()[1:] if re.search(r"\| \S[^|]*$", ln)]
+        sums.append(sum(int(ln.split("|")[1]) for ln in top) / 1e3)
+    return statistics.median(walls), statistics.median(sums)
 
 
 def imports() -> None:
-    print("\nimport time (fresh interpreter; -X importtime, top-level imports summed)")
+    print("\nimport time (median of 5 fresh interpreters; -X importtime, top-level imports)")
     bare_wall, bare_imports = import_ms("pass")
     for label, statement in (
         ("import optimizer", "import optimizer"),
