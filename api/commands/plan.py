@@ -93,7 +93,7 @@ def read_state(path: str) -> Any:
     from pydantic import ValidationError
 
     from optimizer.state import State
-    from sites.load import SiteError, parse_yaml
+    from sites.load import SiteError, parse_yaml, validation_errors
 
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -101,9 +101,12 @@ def read_state(path: str) -> Any:
         raise CommandError(f"--state {path}: cannot read the file: {exc.strerror}") from None
     try:
         data = parse_yaml(text, path)  # YAML is a superset of JSON
+    except SiteError as exc:
+        raise CommandError(f"--state {exc}") from None
+    try:
         return State.model_validate(data)
-    except (SiteError, ValidationError) as exc:
-        raise CommandError(f"--state {path}: {exc}") from None
+    except ValidationError as exc:
+        raise CommandError(f"--state {path}: " + "; ".join(validation_errors(exc, data))) from None
 
 
 def summary(site: Any, plan: Any) -> str:
@@ -168,6 +171,9 @@ def make(args: argparse.Namespace) -> tuple[Any, Any]:
 
     if args.out is not None and Path(args.out).suffix.lower() not in OUT_SUFFIXES:
         raise CommandError(f"--out must end in .csv or .json, got {args.out!r}")
+    for option, value in (("--out", args.out), ("--plot", args.plot)):
+        if value is not None and not Path(value).resolve().parent.is_dir():
+            raise CommandError(f"{option}: no directory {str(Path(value).parent)!r} to write into")
     day = parse_date(args.date)
     try:
         site = load_site(args.site)

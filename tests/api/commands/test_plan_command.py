@@ -100,6 +100,8 @@ def test_state_file_sets_the_initial_soc(tmp_path):
         (["--date", "2026-06-21", "--inputs", "{unknown}"], "unknown input column"),
         (["--date", "2026-06-21", "--state", "{bad_state}"], "not a battery"),
         (["--date", "2026-06-21", "--weather", "{missing}"], "--weather"),
+        (["--date", "2026-06-21", "--state", "{odd_state}"], "battery_soc: unknown field"),
+        (["--date", "2026-06-21", "--plot", "{missing_dir}"], "no directory"),
     ],
 )
 def test_bad_input_exits_2_with_a_clear_message(tmp_path, capsys, args, message):
@@ -112,8 +114,16 @@ def test_bad_input_exits_2_with_a_clear_message(tmp_path, capsys, args, message)
     )
     bad_state = tmp_path / "state.json"
     bad_state.write_text('{"battery_soc_kwh": {"no-such-battery": 10}}', encoding="utf-8")
-    files = {"naive": naive, "unknown": unknown, "bad_state": bad_state,
-             "missing": tmp_path / "missing.csv"}  # fmt: skip
+    odd_state = tmp_path / "odd.yaml"
+    odd_state.write_text("battery_soc: 3\n", encoding="utf-8")
+    files = {
+        "naive": naive,
+        "unknown": unknown,
+        "bad_state": bad_state,
+        "odd_state": odd_state,
+        "missing": tmp_path / "missing.csv",
+        "missing_dir": tmp_path / "no" / "plan.png",
+    }
     args = [a.format(**{k: str(v) for k, v in files.items()}) for a in args]
     assert main(["plan", DEMO, *args]) == 2
     err = capsys.readouterr().err
