@@ -45,31 +45,30 @@ class Simulation:
 class ServedEnergy:
     """Energy each shiftable load has received in its current period, for the next day's state.
 
-    Uses the optimizer's own calendar of periods (:class:`ShiftableLoadModel`), computed once
-    for the whole simulated index, so the state means what the model expects.
+    Uses the optimizer's own calendar of periods (:func:`optimizer.windows.period_labels`),
+    computed once for the whole simulated index, so the state means what the model expects.
     """
 
     def __init__(self, site: Site, index: pd.DatetimeIndex) -> None:
-        from optimizer.devices.shiftable_load import ShiftableLoadModel
+        from optimizer.windows import period_labels
 
         self.step_h = site.step_h
-        self.loads = []
-        for spec in site.of_type(ShiftableLoad):
-            model = ShiftableLoadModel(spec, site)
-            labels, _ = model.periods(index)
-            self.loads.append((spec, model, pd.Series(labels, index=index)))
+        self.loads = [
+            (spec, pd.Series(period_labels(site, spec, index), index=index))
+            for spec in site.of_type(ShiftableLoad)
+        ]
 
     def at(self, kept: pd.DataFrame, start: pd.Timestamp) -> dict[str, float]:
-        """Served energy at ``start`` after the operation ``kept`` (ending at ``start``) [kWh]."""
+        """Served energy at ``start`` after the operation ``kept`` (ending at ``start``) [kWh].
+
+        Only a period that the next day still belongs to is owed anything: past rows and the
+        next day share at most one period, the current one.
+        """
         out = {}
-        for spec, model, labels in self.loads:
-            current = model.current_period(pd.DatetimeIndex([start]))
-            ahead = labels[start : start + pd.Timedelta(days=1)].to_numpy()
-            if current not in ahead:  # that period is over: nothing is owed to it any more
-                out[spec.name] = 0.0
-                continue
+        for spec, labels in self.loads:
+            ahead = set(labels[start : start + pd.Timedelta(days=1)].to_numpy().tolist())
             recent = kept.iloc[-int(spec.period_days * 24 / self.step_h) :]
-            mask = labels.reindex(recent.index).to_numpy() == current
+            mask = np.isin(labels.reindex(recent.index).to_numpy(), list(ahead - {-1}))
             served = float(recent[f"{spec.name}.power_kw"].to_numpy()[mask].sum() * self.step_h)
             out[spec.name] = min(max(served, 0.0), spec.energy_kwh)
         return out

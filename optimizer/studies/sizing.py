@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -104,8 +105,7 @@ def candidates(site: Site, devices: Sequence[Any], *, greenfield: bool = False) 
 class SizingModel:
     """The sizing LP: the period models, the capacity variables and the annual terms.
 
-    Carries ``model``, ``n``, ``step_h`` and ``days`` so that
-    :class:`optimizer.solve.HighsProblem` compiles and solves it like a planning model.
+    Compiled and solved by :class:`optimizer.solve.StudyProblem`.
     """
 
     site: Site
@@ -115,9 +115,6 @@ class SizingModel:
     inputs: list[pd.DataFrame]
     weights: list[float]  #: days per year each period stands for, divided by its length
     candidates: list[Candidate]
-    n: int = 0
-    step_h: float = 1.0
-    days: list[list[int]] = field(default_factory=list)
 
 
 def build_sizing(
@@ -155,7 +152,7 @@ def build_sizing(
     periods, datas, parts, weights = [], [], [], []
     for p, (index, represented) in enumerate(zip(indexes, days_represented, strict=True)):
         part = inputs.loc[index]
-        vm = build_model(site, index, part)
+        vm = build_model(site, index, part, pyomo_objective=True)
         datas.append(vm.set_data(index, part, state))
         with PauseGC():
             for objective in vm.model.component_objects(pyo.Objective):
@@ -213,8 +210,6 @@ def build_sizing(
         parts,
         weights,
         cands,
-        n=sum(vm.n for vm in periods),
-        step_h=site.step_h,
     )
 
 
@@ -232,26 +227,20 @@ def solve_sizing(
     ``problem``: the compiled LP of ``sm`` from an earlier call (``result.problem``), re-solved
     without compiling again.
     """
-    from optimizer.solve import HighsProblem
+    from optimizer.solve import StudyProblem
 
     if problem is None:
-        sm.model.allowed_kgco2.setub(emission_cap_kgco2)
-        compiled: Any = sm  # a SizingModel has what HighsProblem reads of a VillageModel
-        problem = HighsProblem(compiled)
-    elif sm.model.allowed_kgco2.ub != emission_cap_kgco2:
-        sm.model.allowed_kgco2.setub(emission_cap_kgco2)
-        problem.refresh()
+        problem = StudyProblem(sm.model)
+    problem.set_upper(sm.model.allowed_kgco2, emission_cap_kgco2)
     problem.release()
-    solution = None
+    stages = ("penalty_objective", "emissions_objective") if least_carbon else ()
     for _ in range(MAX_RESOLVES + 1):
-        solution = problem.solve(
-            mode="carbon" if least_carbon else "cost", time_limit_s=time_limit_s
-        )
-        bounds = _restrictions(sm, problem, solution.x)
+        status, x, objectives = problem.solve("objective", stages=stages, time_limit_s=time_limit_s)
+        bounds = _restrictions(sm, problem, x)
         if not bounds:
             break
         problem.restrict(bounds)
-    return _result(sm, problem, solution)
+    return _result(sm, problem, SimpleNamespace(status=status, x=x, objectives=objectives))
 
 
 def _restrictions(sm: SizingModel, problem: Any, x: np.ndarray) -> list[Any]:
@@ -271,13 +260,11 @@ def _restrictions(sm: SizingModel, problem: Any, x: np.ndarray) -> list[Any]:
 
 def _operation(sm: SizingModel, problem: Any, solution: Any) -> pd.DataFrame:
     """Each period's dispatch as a plan table, with the period's weight [days/year per day]."""
-    from dataclasses import replace
-
     from optimizer.plan import Planner
 
     tables = []
     for vm, datas, part, weight in zip(sm.periods, sm.datas, sm.inputs, sm.weights, strict=True):
-        own = replace(solution, bus_dual=np.full(vm.n, np.nan))
+        own = SimpleNamespace(x=solution.x, bus_dual=np.full(vm.n, np.nan))  # no duals here
         table = Planner._table(vm, problem, own, part, datas)
         tables.append(table.assign(weight=weight))
     return pd.concat(tables)
