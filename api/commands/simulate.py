@@ -46,16 +46,12 @@ def _first_day(args: argparse.Namespace, year: int) -> date:
 
 
 def run(args: argparse.Namespace) -> int:
+    from api.commands import load_site_or_report
     from optimizer.errors import PlanningError
     from optimizer.studies.runs import run_year
-    from sites.load import SiteError, load_site
 
-    try:
-        site = load_site(args.site)
-    except SiteError as exc:
-        print(f"{exc.source}: {len(exc.errors)} error(s)", file=sys.stderr)
-        for line in exc.errors:
-            print(f"  {line}", file=sys.stderr)
+    site = load_site_or_report(args.site)
+    if site is None:
         return 2
     year = args.year or datetime.now(UTC).year
     first = _first_day(args, year)

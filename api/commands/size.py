@@ -57,19 +57,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from api.commands import load_site_or_report
     from optimizer.errors import PlanningError
     from optimizer.studies.sensitivity import parse_vary
     from optimizer.studies.sizing_runs import run_sizing
-    from sites.load import SiteError, load_site
+    from sites.load import SiteError
 
-    try:
-        site = load_site(args.site)
-        varies = [parse_vary(v) for v in args.vary]
-    except SiteError as exc:
-        print(f"{exc.source}: {len(exc.errors)} error(s)", file=sys.stderr)
-        for line in exc.errors:
-            print(f"  {line}", file=sys.stderr)
+    site = load_site_or_report(args.site)
+    if site is None:
         return 2
+    try:
+        varies = [parse_vary(v) for v in args.vary]
     except ValueError as exc:
         print(f"size: {exc}", file=sys.stderr)
         return 2
