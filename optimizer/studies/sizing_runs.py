@@ -78,12 +78,12 @@ def plot_pareto(site: Site, front: pd.DataFrame, path: Path) -> Path:
     fig = Figure(figsize=(7, 5), layout="constrained")
     ax = fig.add_subplot()
     tonnes = front["emissions_kgco2"] / 1000.0
-    cost = front["total_annualised_cost"] / 1000.0
+    cost = (front["total_annualised_cost"] + front["penalty_cost"]) / 1000.0
     ax.plot(tonnes, cost, "o-", color="#3969ac")
     for i, (x, y) in enumerate(zip(tonnes, cost, strict=True)):
         ax.annotate(str(i), (x, y), textcoords="offset points", xytext=(5, 5))
     ax.set_xlabel("annual emissions [tCO2e]")
-    ax.set_ylabel(f"annualised cost [k{site.currency}/year]")
+    ax.set_ylabel(f"annualised cost incl. lost load [k{site.currency}/year]")
     ax.set_title(f"{site.name}: cost–carbon front (0 = least cost)")
     ax.grid(alpha=0.3)
     fig.savefig(path, dpi=110)
