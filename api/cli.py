@@ -12,7 +12,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-COMMAND_MODULES = ("api.commands.validate",)
+COMMAND_MODULES = ("api.commands.validate", "api.commands.serve", "api.commands.keys")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,49 @@
+"""Dispatch and telemetry, for controllers."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query
+from fastapi.responses import Response
+from pydantic import AwareDatetime
+
+from api.deps import NowDep, ServicesDep, SiteAccess
+from api.routes.sites import SiteName
+from api.schemas import ErrorOut, TelemetryIn, TelemetryOut
+
+router = APIRouter(prefix="/v1/sites/{site}", tags=["controllers"])
+
+
+@router.get(
+    "/dispatch",
+    responses={
+        200: {"description": "setpoints of the interval containing `at` (default now) and "
+                             "the next ones", "content": {"application/json": {}}},
+        304: {"description": "unchanged since the ETag given in If-None-Match"},
+        422: {"model": ErrorOut},
+    },
+)
+def dispatch(
+    site: SiteName, services: ServicesDep, now: NowDep, _: SiteAccess,
+    at: Annotated[AwareDatetime | None, Query(description="a moment with its UTC offset")] = None,
+    if_none_match: Annotated[str | None, Header(max_length=200)] = None,
+) -> Response:
+    """Setpoints for a controller; ``stale`` when they do not come from the day's current plan."""
+    moment = at or now
+    found = services.dispatcher.answer(site, moment, now)
+    left_s = found.valid_until_s - moment.timestamp()
+    max_age = max(1, min(services.settings.poll_interval_s, math.ceil(left_s)))
+    headers = {"ETag": found.etag, "Cache-Control": f"private, max-age={max_age}"}
+    if if_none_match is not None and found.etag in (t.strip() for t in if_none_match.split(",")):
+        return Response(status_code=304, headers=headers)
+    return Response(found.body, media_type="application/json", headers=headers)
+
+
+@router.post("/telemetry", status_code=201, response_model=TelemetryOut,
+             responses={422: {"model": ErrorOut}})
+def telemetry(site: SiteName, body: TelemetryIn, services: ServicesDep, now: NowDep,
+              _: SiteAccess) -> dict:
+    """Store measured state; re-plan the rest of the day when asked or when it strays."""
+    return services.telemetry.report(site, body, now)

@@ -1,0 +1,106 @@
+"""API keys: random bearer tokens, stored as SHA-256 hashes, each with a role.
+
+A token is ``vg_<key id>_<secret>`` with 256 random bits in the secret, so a plain SHA-256 of
+it is enough (no password stretching is needed for a high-entropy secret). The token is shown
+once, when it is made; only the hash is kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from api.services.errors import Invalid, NotFound
+from api.store import ApiKey, Store
+
+ROLES = ("admin", "manager", "controller")
+_SITE_NAME = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a key's id, its role, and for a controller the one site it serves."""
+
+    key_id: str
+    role: str
+    site: str | None
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def create_key(
+    store: Store, role: str, site: str | None, now: datetime, label: str = ""
+) -> tuple[ApiKey, str]:
+    """Make a key; returns the stored row and the token (which is not stored)."""
+    errors = []
+    if role not in ROLES:
+        errors.append(f"role: must be one of {', '.join(ROLES)}, got {role!r}")
+    if role == "controller" and not site:
+        errors.append("site: a controller key is bound to one site; give its name")
+    if role != "controller" and site:
+        errors.append(f"site: only controller keys are bound to a site, got {site!r} for {role}")
+    if site and not _SITE_NAME.match(site):
+        errors.append(f"site: must match {_SITE_NAME.pattern}, got {site!r}")
+    if errors:
+        raise Invalid("invalid key request", errors)
+    key_id = secrets.token_hex(6)
+    token = f"vg_{key_id}_{secrets.token_urlsafe(32)}"
+    row = ApiKey(
+        key_id=key_id, token_sha256=hash_token(token), role=role, site=site or None,
+        label=label, created_at=now,
+    )
+    with store.writer() as s:
+        s.add(row)
+    return row, token
+
+
+def list_keys(store: Store) -> list[ApiKey]:
+    with store.reader() as s:
+        return list(s.scalars(select(ApiKey).order_by(ApiKey.created_at)))
+
+
+class KeyRing:
+    """Looks tokens up, remembering answers for ``ttl_s`` so polls do not hit the database."""
+
+    def __init__(self, store: Store, ttl_s: float):
+        self._store = store
+        self._ttl_s = ttl_s
+        self._cache: dict[str, tuple[Principal | None, float]] = {}
+        self._lock = threading.Lock()
+
+    def authenticate(self, token: str) -> Principal | None:
+        digest = hash_token(token)
+        hit = self._cache.get(digest)
+        if hit is not None and hit[1] > time.monotonic():
+            return hit[0]
+        with self._store.reader() as s:
+            row = s.scalar(select(ApiKey).where(ApiKey.token_sha256 == digest))
+        found = None
+        if row is not None and row.revoked_at is None:
+            found = Principal(row.key_id, row.role, row.site)
+        with self._lock:
+            if len(self._cache) > 100_000:
+                self._cache.clear()  # bounded: a flood of bad tokens cannot grow it forever
+            self._cache[digest] = (found, time.monotonic() + self._ttl_s)
+        return found
+
+    def revoke(self, key_id: str, now: datetime) -> ApiKey:
+        with self._store.writer() as s:
+            row = s.get(ApiKey, key_id)
+            if row is None:
+                raise NotFound(f"no API key with id {key_id!r}")
+            if row.revoked_at is None:
+                row.revoked_at = now
+            digest = row.token_sha256
+        with self._lock:
+            self._cache.pop(digest, None)
+        return row
