@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from api.deps import get_now
@@ -17,6 +19,16 @@ from api.services.errors import ServiceError
 from api.settings import Settings, get_settings
 
 log = logging.getLogger("villagegrid.api")
+
+
+def validation_lines(errors: Sequence[Any]) -> list[str]:
+    """``where.field: what was expected`` for each error (the bad input is not echoed: it
+    may be huge or not representable in JSON, like an infinite float)."""
+    lines = []
+    for err in errors:
+        where = ".".join(str(part) for part in err.get("loc", ()))
+        lines.append(f"{where}: {err.get('msg', 'invalid')}")
+    return lines
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -45,6 +57,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(ServiceError)
     async def _service_error(_request: Request, exc: ServiceError) -> JSONResponse:
         return JSONResponse({"detail": exc.message, "errors": exc.errors}, exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": "the request does not validate",
+                             "errors": validation_lines(exc.errors())}, 422)
 
     @app.exception_handler(BodyTooLarge)
     async def _too_large(_request: Request, exc: BodyTooLarge) -> JSONResponse:

@@ -16,6 +16,12 @@ import pandas as pd
 from api.services.compact import compact_table
 from sites.schema import Site
 
+#: Plan metadata kept beside the full plan, for listings that should not parse the table.
+SUMMARY_KEYS = (
+    "plan_id", "site", "created_at", "start", "end", "step_minutes", "status", "solver",
+    "solve_time_s", "objective_terms", "kpis", "baseline",
+)
+
 
 @dataclass(frozen=True)
 class StoredPlan:
@@ -33,7 +39,7 @@ class StoredPlan:
 
 def _stored(plan: Any, inputs: pd.DataFrame) -> StoredPlan:
     full = plan.to_dict()
-    summary = {k: v for k, v in full.items() if not isinstance(v, list | tuple)}
+    summary = {k: full[k] for k in SUMMARY_KEYS if k in full}
     table = plan.table
     return StoredPlan(
         plan_id=str(plan.plan_id),

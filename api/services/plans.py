@@ -76,6 +76,8 @@ class PlanBook:
             )
             if day is not None:
                 query = query.where(PlanRow.local_day == day)
-            query = query.order_by(PlanRow.requested_at.desc(), PlanRow.created_at.desc())
+            query = query.order_by(
+                PlanRow.requested_at.desc(), PlanRow.created_at.desc(), PlanRow.plan_id
+            )
             rows = s.execute(query.limit(limit)).all()
         return [summary_of(row, v, pointed == row.plan_id) for row, v, pointed in rows]

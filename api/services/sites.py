@@ -16,6 +16,23 @@ from sites.load import SiteError, parse_yaml, site_from_data
 from sites.schema import Site
 
 JSON_TYPES = ("application/json", "text/json")
+#: Most values a site document may hold; bounds YAML alias expansion ("billion laughs").
+MAX_NODES = 100_000
+
+
+def _check_size(data: object) -> None:
+    """Count the values of parsed data (aliases count each time they are used)."""
+    stack, seen = [data], 0
+    while stack:
+        node = stack.pop()
+        seen += 1
+        if seen > MAX_NODES:
+            raise SiteError("body", [f"body: more than {MAX_NODES} values (YAML aliases "
+                                     "expand into copies)"])
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
 
 
 def parse_body(body: bytes, content_type: str | None) -> Site:
@@ -34,6 +51,7 @@ def parse_body(body: bytes, content_type: str | None) -> Site:
                                          f"{exc.colno}: {exc.msg}"]) from None
         else:
             data = parse_yaml(text, "body")
+        _check_size(data)
         return site_from_data(data, "body")
     except SiteError as exc:
         raise Invalid("the site does not validate", exc.errors) from None
