@@ -61,6 +61,7 @@ _RULES = {
     "too_short": "needs at least {min_length} item(s)",
     "string_too_short": "must not be empty",
     "string_pattern_mismatch": "must match {pattern}",
+    "literal_error": "must be one of {expected}",
 }
 
 
@@ -79,9 +80,14 @@ def _path(loc: tuple[Any, ...], data: Any) -> str:
             if isinstance(node, dict) and "name" in node:
                 out += f" ({node['name']})"
             continue
-        if isinstance(node, dict) and part not in node and part in (
-            node.get("kind"),
-            node.get("type"),
+        if (
+            isinstance(node, dict)
+            and part not in node
+            and part
+            in (
+                node.get("kind"),
+                node.get("type"),
+            )
         ):
             continue  # a discriminator tag, not a field
         node = node.get(part) if isinstance(node, dict) else None
@@ -104,11 +110,10 @@ def _message(err: Any) -> str:
         text = str(ctx.get("error", err["msg"]))
     else:
         text = err["msg"]
-    if err["type"] == "missing":
+    scalar = isinstance(err.get("input"), str | int | float | bool)
+    if err["type"] in ("missing", "extra_forbidden", "value_error") or not scalar:
         return text
-    if err["type"] == "extra_forbidden":
-        return text
-    return f"{text}, got {err['input']!r}" if err["type"] in _RULES else text
+    return f"{text}, got {err['input']!r}"
 
 
 def validation_errors(exc: ValidationError, data: Any) -> list[str]:

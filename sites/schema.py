@@ -12,7 +12,7 @@ from north (90° east, 180° south, 270° west). Hours are local clock hours in 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -51,6 +51,8 @@ def _hourly(values: tuple[float, ...] | None, field: str) -> tuple[float, ...] |
 
 
 class Location(Strict):
+    """Where the site is: position for the sun, time zone for local days and tariffs."""
+
     latitude_deg: float = Field(ge=-90, le=90)
     longitude_deg: float = Field(ge=-180, le=180)
     altitude_m: float = Field(default=0.0, ge=-500, le=9000)
@@ -62,7 +64,9 @@ class Location(Strict):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"must be an IANA time zone such as 'Asia/Shanghai', got {value!r}")
+            raise ValueError(
+                f"must be an IANA time zone such as 'Asia/Shanghai', got {value!r}"
+            ) from None
         return value
 
 
@@ -115,6 +119,8 @@ class PvArray(Device):
 
 
 class Battery(Device):
+    """An electrochemical battery on the village bus; SoC in kWh = capacity × pu."""
+
     kind: Literal["battery"]
     capacity_kwh: float = Field(gt=0, le=1_000_000)
     max_charge_kw: Positive
@@ -147,6 +153,8 @@ class Battery(Device):
 
 
 class Feedstock(Strict):
+    """One substrate fed to a digester every day."""
+
     name: str = Field(min_length=1)
     kg_per_day: NonNeg
     biogas_yield_m3_per_kg: float = Field(gt=0, le=1.5, description="m³ biogas per kg fresh mass")
@@ -194,6 +202,8 @@ class Digester(Device):
 
 
 class BiogasFuel(Strict):
+    """Biogas from a digester's holder; fuel = m3_per_kwh × output + no-load term."""
+
     type: Literal["biogas"]
     digester: str = Field(description="name of the digester whose holder feeds this genset")
     m3_per_kwh: float = Field(gt=0, le=5, description="slope of the fuel line")
@@ -201,6 +211,8 @@ class BiogasFuel(Strict):
 
 
 class DieselFuel(Strict):
+    """Bought diesel; fuel = l_per_kwh × output + no-load term."""
+
     type: Literal["diesel"]
     l_per_kwh: float = Field(gt=0, le=2, description="slope of the fuel line")
     no_load_l_per_h: NonNeg = Field(default=0.0, description="fuel per hour while running")
@@ -212,7 +224,7 @@ class Genset(Device):
     """An engine generator, optionally with heat recovery (CHP)."""
 
     kind: Literal["genset"]
-    fuel: Annotated[Union[BiogasFuel, DieselFuel], Field(discriminator="type")]
+    fuel: Annotated[BiogasFuel | DieselFuel, Field(discriminator="type")]
     rated_kw: float = Field(gt=0, le=100_000)
     min_load_pu: Fraction = Field(default=0.0, description="enforced only with commitment")
     commitment: bool = Field(default=False, description="on/off variables: makes the model a MILP")
@@ -298,12 +310,16 @@ class HeatLoad(Device):
 
 
 class TariffBand(Strict):
+    """An import price from start_h to end_h local time (an end before the start wraps)."""
+
     start_h: Hour
     end_h: Hour
     price_per_kwh: NonNeg
 
 
 class Outage(Strict):
+    """A scheduled grid outage: import and export limits are zero from start to end."""
+
     start: datetime
     end: datetime
 
@@ -318,6 +334,8 @@ class Outage(Strict):
 
 
 class Grid(Device):
+    """The connection to the distribution grid, with its tariff and carbon intensity."""
+
     kind: Literal["grid"]
     max_import_kw: NonNeg
     max_export_kw: NonNeg = 0.0
@@ -360,21 +378,25 @@ class Grid(Device):
         raise AssertionError("tariff bands cover the day")  # guaranteed by _covers_day
 
 
-Load = Annotated[Union[FixedLoad, ShiftableLoad], Field(discriminator="type")]
+Load = Annotated[FixedLoad | ShiftableLoad, Field(discriminator="type")]
 AnyDevice = Annotated[
-    Union[PvArray, Battery, Digester, Genset, Load, HeatLoad, Grid], Field(discriminator="kind")
+    PvArray | Battery | Digester | Genset | Load | HeatLoad | Grid, Field(discriminator="kind")
 ]
 SUPPLY_KINDS = ("pv_array", "genset", "grid")
 
 
 class Site(Strict):
+    """A village site: location, planning settings, prices and devices."""
+
     name: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_\-]*$")
     description: str = ""
     location: Location
-    step_minutes: Literal[15, 30, 60] = 60
-    currency: str = Field(default="CNY", pattern=r"^[A-Z]{3}$")
-    carbon_price_per_kgco2: NonNeg = 0.0
-    value_of_lost_load_per_kwh: float = Field(default=20.0, gt=0)
+    step_minutes: Literal[15, 30, 60] = Field(default=60, description="planning time step")
+    currency: str = Field(default="CNY", pattern=r"^[A-Z]{3}$", description="ISO 4217 code")
+    carbon_price_per_kgco2: NonNeg = Field(default=0.0, description="added to cost per kgCO2")
+    value_of_lost_load_per_kwh: float = Field(
+        default=20.0, gt=0, description="penalty per kWh of unserved load"
+    )
     discount_rate_pu: float = Field(default=0.06, ge=0, le=0.5, description="for sizing")
     project_life_years: int = Field(default=20, ge=1, le=60, description="for sizing")
     devices: tuple[AnyDevice, ...] = Field(min_length=1)

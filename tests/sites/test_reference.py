@@ -1,0 +1,20 @@
+"""docs/sites.md is generated from the schema and must match it."""
+
+from pathlib import Path
+
+from sites.reference import SECTIONS, reference
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "sites.md"
+
+
+def test_committed_reference_matches_the_schema() -> None:
+    assert DOC.read_text(encoding="utf-8") == reference(), (
+        "docs/sites.md is out of date: run `python -m sites.reference > docs/sites.md`"
+    )
+
+
+def test_every_field_of_every_section_is_listed() -> None:
+    text = reference()
+    for _, model in SECTIONS:
+        for name in model.model_fields:
+            assert f"`{name}" in text, name
