@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
-from api.deps import get_now
+from api.deps import utc_now
 from api.middleware import BodySizeLimit, BodyTooLarge
 from api.routes import dispatch, health, keys, plans, sites
 from api.services.container import build_services
@@ -31,13 +33,41 @@ def validation_lines(errors: Sequence[Any]) -> list[str]:
     return lines
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """The plan service; its services start with the app's lifespan and stop with it."""
+def declare_bearer(app: FastAPI) -> None:
+    """Declare the bearer-token scheme on every /v1 operation of the OpenAPI schema."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, summary=app.summary,
+                                 routes=app.routes)
+            schema.setdefault("components", {})["securitySchemes"] = {"bearer": {
+                "type": "http", "scheme": "bearer",
+                "description": "an API key made with `villagegrid keys create`"}}
+            for path, operations in schema["paths"].items():
+                if path.startswith("/v1/"):
+                    for operation in operations.values():
+                        operation["security"] = [{"bearer": []}]
+                        operation.setdefault("responses", {}).update({
+                            "401": {"description": "no valid API key"},
+                            "403": {"description": "the key's role or site does not allow it"}})
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def create_app(
+    settings: Settings | None = None, clock: Callable[[], datetime] = utc_now
+) -> FastAPI:
+    """The plan service; its services start with the app's lifespan and stop with it.
+
+    ``clock`` gives the current time to requests and to the scheduler.
+    """
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services = build_services(settings, clock=get_now)
+        services = build_services(settings, clock=clock)
         app.state.services = services
         if settings.scheduler_enabled:
             services.auto.start()
@@ -53,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.clock = clock
 
     @app.exception_handler(ServiceError)
     async def _service_error(_request: Request, exc: ServiceError) -> JSONResponse:
@@ -67,7 +98,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def _too_large(_request: Request, exc: BodyTooLarge) -> JSONResponse:
         return JSONResponse({"detail": str(exc), "errors": []}, 413)
 
-    for module in (health, keys, sites, plans, dispatch):
+    for module in (dispatch, health, keys, sites, plans):  # polls match the first routes
         app.include_router(module.router)
+    declare_bearer(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -1,4 +1,9 @@
-"""Dependencies of the routes: the services, the clock, and who is calling."""
+"""Dependencies of the routes: the services, the clock, and who is calling.
+
+They are ``async`` because they do no blocking work on the common path (all from memory);
+FastAPI would otherwise run each in a worker thread. A key not yet cached is looked up in a
+worker thread.
+"""
 
 from __future__ import annotations
 
@@ -7,40 +12,51 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.concurrency import run_in_threadpool
 
 from api.services.container import Services
 from api.services.keys import Principal
 
-_bearer = HTTPBearer(auto_error=False, description="an API key made with `villagegrid keys create`")
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     return request.app.state.services  # type: ignore[no-any-return]
 
 
-def get_now() -> datetime:
-    """The current time; the one place the service reads the clock (tests override it)."""
+def utc_now() -> datetime:
+    """The current time; the one place the service reads the clock."""
     return datetime.now(UTC)
+
+
+async def get_now(request: Request) -> datetime:
+    """The app's clock (``create_app(clock=...)``; tests pass a settable one)."""
+    return request.app.state.clock()  # type: ignore[no-any-return]
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 NowDep = Annotated[datetime, Depends(get_now)]
 
 
-def get_principal(
-    services: ServicesDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
-    """The caller's key; 401 without a valid one."""
+async def get_principal(request: Request) -> Principal:
+    """The caller's key, from ``Authorization: Bearer <token>``; 401 without a valid one.
+
+    The header is read here rather than through ``fastapi.security.HTTPBearer`` to keep the
+    dependency chain of a dispatch poll short; the OpenAPI schema declares the scheme
+    (see :func:`api.app.declare_bearer`).
+    """
     challenge = {"WWW-Authenticate": "Bearer"}
-    if credentials is None:
+    scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
         raise HTTPException(401, "an API key is required: Authorization: Bearer <token>",
                             headers=challenge)
-    found = services.keys.authenticate(credentials.credentials)
+    keys = request.app.state.services.keys
+    found = keys.cached(token)
+    if found is None:  # not in memory: the database is asked in a worker thread
+        found = await run_in_threadpool(keys.authenticate, token)
     if found is None:
         raise HTTPException(401, "the API key is unknown or revoked", headers=challenge)
-    return found
+    return found  # type: ignore[no-any-return]
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
@@ -49,7 +65,7 @@ PrincipalDep = Annotated[Principal, Depends(get_principal)]
 def require(*roles: str) -> Callable[[Principal], Principal]:
     """A dependency that admits only the given roles (403 for others)."""
 
-    def check(principal: PrincipalDep) -> Principal:
+    async def check(principal: PrincipalDep) -> Principal:
         if principal.role not in roles:
             raise HTTPException(403, f"this needs a {' or '.join(roles)} key, "
                                      f"not a {principal.role} key")
@@ -58,8 +74,12 @@ def require(*roles: str) -> Callable[[Principal], Principal]:
     return check
 
 
-def site_reader(site: str, principal: PrincipalDep) -> Principal:
-    """Admins and managers reach every site; a controller only its own (403 otherwise)."""
+async def site_reader(site: str, request: Request) -> Principal:
+    """Admins and managers reach every site; a controller only its own (403 otherwise).
+
+    One dependency (it calls :func:`get_principal` itself), as dispatch polls are frequent.
+    """
+    principal = await get_principal(request)
     if principal.role == "controller" and principal.site != site:
         raise HTTPException(403, "this controller key is bound to another site")
     return principal

@@ -5,13 +5,15 @@ from __future__ import annotations
 import math
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import AwareDatetime
 
 from api.deps import NowDep, ServicesDep, SiteAccess
 from api.routes.sites import SiteName
 from api.schemas import ErrorOut, TelemetryIn, TelemetryOut
+from api.services.dispatch import CacheMiss
 
 router = APIRouter(prefix="/v1/sites/{site}", tags=["controllers"])
 
@@ -25,14 +27,22 @@ router = APIRouter(prefix="/v1/sites/{site}", tags=["controllers"])
         422: {"model": ErrorOut},
     },
 )
-def dispatch(
-    site: SiteName, services: ServicesDep, now: NowDep, _: SiteAccess,
+async def dispatch(
+    site: SiteName, request: Request, now: NowDep, _: SiteAccess,
     at: Annotated[AwareDatetime | None, Query(description="a moment with its UTC offset")] = None,
     if_none_match: Annotated[str | None, Header(max_length=200)] = None,
 ) -> Response:
-    """Setpoints for a controller; ``stale`` when they do not come from the day's current plan."""
+    """Setpoints for a controller; ``stale`` when they do not come from the day's current plan.
+
+    Served from memory on the event loop when everything it needs is cached; otherwise (a
+    pointer to re-read, a fallback plan to make) the work runs in a worker thread.
+    """
     moment = at or now
-    found = services.dispatcher.answer(site, moment, now)
+    services = request.app.state.services
+    try:
+        found = services.dispatcher.answer(site, moment, now, io=False)
+    except CacheMiss:
+        found = await run_in_threadpool(services.dispatcher.answer, site, moment, now)
     left_s = found.valid_until_s - moment.timestamp()
     max_age = max(1, min(services.settings.poll_interval_s, math.ceil(left_s)))
     headers = {"ETag": found.etag, "Cache-Control": f"private, max-age={max_age}"}

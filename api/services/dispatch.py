@@ -41,6 +41,10 @@ AT_WINDOW_DAYS = 366
 _CACHE_LIMIT = 4096
 
 
+class CacheMiss(Exception):
+    """Raised when an answer needs the database and the caller asked for memory only."""
+
+
 @dataclass(frozen=True)
 class DispatchAnswer:
     body: bytes
@@ -69,20 +73,24 @@ class Dispatcher:
         self._rendered.pop(site, None)
 
     # --- cached lookups -------------------------------------------------------------------
-    def site(self, name: str) -> tuple[Site, SiteVersion]:
+    def site(self, name: str, io: bool = True) -> tuple[Site, SiteVersion]:
         hit = self._site_cache.get(name)
         if hit is not None and hit[2] > time.monotonic():
             return hit[0], hit[1]
+        if not io:
+            raise CacheMiss(name)
         site, sv = self._sites.latest(name)
         self._site_cache[name] = (site, sv, time.monotonic() + self._ttl_s)
         return site, sv
 
-    def candidates(self, name: str, day: date) -> tuple[str, ...]:
+    def candidates(self, name: str, day: date, io: bool = True) -> tuple[str, ...]:
         """Current plans of ``day`` and the days before it, newest day first."""
         per_site = self._pointers.setdefault(name, {})
         hit = per_site.get(day)
         if hit is not None and hit[1] > time.monotonic():
             return hit[0]
+        if not io:
+            raise CacheMiss(name)
         with self._store.reader() as s:
             rows = s.execute(
                 select(CurrentPlan.local_day, CurrentPlan.plan_id).where(
@@ -98,10 +106,12 @@ class Dispatcher:
         per_site[day] = (entry, time.monotonic() + self._ttl_s)
         return entry
 
-    def compact(self, plan_id: str) -> CompactPlan:
+    def compact(self, plan_id: str, io: bool = True) -> CompactPlan:
         hit = self._arrays.get(plan_id)
         if hit is not None:
             return hit
+        if not io:
+            raise CacheMiss(plan_id)
         with self._store.reader() as s:
             status, text = s.execute(
                 select(PlanRow.status, PlanRow.dispatch_json).where(PlanRow.plan_id == plan_id)
@@ -113,16 +123,21 @@ class Dispatcher:
         return loaded
 
     # --- resolution ---------------------------------------------------------------------
-    def _resolve(self, site: Site, sv: SiteVersion, t_s: int, now: datetime
+    def _resolve(self, site: Site, sv: SiteVersion, t_s: int, now: datetime, io: bool
                  ) -> tuple[CompactPlan, int, bool]:
         day = datetime.fromtimestamp(t_s, site.tz).date()
-        for rank, plan_id in enumerate(self.candidates(site.name, day)):
+        for rank, plan_id in enumerate(self.candidates(site.name, day, io)):
             if not plan_id:
                 continue
-            plan = self.compact(plan_id)
+            plan = self.compact(plan_id, io)
             i = plan.position(t_s)
             if i is not None:
                 return plan, i, rank == 0
+        if not io:
+            found = self._known_fallback((site.name, sv.id, day), t_s, io=False)
+            if found is None:
+                raise CacheMiss(site.name)
+            return found, found.position(t_s), False  # type: ignore[return-value]
         plan = self._fallback(site, sv, day, t_s, now)
         i = plan.position(t_s)
         assert i is not None, "a fallback plan covers the moment it was made for"
@@ -145,8 +160,8 @@ class Dispatcher:
             self._fallbacks.setdefault(key, []).insert(0, plan_id)
             return self.compact(plan_id)
 
-    def _known_fallback(self, key: tuple[str, int, date], t_s: int, refresh: bool = False
-                        ) -> CompactPlan | None:
+    def _known_fallback(self, key: tuple[str, int, date], t_s: int, refresh: bool = False,
+                        io: bool = True) -> CompactPlan | None:
         if refresh:
             with self._store.reader() as s:
                 self._fallbacks[key] = list(s.scalars(
@@ -156,7 +171,7 @@ class Dispatcher:
                     ).order_by(PlanRow.created_at.desc()).limit(8)
                 ))
         for plan_id in self._fallbacks.get(key, ()):
-            plan = self.compact(plan_id)
+            plan = self.compact(plan_id, io)
             if plan.position(t_s) is not None:
                 return plan
         return None
@@ -180,16 +195,18 @@ class Dispatcher:
             return None  # the site changed since; its defaults apply
 
     # --- the answer ---------------------------------------------------------------------
-    def answer(self, name: str, at: datetime, now: datetime) -> DispatchAnswer:
+    def answer(self, name: str, at: datetime, now: datetime, io: bool = True) -> DispatchAnswer:
+        """The dispatch answer for ``at``; with ``io=False`` it raises CacheMiss rather than
+        touch the database or the pool, so it can run on the event loop."""
         if abs(at - now) > timedelta(days=AT_WINDOW_DAYS):
             raise Invalid("at is out of range",
                           [f"at: must lie within {AT_WINDOW_DAYS} days of now, got {at}"])
-        site, sv = self.site(name)
+        site, sv = self.site(name, io)
         t_s = int(at.timestamp())
         picks = []
         fresh = False
         for k in range(self._settings.dispatch_intervals):
-            plan, i, is_fresh = self._resolve(site, sv, t_s, now)
+            plan, i, is_fresh = self._resolve(site, sv, t_s, now, io)
             fresh = is_fresh if k == 0 else fresh
             picks.append((plan, i))
             t_s = plan.starts[i] + plan.step_s

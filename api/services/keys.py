@@ -77,6 +77,13 @@ class KeyRing:
         self._cache: dict[str, tuple[Principal | None, float]] = {}
         self._lock = threading.Lock()
 
+    def cached(self, token: str) -> Principal | None:
+        """The key's principal if this process knows it (and has not expired it), else None."""
+        hit = self._cache.get(hash_token(token))
+        if hit is not None and hit[1] > time.monotonic():
+            return hit[0]
+        return None
+
     def authenticate(self, token: str) -> Principal | None:
         digest = hash_token(token)
         hit = self._cache.get(digest)

@@ -17,7 +17,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.deps import get_now
 from api.services.keys import create_key
 from api.settings import Settings
 from api.store import Store
@@ -94,8 +93,7 @@ class Api:
 
     def __init__(self, db_url: str, clock: Clock, **overrides: object):
         self.settings = settings_for(db_url, **overrides)
-        self.app = create_app(self.settings)
-        self.app.dependency_overrides[get_now] = clock
+        self.app = create_app(self.settings, clock=clock)
         self.clock = clock
         self.client = TestClient(self.app)
         self.client.__enter__()
