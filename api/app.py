@@ -14,6 +14,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
 from api.deps import utc_now
+from api.fastpath import DispatchFastPath
 from api.middleware import BodySizeLimit, BodyTooLarge
 from api.routes import dispatch, health, keys, plans, sites
 from api.services.container import build_services
@@ -102,4 +103,5 @@ def create_app(
         app.include_router(module.router)
     declare_bearer(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(DispatchFastPath, state=app.state)
     return app

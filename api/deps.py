@@ -7,7 +7,7 @@ worker thread.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -15,8 +15,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 
 from api.services.container import Services
-from api.services.keys import Principal
-
+from api.services.keys import Principal, may_read_site
 
 
 async def get_services(request: Request) -> Services:
@@ -62,7 +61,7 @@ async def get_principal(request: Request) -> Principal:
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def require(*roles: str) -> Callable[[Principal], Principal]:
+def require(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency that admits only the given roles (403 for others)."""
 
     async def check(principal: PrincipalDep) -> Principal:
@@ -80,7 +79,7 @@ async def site_reader(site: str, request: Request) -> Principal:
     One dependency (it calls :func:`get_principal` itself), as dispatch polls are frequent.
     """
     principal = await get_principal(request)
-    if principal.role == "controller" and principal.site != site:
+    if not may_read_site(principal, site):
         raise HTTPException(403, "this controller key is bound to another site")
     return principal
 

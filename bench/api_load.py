@@ -49,15 +49,42 @@ def free_port() -> int:
 
 
 def start_server(db_url: str, port: int, workers: int) -> subprocess.Popen:
-    env = {**os.environ, "VILLAGEGRID_DATABASE_URL": db_url,
-           "VILLAGEGRID_SCHEDULER_ENABLED": "false", "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "VILLAGEGRID_DATABASE_URL": db_url,
+        "VILLAGEGRID_SCHEDULER_ENABLED": "false",
+        "PYTHONPATH": str(ROOT),
+    }
     if workers == 1:
-        cmd = [sys.executable, "-m", "api.cli", "serve", "--host", HOST, "--port", str(port),
-               "--log-level", "warning"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "api.cli",
+            "serve",
+            "--host",
+            HOST,
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ]
     else:  # several processes share the port; uvicorn imports the factory in each
-        cmd = [sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app", "--host",
-               HOST, "--port", str(port), "--workers", str(workers), "--log-level", "warning",
-               "--no-access-log"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "api.app:create_app",
+            "--host",
+            HOST,
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ]
     return subprocess.Popen(cmd, cwd=ROOT, env=env)
 
 
@@ -85,8 +112,11 @@ def prepare(base: str, manager: str, names: list[str]) -> None:
             r = client.post(f"/v1/sites/{name}/plans", json={"date": today})
             if r.status_code != 201:
                 raise SystemExit(f"plan for {name} failed: {r.status_code} {r.text}")
-            print(f"  {name}: plan {r.json()['plan_id'][:8]} {r.json()['status']} "
-                  f"in {time.perf_counter() - t0:.2f} s", flush=True)
+            print(
+                f"  {name}: plan {r.json()['plan_id'][:8]} {r.json()['status']} "
+                f"in {time.perf_counter() - t0:.2f} s",
+                flush=True,
+            )
 
 
 class Pace:
@@ -111,8 +141,16 @@ class Pace:
         return scheduled
 
 
-async def _raw_worker(port: int, jobs: list[tuple[str, str]], deadline: float, budget: list[int],
-                      out: list[float], errors: list[str], etag: bool, pace: Pace) -> None:
+async def _raw_worker(
+    port: int,
+    jobs: list[tuple[str, str]],
+    deadline: float,
+    budget: list[int],
+    out: list[float],
+    errors: list[str],
+    etag: bool,
+    pace: Pace,
+) -> None:
     reader, writer = await asyncio.open_connection(HOST, port)
     tags: dict[str, str] = {}
     try:
@@ -121,8 +159,10 @@ async def _raw_worker(port: int, jobs: list[tuple[str, str]], deadline: float, b
             t0 = await pace.wait()
             path, token = random.choice(jobs)
             extra = f"If-None-Match: {tags[path]}\r\n" if etag and path in tags else ""
-            request = (f"GET {path} HTTP/1.1\r\nHost: {HOST}\r\nAuthorization: Bearer {token}"
-                       f"\r\n{extra}\r\n").encode()
+            request = (
+                f"GET {path} HTTP/1.1\r\nHost: {HOST}\r\nAuthorization: Bearer {token}"
+                f"\r\n{extra}\r\n"
+            ).encode()
             writer.write(request)
             head = await reader.readuntil(b"\r\n\r\n")
             lines = head.decode("latin-1").split("\r\n")
@@ -145,9 +185,16 @@ async def _raw_worker(port: int, jobs: list[tuple[str, str]], deadline: float, b
         writer.close()
 
 
-async def _httpx_worker(port: int, jobs: list[tuple[str, str]], deadline: float,
-                        budget: list[int], out: list[float], errors: list[str],
-                        etag: bool, pace: Pace) -> None:
+async def _httpx_worker(
+    port: int,
+    jobs: list[tuple[str, str]],
+    deadline: float,
+    budget: list[int],
+    out: list[float],
+    errors: list[str],
+    etag: bool,
+    pace: Pace,
+) -> None:
     tags: dict[str, str] = {}
     async with httpx.AsyncClient(base_url=f"http://{HOST}:{port}") as client:
         while budget[0] > 0 and time.monotonic() < deadline:
@@ -168,8 +215,17 @@ async def _httpx_worker(port: int, jobs: list[tuple[str, str]], deadline: float,
                 errors.append(str(r.status_code))
 
 
-def poll(port: int, jobs: list[tuple[str, str]], clients: int, requests: int, seconds: float,
-         etag: bool, kind: str, rate: float, results: multiprocessing.Queue) -> None:
+def poll(
+    port: int,
+    jobs: list[tuple[str, str]],
+    clients: int,
+    requests: int,
+    seconds: float,
+    etag: bool,
+    kind: str,
+    rate: float,
+    results: multiprocessing.Queue,
+) -> None:
     """Runs in its own process: ``clients`` connections share ``requests`` polls, sent as
     fast as answered (``rate`` 0) or at ``rate`` polls per second in all."""
     latencies: list[float] = []
@@ -181,11 +237,21 @@ def poll(port: int, jobs: list[tuple[str, str]], clients: int, requests: int, se
         deadline = time.monotonic() + seconds
         t0 = time.perf_counter()
         period = clients / rate if rate else 0.0
-        await asyncio.gather(*(
-            worker(port, jobs, deadline, budget, latencies, errors, etag,
-                   Pace(period, period * i / clients))
-            for i in range(clients)
-        ))
+        await asyncio.gather(
+            *(
+                worker(
+                    port,
+                    jobs,
+                    deadline,
+                    budget,
+                    latencies,
+                    errors,
+                    etag,
+                    Pace(period, period * i / clients),
+                )
+                for i in range(clients)
+            )
+        )
         return time.perf_counter() - t0
 
     elapsed = asyncio.run(main())
@@ -200,8 +266,12 @@ def main() -> int:
     p.add_argument("--seconds", type=float, default=30, help="most time spent polling")
     p.add_argument("--etag", action="store_true", help="send If-None-Match (304s)")
     p.add_argument("--client", choices=("raw", "httpx"), default="raw")
-    p.add_argument("--rate", type=float, default=0,
-                   help="offered polls per second in all; 0: as fast as answered")
+    p.add_argument(
+        "--rate",
+        type=float,
+        default=0,
+        help="offered polls per second in all; 0: as fast as answered",
+    )
     p.add_argument("--workers", type=int, default=1, help="server processes")
     args = p.parse_args()
 
@@ -211,8 +281,9 @@ def main() -> int:
         store = Store(db_url)
         now = datetime.now(UTC)
         manager = create_key(store, "manager", None, now)[1]
-        jobs = [(f"/v1/sites/{n}/dispatch", create_key(store, "controller", n, now)[1])
-                for n in names]
+        jobs = [
+            (f"/v1/sites/{n}/dispatch", create_key(store, "controller", n, now)[1]) for n in names
+        ]
         store.dispose()
         port = free_port()
         server = start_server(db_url, port, args.workers)
@@ -226,9 +297,20 @@ def main() -> int:
                 httpx.get(base + path, headers=auth, timeout=120).raise_for_status()
             ctx = multiprocessing.get_context("spawn")
             results = ctx.Queue()
-            proc = ctx.Process(target=poll, args=(port, jobs, args.clients, args.requests,
-                                                  args.seconds, args.etag, args.client,
-                                                  args.rate, results))
+            proc = ctx.Process(
+                target=poll,
+                args=(
+                    port,
+                    jobs,
+                    args.clients,
+                    args.requests,
+                    args.seconds,
+                    args.etag,
+                    args.client,
+                    args.rate,
+                    results,
+                ),
+            )
             proc.start()
             elapsed, latencies, errors = results.get(timeout=args.seconds + 120)
             proc.join()
@@ -237,13 +319,17 @@ def main() -> int:
             server.wait(timeout=30)
     done = len(latencies)
     q = statistics.quantiles(latencies, n=100) if done > 1 else [float("nan")] * 99
-    print(f"dispatch polls: {done} in {elapsed:.2f} s = {done / elapsed:,.0f} req/s "
-          f"({args.clients} connections, {args.client} client, "
-          f"{f'offered {args.rate:,.0f}/s' if args.rate else 'closed loop'}, "
-          f"{'If-None-Match' if args.etag else 'full answers'})")
-    print(f"latency p50 {q[49] * 1e3:.2f} ms, p99 {q[98] * 1e3:.2f} ms, "
-          f"max {max(latencies) * 1e3:.2f} ms; errors: {len(errors)}"
-          + (f" ({', '.join(sorted(set(errors)))})" if errors else ""))
+    print(
+        f"dispatch polls: {done} in {elapsed:.2f} s = {done / elapsed:,.0f} req/s "
+        f"({args.clients} connections, {args.client} client, "
+        f"{f'offered {args.rate:,.0f}/s' if args.rate else 'closed loop'}, "
+        f"{'If-None-Match' if args.etag else 'full answers'})"
+    )
+    print(
+        f"latency p50 {q[49] * 1e3:.2f} ms, p99 {q[98] * 1e3:.2f} ms, "
+        f"max {max(latencies) * 1e3:.2f} ms; errors: {len(errors)}"
+        + (f" ({', '.join(sorted(set(errors)))})" if errors else "")
+    )
     return 1 if errors else 0
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
@@ -13,7 +12,7 @@ from pydantic import AwareDatetime
 from api.deps import NowDep, ServicesDep, SiteAccess
 from api.routes.sites import SiteName
 from api.schemas import ErrorOut, TelemetryIn, TelemetryOut
-from api.services.dispatch import CacheMiss
+from api.services.dispatch import CacheMiss, conditional
 
 router = APIRouter(prefix="/v1/sites/{site}", tags=["controllers"])
 
@@ -35,7 +34,9 @@ async def dispatch(
     """Setpoints for a controller; ``stale`` when they do not come from the day's current plan.
 
     Served from memory on the event loop when everything it needs is cached; otherwise (a
-    pointer to re-read, a fallback plan to make) the work runs in a worker thread.
+    pointer to re-read, a fallback plan to make) the work runs in a worker thread. Polls
+    without ``at`` whose key and answer are cached are answered by
+    :class:`api.fastpath.DispatchFastPath` before they reach this route.
     """
     moment = at or now
     services = request.app.state.services
@@ -43,12 +44,12 @@ async def dispatch(
         found = services.dispatcher.answer(site, moment, now, io=False)
     except CacheMiss:
         found = await run_in_threadpool(services.dispatcher.answer, site, moment, now)
-    left_s = found.valid_until_s - moment.timestamp()
-    max_age = max(1, min(services.settings.poll_interval_s, math.ceil(left_s)))
-    headers = {"ETag": found.etag, "Cache-Control": f"private, max-age={max_age}"}
-    if if_none_match is not None and found.etag in (t.strip() for t in if_none_match.split(",")):
+    status, headers, body = conditional(
+        found, moment.timestamp(), services.settings.poll_interval_s, if_none_match
+    )
+    if status == 304:
         return Response(status_code=304, headers=headers)
-    return Response(found.body, media_type="application/json", headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
 
 
 @router.post("/telemetry", status_code=201, response_model=TelemetryOut,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import threading
 import time
 from dataclasses import dataclass
@@ -50,6 +51,18 @@ class DispatchAnswer:
     body: bytes
     etag: str
     valid_until_s: int
+
+
+def conditional(
+    found: DispatchAnswer, moment_s: float, poll_interval_s: int, if_none_match: str | None
+) -> tuple[int, dict[str, str], bytes]:
+    """Status, headers and body of a dispatch answer: 304 when ``If-None-Match`` names its
+    ETag; ``max-age`` until the interval ends, at most the poll interval."""
+    max_age = max(1, min(poll_interval_s, math.ceil(found.valid_until_s - moment_s)))
+    headers = {"ETag": found.etag, "Cache-Control": f"private, max-age={max_age}"}
+    if if_none_match is not None and found.etag in (t.strip() for t in if_none_match.split(",")):
+        return 304, headers, b""
+    return 200, headers, found.body
 
 
 class Dispatcher:

@@ -33,6 +33,11 @@ class Principal:
     site: str | None
 
 
+def may_read_site(principal: Principal, site: str) -> bool:
+    """Admins and managers reach every site; a controller only its own."""
+    return principal.role != "controller" or principal.site == site
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()
 

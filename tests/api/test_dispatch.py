@@ -97,3 +97,22 @@ def test_bad_moments_are_422(api: Api) -> None:
     assert api.dispatch(at="2099-01-01T00:00:00Z").status_code == 422
     assert api.dispatch(at="yesterday").status_code == 422
     assert api.dispatch(site="nowhere", who="manager").status_code == 404
+
+
+def test_fast_path_gives_the_routes_answer(api: Api) -> None:
+    """The first poll goes through the route (and fills the caches); the next ones are served
+    by the fast path in front of the app: the same body, ETag and rules."""
+    api.put_site()
+    api.plan({"date": "2026-07-01"})
+    first, second = api.dispatch(), api.dispatch()
+    assert first.content == second.content and first.headers["etag"] == second.headers["etag"]
+    assert first.headers["cache-control"] == second.headers["cache-control"]
+    assert second.headers["content-type"] == "application/json"
+    assert api.dispatch("other").status_code == 403  # a cached key, the wrong site
+    unknown = {"Authorization": "Bearer vg_000000000000_unknown"}
+    assert api.client.get(f"/v1/sites/{SITE}/dispatch", headers=unknown).status_code == 401
+    r = api.client.get(
+        f"/v1/sites/{SITE}/dispatch",
+        headers={**api.auth("controller"), "If-None-Match": f'"x", {first.headers["etag"]}'},
+    )
+    assert r.status_code == 304
