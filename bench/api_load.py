@@ -6,11 +6,12 @@ process with many concurrent keep-alive connections, bounded by a request count 
 limit. Prints requests/s, p50/p99 latency and the error count.
 
     python bench/api_load.py [--sites 20] [--clients 64] [--requests 20000] [--seconds 30]
-                             [--etag] [--workers 1]
+                             [--rate 1000] [--etag] [--workers 1]
 
-The client is a small asyncio HTTP/1.1 client on raw sockets, so that the load generator (on
-the same two cores as the server) takes as little CPU as it can; ``--client httpx`` uses
-httpx's async client instead.
+The client is a small asyncio HTTP/1.1 client on raw sockets (keep-alive, one request in
+flight per connection), so that the load generator, on the same cores as the server, takes
+as little CPU as it can. ``--rate`` offers a fixed load and measures latency from each
+request's scheduled time; without it, connections poll back to back (the saturation rate).
 """
 
 from __future__ import annotations
@@ -185,36 +186,6 @@ async def _raw_worker(
         writer.close()
 
 
-async def _httpx_worker(
-    port: int,
-    jobs: list[tuple[str, str]],
-    deadline: float,
-    budget: list[int],
-    out: list[float],
-    errors: list[str],
-    etag: bool,
-    pace: Pace,
-) -> None:
-    tags: dict[str, str] = {}
-    async with httpx.AsyncClient(base_url=f"http://{HOST}:{port}") as client:
-        while budget[0] > 0 and time.monotonic() < deadline:
-            budget[0] -= 1
-            t0 = await pace.wait()
-            path, token = random.choice(jobs)
-            headers = {"Authorization": f"Bearer {token}"}
-            if etag and path in tags:
-                headers["If-None-Match"] = tags[path]
-            try:
-                r = await client.get(path, headers=headers)
-            except httpx.HTTPError as exc:
-                errors.append(type(exc).__name__)
-                continue
-            out.append(time.perf_counter() - t0)
-            tags[path] = r.headers.get("etag", "")
-            if r.status_code not in (200, 304):
-                errors.append(str(r.status_code))
-
-
 def poll(
     port: int,
     jobs: list[tuple[str, str]],
@@ -222,7 +193,6 @@ def poll(
     requests: int,
     seconds: float,
     etag: bool,
-    kind: str,
     rate: float,
     results: multiprocessing.Queue,
 ) -> None:
@@ -231,7 +201,6 @@ def poll(
     latencies: list[float] = []
     errors: list[str] = []
     budget = [requests]
-    worker = _raw_worker if kind == "raw" else _httpx_worker
 
     async def main() -> float:
         deadline = time.monotonic() + seconds
@@ -239,7 +208,7 @@ def poll(
         period = clients / rate if rate else 0.0
         await asyncio.gather(
             *(
-                worker(
+                _raw_worker(
                     port,
                     jobs,
                     deadline,
@@ -265,7 +234,6 @@ def main() -> int:
     p.add_argument("--requests", type=int, default=20_000, help="most polls in all")
     p.add_argument("--seconds", type=float, default=30, help="most time spent polling")
     p.add_argument("--etag", action="store_true", help="send If-None-Match (304s)")
-    p.add_argument("--client", choices=("raw", "httpx"), default="raw")
     p.add_argument(
         "--rate",
         type=float,
@@ -306,7 +274,6 @@ def main() -> int:
                     args.requests,
                     args.seconds,
                     args.etag,
-                    args.client,
                     args.rate,
                     results,
                 ),
@@ -321,7 +288,7 @@ def main() -> int:
     q = statistics.quantiles(latencies, n=100) if done > 1 else [float("nan")] * 99
     print(
         f"dispatch polls: {done} in {elapsed:.2f} s = {done / elapsed:,.0f} req/s "
-        f"({args.clients} connections, {args.client} client, "
+        f"({args.clients} connections, "
         f"{f'offered {args.rate:,.0f}/s' if args.rate else 'closed loop'}, "
         f"{'If-None-Match' if args.etag else 'full answers'})"
     )
