@@ -12,7 +12,13 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-COMMAND_MODULES = ("api.commands.validate", "api.commands.serve", "api.commands.keys")
+COMMAND_MODULES = (
+    "api.commands.validate",
+    "api.commands.plan",
+    "api.commands.demo",
+    "api.commands.serve",
+    "api.commands.keys",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,194 @@
+"""``villagegrid plan SITE --date YYYY-MM-DD``: plan a site's day(s) and write the plan.
+
+The horizon starts at local midnight of ``--date`` and runs 24, 48 or 72 hours. Inputs come
+from the site file and the forecasts (clear sky unless ``--weather`` gives a weather file);
+``--inputs`` replaces any input column with the user's own series, and ``--state`` gives the
+initial battery SoC, gas-holder levels and energy already served.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+HORIZONS_H = (24, 48, 72)
+OUT_SUFFIXES = (".csv", ".json")
+
+
+class CommandError(Exception):
+    """Bad input to a command: a file, a date or an option; the CLI exits with code 2."""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "plan",
+        help="plan a site's day(s): cost, CO2 and the schedule of every device",
+        description="Plan a site from local midnight of --date for 24, 48 or 72 hours. Inputs "
+        "come from the site file and the forecasts (clear sky unless --weather is given); "
+        "--inputs replaces input columns with your own series and --state sets the initial "
+        "battery SoC, gas-holder levels and shiftable energy already served.",
+    )
+    p.add_argument("site", metavar="SITE", help="site YAML file")
+    p.add_argument("--date", required=True, help="first local day of the plan, YYYY-MM-DD")
+    p.add_argument("--weather", metavar="FILE", help="weather forecast file (CSV or JSON)")
+    p.add_argument(
+        "--inputs",
+        metavar="FILE.csv",
+        help="CSV of input columns to use instead of the built ones, with a 'start' column "
+        "of interval starts carrying a UTC offset",
+    )
+    p.add_argument("--state", metavar="FILE", help="initial state as JSON or YAML")
+    p.add_argument("--horizon-hours", type=int, choices=HORIZONS_H, default=24)
+    p.add_argument("--mode", choices=("cost", "carbon"), default="cost")
+    p.add_argument("--out", metavar="FILE", help="write the plan as .csv or .json")
+    p.add_argument("--plot", metavar="FILE.png", help="draw the plan")
+    p.set_defaults(func=run)
+
+
+def parse_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise CommandError(f"--date must be a date as YYYY-MM-DD, got {text!r}") from None
+
+
+def read_overrides(path: str, index: Any) -> Any:
+    """Input columns from a CSV with a tz-aware ``start`` column, on the plan's index."""
+    import pandas as pd
+
+    try:
+        table = pd.read_csv(path, comment="#", dtype={"start": str})
+    except (OSError, ValueError) as exc:
+        raise CommandError(f"--inputs {path}: cannot read the CSV: {exc}") from None
+    if "start" not in table.columns:
+        raise CommandError(f"--inputs {path}: needs a 'start' column of interval starts")
+    try:
+        starts = pd.DatetimeIndex([pd.Timestamp(s) for s in table.pop("start")], name="start")
+    except ValueError as exc:
+        raise CommandError(f"--inputs {path}: bad time in 'start': {exc}") from None
+    if starts.tz is None and len(starts):
+        raise CommandError(
+            f"--inputs {path}: 'start' times need a UTC offset, e.g. 2026-07-01T00:00+08:00; "
+            f"got {starts[0]}"
+        )
+    try:
+        table.index = starts.tz_convert("UTC")
+        table = table.astype(float)
+    except (TypeError, ValueError) as exc:
+        raise CommandError(f"--inputs {path}: {exc}") from None
+    missing = index.difference(table.index)
+    if len(missing):
+        raise CommandError(
+            f"--inputs {path}: no rows for {len(missing)} interval(s) of the plan, the first at "
+            f"{missing[0].isoformat()}"
+        )
+    return table[~table.index.duplicated()].reindex(index)
+
+
+def read_state(path: str) -> Any:
+    """A State from a JSON or YAML file."""
+    from pydantic import ValidationError
+
+    from optimizer.state import State
+    from sites.load import SiteError, parse_yaml
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CommandError(f"--state {path}: cannot read the file: {exc.strerror}") from None
+    try:
+        data = parse_yaml(text, path)  # YAML is a superset of JSON
+        return State.model_validate(data)
+    except (SiteError, ValidationError) as exc:
+        raise CommandError(f"--state {path}: {exc}") from None
+
+
+def summary(plan: Any) -> str:
+    """A few lines on a plan: cost, CO2, renewable share, unserved energy, savings."""
+    k, b = plan.kpis, plan.baseline
+    start = plan.start.strftime("%Y-%m-%d %H:%M %Z")
+    hours = (plan.end - plan.start).total_seconds() / 3600
+    lines = [
+        f"{plan.site}: {hours:g} h from {start} — {plan.status} ({plan.solver}, "
+        f"{plan.solve_time_s:.2f} s)",
+        f"  cost            {k['cost']:10.2f}",
+        f"  emissions       {k['emissions_kgco2']:10.1f} kgCO2e",
+        f"  renewable share {k['renewable_fraction_pu'] * 100:10.1f} %",
+        f"  self-sufficiency{k['self_sufficiency_pu'] * 100:10.1f} %",
+        f"  unserved        {k['unserved_kwh']:10.1f} kWh",
+    ]
+    if "cost_saving" in b:
+        lines.append(
+            f"  vs rule-based   {b['cost_saving']:+10.2f} cost saved, "
+            f"{b['emissions_saving_kgco2']:+.1f} kgCO2e avoided "
+            f"(baseline {b['cost']:.2f}, {b['emissions_kgco2']:.1f} kgCO2e)"
+        )
+    return "\n".join(lines)
+
+
+def write_plan(site: Any, plan: Any, out: str | None, plot: str | None) -> list[Path]:
+    """Write the plan as CSV or JSON (by suffix) and its picture; return the paths."""
+    written = []
+    try:
+        if out is not None:
+            path = Path(out)
+            text = plan.to_csv() if path.suffix.lower() == ".csv" else plan.to_json(indent=1)
+            path.write_text(text, encoding="utf-8")
+            written.append(path)
+        if plot is not None:
+            from optimizer.plot import plot_plan
+
+            plot_plan(site, plan, plot)
+            written.append(Path(plot))
+    except (OSError, ValueError) as exc:
+        raise CommandError(f"cannot write the plan: {exc}") from None
+    return written
+
+
+def make(args: argparse.Namespace) -> tuple[Any, Any]:
+    """The site and its plan from the command's arguments."""
+    from forecasting.weather import WeatherError, read_weather
+    from optimizer.errors import PlanningError
+    from optimizer.plan import make_plan
+    from sites.load import SiteError, load_site
+    from sites.timeindex import day_index
+
+    if args.out is not None and Path(args.out).suffix.lower() not in OUT_SUFFIXES:
+        raise CommandError(f"--out must end in .csv or .json, got {args.out!r}")
+    day = parse_date(args.date)
+    try:
+        site = load_site(args.site)
+    except SiteError as exc:
+        raise CommandError(str(exc)) from None
+    index = day_index(site, day, args.horizon_hours // 24)
+    weather = None
+    if args.weather is not None:
+        try:
+            weather, _ = read_weather(args.weather)
+        except WeatherError as exc:
+            raise CommandError(f"--weather: {exc}") from None
+    overrides = read_overrides(args.inputs, index) if args.inputs else None
+    state = read_state(args.state) if args.state else None
+    try:
+        from optimizer.inputs import build_inputs
+
+        inputs = build_inputs(site, index, weather=weather, overrides=overrides)
+        plan = make_plan(site, index, inputs, state, mode=args.mode, now=datetime.now(UTC))
+    except PlanningError as exc:
+        raise CommandError(str(exc)) from None
+    return site, plan
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        site, plan = make(args)
+        print(summary(plan))
+        for path in write_plan(site, plan, args.out, args.plot):
+            print(f"  wrote {path}")
+    except CommandError as exc:
+        print(f"villagegrid plan: {exc}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,172 @@
+"""What every device model provides, and the context the core hands it.
+
+A device model wraps one device of the site file. The core (``optimizer/model.py``) gives
+each one a Pyomo Block and calls, in order, ``build`` on every device and then ``link`` on
+every device; it then reads the block's bus injection, cost, emissions, horizon cost and
+penalty through the methods below. It never asks what kind of device it holds.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from optimizer.state import State
+from sites.schema import Site
+
+Array = np.ndarray
+
+
+class Links:
+    """Series that one device draws from another, by provider name and quantity.
+
+    A consumer calls ``draw(provider, quantity, series)`` while it builds; the provider sums
+    ``drawn(provider, quantity)`` in its ``link`` phase (e.g. a genset's fuel drawn from its
+    digester's holder, a heat load's heat drawn from a CHP unit).
+    """
+
+    def __init__(self) -> None:
+        self._draws: dict[tuple[str, str], list[Any]] = defaultdict(list)
+
+    def draw(self, provider: str, quantity: str, series: Any) -> None:
+        self._draws[(provider, quantity)].append(series)
+
+    def drawn(self, provider: str, quantity: str) -> list[Any]:
+        return list(self._draws.get((provider, quantity), ()))
+
+
+@dataclass
+class Context:
+    """What a device needs to build its block: the site, the time set and the links."""
+
+    site: Site
+    index: pd.DatetimeIndex  #: interval starts (UTC)
+    inputs: pd.DataFrame  #: the input table of the solve the model is first built for
+    T: Any  #: the Pyomo time set, 0 .. T-1
+    n: int  #: number of intervals
+    step_h: float  #: interval length [h]
+    links: Links = field(default_factory=Links)
+
+
+@dataclass(frozen=True)
+class DeviceData:
+    """The numbers of one solve for one device: its input series and the initial state."""
+
+    index: pd.DatetimeIndex
+    inputs: Mapping[str, Array]  #: quantity (e.g. ``available_kw``) -> values over the horizon
+    state: State
+    step_h: float
+
+
+class At:
+    """``x[name]`` is ``getattr(block, name)[t]``: lets one formula serve Pyomo and numpy."""
+
+    __slots__ = ("_blk", "_t")
+
+    def __init__(self, blk: Any, t: int):
+        self._blk, self._t = blk, t
+
+    def __getitem__(self, name: str) -> Any:
+        return getattr(self._blk, name)[self._t]
+
+
+def set_series(param: Any, values: Array) -> None:
+    """Store a horizon series in an indexed mutable Param."""
+    param.store_values(dict(enumerate(np.asarray(values, dtype=float).tolist())), check=False)
+
+
+def mutable_series(ctx: Context) -> Any:
+    """A mutable Param over the time set, set later by ``set_series``."""
+    import pyomo.environ as pyo
+
+    return pyo.Param(ctx.T, mutable=True, initialize=0.0, within=pyo.Reals)
+
+
+class DeviceModel:
+    """Base of the device models: defaults for a device that neither costs nor emits.
+
+    Subclasses set ``inputs`` (the input quantities they read), and override ``build`` and
+    whichever of the other methods apply. ``cost`` and ``emissions`` take a mapping ``x`` of
+    quantity -> value that is either a Pyomo view of one interval or numpy arrays of a
+    solved plan, so the plan's reported numbers come from the same formula as the objective.
+    """
+
+    #: input quantities read from the inputs table, as ``<device>.<quantity>`` columns
+    inputs: tuple[str, ...] = ()
+    #: inputs made by ``forecasting``: ``"pv"`` or ``"load"``; other inputs come from the site
+    forecast: str | None = None
+
+    def __init__(self, spec: Any, site: Site):
+        self.spec = spec
+        self.site = site
+        self.name: str = spec.name
+
+    @property
+    def prefix(self) -> str:
+        """Column prefix of this device in the plan table."""
+        return f"{self.name}."
+
+    # --- inputs -----------------------------------------------------------------------
+    def site_inputs(self, index: pd.DatetimeIndex) -> dict[str, Array]:
+        """Input series this device derives from the site file (tariffs, production ...)."""
+        return {}
+
+    def structure_key(self, index: pd.DatetimeIndex, inputs: pd.DataFrame) -> Any:
+        """What, besides the site and the length, fixes the shape of this block."""
+        return None
+
+    # --- model ------------------------------------------------------------------------
+    def build(self, blk: Any, ctx: Context) -> None:
+        raise NotImplementedError
+
+    def add_input_params(self, blk: Any, ctx: Context) -> None:
+        """One mutable Param over the time set per input quantity, named after it."""
+        for quantity in self.inputs:
+            blk.add_component(quantity, mutable_series(ctx))
+
+    def link(self, blk: Any, ctx: Context) -> None:
+        """Second phase: constraints over what other devices drew from this one."""
+
+    def set_data(self, blk: Any, data: DeviceData) -> None:
+        """Push this solve's inputs and initial state into the block's mutable Params."""
+        for quantity in self.inputs:
+            set_series(getattr(blk, quantity), data.inputs[quantity])
+
+    def bus_kw(self, blk: Any, t: int) -> Any:
+        """Net injection into the bus in interval ``t`` [kW]; supply positive."""
+        return 0.0
+
+    def cost(self, x: Any, step_h: float) -> Any:
+        """Money this device costs in an interval [currency]."""
+        return 0.0
+
+    def emissions(self, x: Any, step_h: float) -> Any:
+        """Emissions of this device in an interval [kgCO2e]."""
+        return 0.0
+
+    def horizon_cost(self, blk: Any, ctx: Context) -> Any:
+        """Money charged once per horizon [currency] (e.g. a peak-import charge)."""
+        return 0.0
+
+    def penalty(self, blk: Any, ctx: Context) -> Any:
+        """Objective terms that are not money paid: lost load, tie-breaks [currency]."""
+        return 0.0
+
+    def restrict(self, blk: Any, values: Any) -> list[tuple[Any, float, float]]:
+        """Bounds ``(var, lower, upper)`` to impose if a solution breaks a rule an LP cannot
+        state (e.g. a grid flow that goes both ways); the plan is then re-solved."""
+        return []
+
+    # --- results ----------------------------------------------------------------------
+    def decisions(self, values: Any, data: DeviceData) -> dict[str, Array]:
+        """Decision columns (quantity -> series) from ``values(component)``."""
+        return {}
+
+    def conflicts(self, data: DeviceData) -> list[str]:
+        """Contradictions among this device's parameters and inputs, each naming them."""
+        return []

@@ -1,0 +1,103 @@
+"""Battery: power limits, efficiencies, SoC window, self-discharge, end-SoC rule, wear cost.
+
+See docs/formulation.md, section *battery*.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyomo.environ as pyo
+
+from optimizer.devices.base import Array, Context, DeviceData, DeviceModel
+from optimizer.devices.storage import add_storage_balance
+from sites.schema import Battery
+
+
+class BatteryModel(DeviceModel):
+    spec: Battery
+
+    @property
+    def retention_pu(self) -> float:
+        """Share of the stored energy kept over one interval: (1 − σ)^(Δ/24) [pu]."""
+        return float((1.0 - self.spec.self_discharge_pu_per_day) ** (self.site.step_h / 24.0))
+
+    def end_target_kwh(self, initial_kwh: float) -> float:
+        b = self.spec
+        return b.end_soc_pu * b.capacity_kwh if b.end_soc_pu is not None else initial_kwh
+
+    def build(self, blk: Any, ctx: Context) -> None:
+        b = self.spec
+        last = ctx.n - 1
+        blk.initial_soc_kwh = pyo.Param(mutable=True, initialize=0.0)
+        blk.end_soc_kwh = pyo.Param(mutable=True, initialize=0.0)
+        blk.initial_kwh = pyo.Var(bounds=(blk.initial_soc_kwh, blk.initial_soc_kwh))
+        blk.charge_kw = pyo.Var(ctx.T, bounds=(0.0, b.max_charge_kw))
+        blk.discharge_kw = pyo.Var(ctx.T, bounds=(0.0, b.max_discharge_kw))
+        low, high = b.soc_min_pu * b.capacity_kwh, b.soc_max_pu * b.capacity_kwh
+
+        def soc_bounds(m: Any, t: int) -> tuple[Any, Any]:
+            return (m.end_soc_kwh if t == last else low, high)
+
+        blk.soc_kwh = pyo.Var(ctx.T, bounds=soc_bounds)
+        eta_c, eta_d, step_h = b.charge_efficiency_pu, b.discharge_efficiency_pu, ctx.step_h
+        add_storage_balance(
+            blk,
+            "soc_balance",
+            blk.soc_kwh,
+            blk.initial_kwh,
+            lambda t: (eta_c * blk.charge_kw[t] - blk.discharge_kw[t] / eta_d) * step_h,
+            self.retention_pu,
+        )
+
+    def set_data(self, blk: Any, data: DeviceData) -> None:
+        b = self.spec
+        initial = data.state.battery_soc_kwh[self.name]
+        blk.initial_soc_kwh.set_value(initial)
+        # kept inside the SoC window, so the last level's bounds stay ordered
+        low, high = b.soc_min_pu * b.capacity_kwh, b.soc_max_pu * b.capacity_kwh
+        blk.end_soc_kwh.set_value(min(max(self.end_target_kwh(initial), low), high))
+
+    def bus_kw(self, blk: Any, t: int) -> Any:
+        return blk.discharge_kw[t] - blk.charge_kw[t]
+
+    def cost(self, x: Any, step_h: float) -> Any:
+        return self.spec.wear_cost_per_kwh * (x["charge_kw"] + x["discharge_kw"]) * step_h
+
+    def decisions(self, values: Any, data: DeviceData) -> dict[str, Array]:
+        return {
+            "charge_kw": values("charge_kw"),
+            "discharge_kw": values("discharge_kw"),
+            "soc_kwh": values("soc_kwh"),
+        }
+
+    def conflicts(self, data: DeviceData) -> list[str]:
+        b = self.spec
+        initial = data.state.battery_soc_kwh[self.name]
+        low, high = b.soc_min_pu * b.capacity_kwh, b.soc_max_pu * b.capacity_kwh
+        out = []
+        horizon_h = len(data.index) * data.step_h
+        decay = self.retention_pu ** len(data.index)
+        reachable = min(
+            high, decay * initial + b.max_charge_kw * b.charge_efficiency_pu * horizon_h
+        )
+        target = min(max(self.end_target_kwh(initial), low), high)
+        if target > reachable + 1e-6:
+            out.append(
+                f"{self.name}: end-of-horizon SoC {target:g} kWh (end_soc_pu or the initial "
+                f"battery_soc_kwh {initial:g}) cannot be reached: at most {reachable:g} kWh with "
+                f"max_charge_kw {b.max_charge_kw:g}, charge_efficiency_pu "
+                f"{b.charge_efficiency_pu:g}, self_discharge_pu_per_day "
+                f"{b.self_discharge_pu_per_day:g} and soc_max_pu {b.soc_max_pu:g} over "
+                f"{horizon_h:g} h"
+            )
+        first_low = (
+            initial * self.retention_pu + b.max_charge_kw * b.charge_efficiency_pu * data.step_h
+        )
+        if first_low < low - 1e-6:
+            out.append(
+                f"{self.name}: initial battery_soc_kwh {initial:g} is below soc_min_pu × "
+                f"capacity_kwh ({low:g}) by more than one interval of charging "
+                f"(max_charge_kw {b.max_charge_kw:g}) can make up"
+            )
+        return out

@@ -1,0 +1,137 @@
+"""Digester and gas holder: steady production, cooking gas first, flaring or venting.
+
+See docs/formulation.md, section *digester and gas holder*. Gensets that burn this
+digester's gas draw it through the link ``gas_m3``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyomo.environ as pyo
+
+from optimizer.devices.base import Array, Context, DeviceData, DeviceModel
+from optimizer.devices.storage import add_storage_balance
+from optimizer.factors import vented_biogas_kgco2_per_m3
+from sites.schema import Digester
+from sites.timeindex import hourly_to_index
+
+#: Default cooking weights by local hour: three meals, 06–08, 11–13 and 17–19 h.
+THREE_MEALS_PU = tuple(1.0 if h in (6, 7, 11, 12, 17, 18) else 0.0 for h in range(24))
+
+#: Tie-break cost of surplus gas [currency/m³]; see docs/formulation.md, *Tie-break costs*.
+SURPLUS_GAS_TIEBREAK_PER_M3 = 1e-4
+
+
+def production_m3(spec: Digester, index: pd.DatetimeIndex, step_h: float) -> Array:
+    """Biogas made in each interval: the daily production spread evenly [m³].
+
+    Notes
+    -----
+    .. math:: G_t = \\frac{\\Delta}{24} \\sum_f m_f\\, y_f
+
+    with feed :math:`m_f` [kg/day] and biogas yield :math:`y_f` [m³/kg].
+    """
+    return np.full(len(index), spec.biogas_m3_per_day * step_h / 24.0)
+
+
+def cooking_m3(spec: Digester, site: Any, index: pd.DatetimeIndex) -> Array:
+    """Cooking gas demanded in each interval: the daily amount by hourly weights [m³]."""
+    weights = np.asarray(spec.cooking_profile_pu or THREE_MEALS_PU, dtype=float)
+    per_hour = spec.cooking_gas_m3_per_day * weights / weights.sum()
+    return hourly_to_index(site, index, tuple(per_hour)) * site.step_h
+
+
+class DigesterModel(DeviceModel):
+    spec: Digester
+    inputs = ("production_m3", "cooking_m3")
+
+    def site_inputs(self, index: pd.DatetimeIndex) -> dict[str, Array]:
+        return {
+            "production_m3": production_m3(self.spec, index, self.site.step_h),
+            "cooking_m3": cooking_m3(self.spec, self.site, index),
+        }
+
+    def build(self, blk: Any, ctx: Context) -> None:
+        d = self.spec
+        self.add_input_params(blk, ctx)
+        blk.initial_level_m3 = pyo.Param(mutable=True, initialize=0.0)
+        blk.initial_m3 = pyo.Var(bounds=(blk.initial_level_m3, blk.initial_level_m3))
+        blk.produced_m3 = pyo.Var(
+            ctx.T, bounds=lambda b, t: (b.production_m3[t], b.production_m3[t])
+        )
+        blk.cooked_m3 = pyo.Var(ctx.T, bounds=lambda b, t: (b.cooking_m3[t], b.cooking_m3[t]))
+        last = ctx.n - 1
+        blk.gas_m3 = pyo.Var(
+            ctx.T,
+            bounds=lambda b, t: (
+                b.initial_level_m3 if t == last else d.holder_min_m3,
+                d.holder_max_m3,
+            ),
+        )
+        blk.flared_m3 = pyo.Var(ctx.T, bounds=(0.0, None if d.has_flare else 0.0))
+        blk.vented_m3 = pyo.Var(ctx.T, bounds=(0.0, 0.0 if d.has_flare else None))
+
+    def link(self, blk: Any, ctx: Context) -> None:
+        burnt = ctx.links.drawn(self.name, "gas_m3")
+
+        def inflow(t: int) -> Any:
+            return (
+                blk.produced_m3[t]
+                - blk.cooked_m3[t]
+                - sum(fuel[t] for fuel in burnt)
+                - blk.flared_m3[t]
+                - blk.vented_m3[t]
+            )
+
+        add_storage_balance(blk, "gas_balance", blk.gas_m3, blk.initial_m3, inflow)
+
+    def set_data(self, blk: Any, data: DeviceData) -> None:
+        super().set_data(blk, data)
+        d = self.spec
+        level = data.state.holder_m3[self.name]
+        blk.initial_level_m3.set_value(min(max(level, d.holder_min_m3), d.holder_max_m3))
+
+    def emissions(self, x: Any, step_h: float) -> Any:
+        return vented_biogas_kgco2_per_m3(self.spec.methane_fraction_pu) * x["vented_m3"]
+
+    def penalty(self, blk: Any, ctx: Context) -> Any:
+        n = ctx.n
+        return sum(
+            SURPLUS_GAS_TIEBREAK_PER_M3
+            * (1.0 + (n - 1 - t) / n)
+            * (blk.flared_m3[t] + blk.vented_m3[t])
+            for t in ctx.T
+        )
+
+    def decisions(self, values: Any, data: DeviceData) -> dict[str, Array]:
+        return {
+            "gas_m3": values("gas_m3"),
+            "flared_m3": values("flared_m3"),
+            "vented_m3": values("vented_m3"),
+        }
+
+    def conflicts(self, data: DeviceData) -> list[str]:
+        d = self.spec
+        level = data.state.holder_m3[self.name]
+        made = np.cumsum(data.inputs["production_m3"])
+        cooked = np.cumsum(data.inputs["cooking_m3"])
+        short = level - d.holder_min_m3 + made - cooked
+        out = []
+        if short.min() < -1e-6:
+            t = int(short.argmin())
+            out.append(
+                f"{self.name}: cooking gas ({cooked[t]:g} m³ by interval {t}, from "
+                f"cooking_gas_m3_per_day {d.cooking_gas_m3_per_day:g}) exceeds production "
+                f"({made[t]:g} m³ from feedstocks) plus the holder's usable gas "
+                f"({level - d.holder_min_m3:g} m³ above holder_min_m3 {d.holder_min_m3:g})"
+            )
+        elif made[-1] - cooked[-1] < -1e-6:
+            out.append(
+                f"{self.name}: cooking gas over the horizon ({cooked[-1]:g} m³) exceeds "
+                f"production ({made[-1]:g} m³), so the holder cannot end at its initial "
+                f"level {level:g} m³"
+            )
+        return out

@@ -1,0 +1,112 @@
+"""Genset / CHP on biogas or diesel: linear fuel line, optional commitment, ramps, heat.
+
+See docs/formulation.md, section *genset*. A biogas unit draws its fuel from its digester's
+holder through the link ``gas_m3``; heat loads draw its recovered heat through ``heat_kw``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyomo.environ as pyo
+
+from optimizer.devices.base import Array, Context, DeviceData, DeviceModel
+from sites.schema import BiogasFuel, Genset
+
+
+class GensetModel(DeviceModel):
+    spec: Genset
+
+    @property
+    def biogas(self) -> bool:
+        return isinstance(self.spec.fuel, BiogasFuel)
+
+    @property
+    def fuel_name(self) -> str:
+        """Name of the fuel variable and column: ``fuel_m3`` (biogas) or ``fuel_l`` (diesel)."""
+        return "fuel_m3" if self.biogas else "fuel_l"
+
+    @property
+    def fuel_line(self) -> tuple[float, float]:
+        """Fuel slope [m³/kWh or L/kWh] and no-load fuel [m³/h or L/h]."""
+        fuel = self.spec.fuel
+        if isinstance(fuel, BiogasFuel):
+            return fuel.m3_per_kwh, fuel.no_load_m3_per_h
+        return fuel.l_per_kwh, fuel.no_load_l_per_h
+
+    def ramp_kw(self, step_h: float) -> float | None:
+        """Largest change of output between intervals [kW], with the start-up allowance."""
+        g = self.spec
+        if g.max_ramp_kw_per_h is None:
+            return None
+        return max(g.max_ramp_kw_per_h * step_h, g.min_load_pu * g.rated_kw)
+
+    def build(self, blk: Any, ctx: Context) -> None:
+        g = self.spec
+        slope, no_load = self.fuel_line
+        blk.power_kw = pyo.Var(ctx.T, bounds=(0.0, g.rated_kw))
+        blk.on = pyo.Var(ctx.T, bounds=(0.0, 1.0), within=pyo.Binary if g.commitment else pyo.Reals)
+        blk.max_output = pyo.Constraint(
+            ctx.T, rule=lambda b, t: b.power_kw[t] <= g.rated_kw * b.on[t]
+        )
+        if g.min_load_pu > 0:
+            blk.min_output = pyo.Constraint(
+                ctx.T, rule=lambda b, t: b.power_kw[t] >= g.min_load_pu * g.rated_kw * b.on[t]
+            )
+        fuel = pyo.Var(ctx.T, bounds=(0.0, None))
+        blk.add_component(self.fuel_name, fuel)
+        blk.fuel_use = pyo.Constraint(
+            ctx.T,
+            rule=lambda b, t: fuel[t] == (slope * b.power_kw[t] + no_load * b.on[t]) * ctx.step_h,
+        )
+        ramp = self.ramp_kw(ctx.step_h)
+        if ramp is not None:
+            blk.initial_power_kw = pyo.Param(mutable=True, initialize=0.0)
+            blk.initial_kw = pyo.Var(bounds=(blk.initial_power_kw, blk.initial_power_kw))
+
+            def before(b: Any, t: int) -> Any:
+                return b.initial_kw if t == 0 else b.power_kw[t - 1]
+
+            blk.ramp_up = pyo.Constraint(
+                ctx.T, rule=lambda b, t: b.power_kw[t] - before(b, t) <= ramp
+            )
+            blk.ramp_down = pyo.Constraint(
+                ctx.T, rule=lambda b, t: before(b, t) - b.power_kw[t] <= ramp
+            )
+        if isinstance(g.fuel, BiogasFuel):
+            ctx.links.draw(g.fuel.digester, "gas_m3", fuel)
+
+    def link(self, blk: Any, ctx: Context) -> None:
+        takers = ctx.links.drawn(self.name, "heat_kw")
+        if takers:
+            h = self.spec.heat_recovery_pu
+            blk.heat_supply = pyo.Constraint(
+                ctx.T, rule=lambda b, t: sum(s[t] for s in takers) <= h * b.power_kw[t]
+            )
+
+    def set_data(self, blk: Any, data: DeviceData) -> None:
+        if hasattr(blk, "initial_power_kw"):
+            blk.initial_power_kw.set_value(data.state.genset_kw[self.name])
+
+    def bus_kw(self, blk: Any, t: int) -> Any:
+        return blk.power_kw[t]
+
+    def cost(self, x: Any, step_h: float) -> Any:
+        om = self.spec.variable_om_per_kwh * x["power_kw"] * step_h
+        fuel = self.spec.fuel
+        if isinstance(fuel, BiogasFuel):
+            return om
+        return fuel.price_per_l * x["fuel_l"] + om
+
+    def emissions(self, x: Any, step_h: float) -> Any:
+        fuel = self.spec.fuel
+        if isinstance(fuel, BiogasFuel):
+            return 0.0
+        return fuel.emission_kgco2_per_l * x["fuel_l"]
+
+    def decisions(self, values: Any, data: DeviceData) -> dict[str, Array]:
+        power = values("power_kw")
+        out = {"power_kw": power, self.fuel_name: values(self.fuel_name), "on_pu": values("on")}
+        if self.spec.heat_recovery_pu > 0:
+            out["heat_kw"] = self.spec.heat_recovery_pu * power
+        return out

@@ -1,0 +1,103 @@
+"""Grid connection: limits, time-of-use prices, export, carbon, outages, peak-import charge.
+
+See docs/formulation.md, section *grid*.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyomo.environ as pyo
+
+from optimizer.devices.base import Array, Context, DeviceData, DeviceModel
+from sites.schema import Grid
+from sites.timeindex import hourly_to_index, local_hours
+
+#: Import and export both above this in one interval count as simultaneous [kW].
+ONE_WAY_TOLERANCE_KW = 1e-6
+
+
+def available_pu(spec: Grid, index: pd.DatetimeIndex, step: pd.Timedelta) -> Array:
+    """1 where the grid is up, 0 in any interval that overlaps a scheduled outage [pu]."""
+    out = np.ones(len(index))
+    ends = index + step
+    for outage in spec.outages:
+        lo, hi = pd.Timestamp(outage.start), pd.Timestamp(outage.end)
+        out[np.asarray((index < hi) & (ends > lo))] = 0.0
+    return out
+
+
+class GridModel(DeviceModel):
+    spec: Grid
+    inputs = (
+        "import_price_per_kwh",
+        "export_price_per_kwh",
+        "carbon_kgco2_per_kwh",
+        "available_pu",
+    )
+
+    def site_inputs(self, index: pd.DatetimeIndex) -> dict[str, Array]:
+        g = self.spec
+        hours = local_hours(self.site, index)
+        if g.hourly_carbon_kgco2_per_kwh is not None:
+            carbon = hourly_to_index(self.site, index, g.hourly_carbon_kgco2_per_kwh)
+        else:
+            carbon = np.full(len(index), g.carbon_kgco2_per_kwh)
+        return {
+            "import_price_per_kwh": np.array([g.import_price_at(h) for h in hours]),
+            "export_price_per_kwh": np.full(len(index), g.export_price_per_kwh),
+            "carbon_kgco2_per_kwh": carbon,
+            "available_pu": available_pu(g, index, pd.Timedelta(self.site.step)),
+        }
+
+    def build(self, blk: Any, ctx: Context) -> None:
+        g = self.spec
+        self.add_input_params(blk, ctx)
+        blk.import_kw = pyo.Var(
+            ctx.T, bounds=lambda b, t: (0.0, g.max_import_kw * b.available_pu[t])
+        )
+        blk.export_kw = pyo.Var(
+            ctx.T, bounds=lambda b, t: (0.0, g.max_export_kw * b.available_pu[t])
+        )
+        if g.peak_import_charge_per_kw > 0:
+            blk.peak_import_kw = pyo.Var(bounds=(0.0, None))
+            blk.peak_import = pyo.Constraint(
+                ctx.T, rule=lambda b, t: b.import_kw[t] <= b.peak_import_kw
+            )
+
+    def bus_kw(self, blk: Any, t: int) -> Any:
+        return blk.import_kw[t] - blk.export_kw[t]
+
+    def cost(self, x: Any, step_h: float) -> Any:
+        return (
+            x["import_price_per_kwh"] * x["import_kw"] - x["export_price_per_kwh"] * x["export_kw"]
+        ) * step_h
+
+    def emissions(self, x: Any, step_h: float) -> Any:
+        return x["carbon_kgco2_per_kwh"] * x["import_kw"] * step_h
+
+    def horizon_cost(self, blk: Any, ctx: Context) -> Any:
+        if self.spec.peak_import_charge_per_kw > 0:
+            return self.spec.peak_import_charge_per_kw * blk.peak_import_kw
+        return 0.0
+
+    def restrict(self, blk: Any, values: Any) -> list[tuple[Any, float, float]]:
+        """One-way flow: where a solution imports and exports at once, keep the larger flow.
+
+        Only where exporting pays more than importing costs can buying and reselling in the
+        same interval look profitable; the flow there is fixed to the direction of the net
+        flow, and the plan re-solved (docs/formulation.md, *grid*).
+        """
+        imports, exports = values("import_kw"), values("export_kw")
+        both = np.flatnonzero((imports > ONE_WAY_TOLERANCE_KW) & (exports > ONE_WAY_TOLERANCE_KW))
+        return [
+            (blk.export_kw[t], 0.0, 0.0)
+            if imports[t] >= exports[t]
+            else (blk.import_kw[t], 0.0, 0.0)
+            for t in both.tolist()
+        ]
+
+    def decisions(self, values: Any, data: DeviceData) -> dict[str, Array]:
+        return {"import_kw": values("import_kw"), "export_kw": values("export_kw")}

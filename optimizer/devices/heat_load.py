@@ -1,0 +1,66 @@
+"""Heat (or cold) demand met by CHP heat, an electric backup, or left unserved.
+
+See docs/formulation.md, section *heat load*.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyomo.environ as pyo
+
+from optimizer.devices.base import Array, Context, DeviceData, DeviceModel
+from sites.schema import HeatLoad
+
+
+class _Drawn:
+    """One CHP unit's slice of ``drawn_kw[unit, t]``, indexable by ``t`` for the link."""
+
+    def __init__(self, var: Any, unit: str):
+        self.var, self.unit = var, unit
+
+    def __getitem__(self, t: int) -> Any:
+        return self.var[self.unit, t]
+
+
+class HeatLoadModel(DeviceModel):
+    spec: HeatLoad
+    inputs = ("forecast_kw",)
+    forecast = "load"
+
+    def build(self, blk: Any, ctx: Context) -> None:
+        h = self.spec
+        self.add_input_params(blk, ctx)
+        blk.demand_kw = pyo.Var(ctx.T, bounds=lambda b, t: (b.forecast_kw[t], b.forecast_kw[t]))
+        blk.U = pyo.Set(initialize=list(h.chp_units), ordered=True)
+        blk.drawn_kw = pyo.Var(blk.U, ctx.T, bounds=(0.0, None))
+        has_backup = h.electric_backup_cop_pu is not None
+        blk.backup_kw = pyo.Var(ctx.T, bounds=(0.0, None if has_backup else 0.0))
+        blk.unserved_kw = pyo.Var(ctx.T, bounds=(0.0, None))
+        backup_cop = h.electric_backup_cop_pu or 0.0
+        blk.heat_balance = pyo.Constraint(
+            ctx.T,
+            rule=lambda b, t: (
+                h.heat_to_demand_cop_pu * sum(b.drawn_kw[u, t] for u in b.U)
+                + backup_cop * b.backup_kw[t]
+                + b.unserved_kw[t]
+                == b.demand_kw[t]
+            ),
+        )
+        for unit in h.chp_units:
+            ctx.links.draw(unit, "heat_kw", _Drawn(blk.drawn_kw, unit))
+
+    def bus_kw(self, blk: Any, t: int) -> Any:
+        return -blk.backup_kw[t]
+
+    def penalty(self, blk: Any, ctx: Context) -> Any:
+        voll = self.site.value_of_lost_load_per_kwh
+        return sum(voll * blk.unserved_kw[t] * ctx.step_h for t in ctx.T)
+
+    def decisions(self, values: Any, data: DeviceData) -> dict[str, Array]:
+        drawn = values("drawn_kw")  # shape (units, T)
+        return {
+            "chp_heat_kw": drawn.sum(axis=0),
+            "backup_kw": values("backup_kw"),
+            "unserved_kw": values("unserved_kw"),
+        }

@@ -1,0 +1,47 @@
+"""The storage balance shared by every store: battery, gas holder (and any later tank)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+
+def add_storage_balance(
+    blk: Any,
+    name: str,
+    level: Any,
+    initial: Any,
+    inflow: Callable[[int], Any],
+    retention_pu: float = 1.0,
+) -> None:
+    """Add ``name[t]``: the level at the end of ``t`` from the level before it and the net inflow.
+
+    Parameters
+    ----------
+    blk : pyomo Block
+        Block that receives the constraint.
+    name : str
+        Component name, e.g. ``soc_balance``.
+    level : indexed Var
+        Stored level at the end of each interval [kWh or m³].
+    initial : Var or Param
+        Level before the first interval [kWh or m³].
+    inflow : callable
+        ``inflow(t)``: net amount added during interval ``t`` [kWh or m³].
+    retention_pu : float
+        Share of the stored level kept over one interval [pu] (self-discharge).
+
+    Notes
+    -----
+    .. math:: S_t = \\rho\\, S_{t-1} + \\mathrm{inflow}_t, \\qquad S_{-1} = S^0
+    """
+    import pyomo.environ as pyo
+
+    times = level.index_set()
+    first = times.first()
+
+    def rule(b: Any, t: int) -> Any:
+        previous = initial if t == first else level[t - 1]
+        return level[t] == retention_pu * previous + inflow(t)
+
+    blk.add_component(name, pyo.Constraint(times, rule=rule))

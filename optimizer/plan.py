@@ -1,0 +1,424 @@
+"""Plans: the result of planning a site over a horizon, and ``make_plan`` that makes them.
+
+A plan is metadata plus a table with one row per interval: the inputs it was made from and
+the decisions, in ``<device>.<quantity>_<unit>`` columns, with per-interval ``cost``,
+``emissions_kgco2`` and ``marginal_price_per_kwh``. Solving and turning results into the
+table are separate steps (``optimizer.solve``, ``Planner._table``).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import time
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from optimizer.errors import InfeasibleError, PlanningError
+from optimizer.inputs import build_inputs, check_index, validate_inputs
+from optimizer.state import State
+from sites.schema import Site
+
+MODES = ("cost", "carbon")
+STATUSES = ("optimal", "time_limit", "fallback", "infeasible")
+_META = (
+    "plan_id", "site", "created_at", "start", "end", "step_minutes", "status", "solver",
+    "solve_time_s", "objective_terms", "kpis", "baseline",
+)  # fmt: skip
+
+
+def _json_safe(value: Any) -> Any:
+    """Numbers and containers as JSON allows them: NaN and inf become None."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def _aware(text: str | None, what: str) -> datetime | None:
+    if text is None:
+        return None
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise PlanningError(f"{what} must carry a UTC offset, got {text!r}")
+    return moment
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A plan of one site over one horizon (see DESIGN.md, *The plan*).
+
+    ``created_at`` is the ``now`` given to ``make_plan`` (None when none was given);
+    ``start`` and ``end`` are in the site's local time; ``table`` has a UTC index of interval
+    starts named ``start``.
+    """
+
+    plan_id: str
+    site: str
+    created_at: datetime | None
+    start: datetime
+    end: datetime
+    step_minutes: int
+    status: str
+    solver: str
+    solve_time_s: float
+    objective_terms: dict = field(default_factory=dict)
+    kpis: dict = field(default_factory=dict)
+    baseline: dict = field(default_factory=dict)
+    table: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The table (a copy): one row per interval, UTC index."""
+        return self.table.copy()
+
+    def metadata(self) -> dict[str, Any]:
+        """Everything but the table, JSON-safe; times in ISO 8601 with their offset."""
+        return _json_safe({k: getattr(self, k) for k in _META})
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"metadata": {...}, "records": [{"start": ISO time, column: value, ...}]}``.
+
+        Record times carry the offset of ``start`` (the site's local time).
+        """
+        local = self.table.index.tz_convert(self.start.tzinfo)
+        names = list(self.table.columns)
+        values = self.table.to_numpy(dtype=float)
+        records = []
+        for moment, row in zip(local, values, strict=True):
+            record: dict[str, Any] = {"start": moment.isoformat()}
+            record.update(
+                (n, v if math.isfinite(v) else None)
+                for n, v in zip(names, row.tolist(), strict=True)
+            )
+            records.append(record)
+        return {"metadata": self.metadata(), "records": records}
+
+    def to_json(self, indent: int | None = None) -> str:
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, allow_nan=False)
+
+    def to_csv(self) -> str:
+        """The table as CSV, preceded by ``# key: JSON value`` lines holding the metadata."""
+        out = io.StringIO()
+        for key, value in self.metadata().items():
+            out.write(f"# {key}: {json.dumps(value, ensure_ascii=False)}\n")
+        frame = self.table.copy()
+        frame.index = frame.index.tz_convert(self.start.tzinfo).map(lambda t: t.isoformat())
+        frame.index.name = "start"
+        frame.to_csv(out, float_format="%.10g")
+        return out.getvalue()
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Plan:
+        """The plan ``to_dict`` produced (times back to aware datetimes, table to UTC)."""
+        meta = dict(data["metadata"])
+        records = data.get("records", [])
+        frame = pd.DataFrame.from_records(records)
+        if len(frame):
+            index = pd.DatetimeIndex(pd.to_datetime(frame.pop("start"), utc=True), name="start")
+            frame.index = index
+            frame = frame.astype(float)
+        start = _aware(meta["start"], "start")
+        end = _aware(meta["end"], "end")
+        assert start is not None and end is not None
+        return cls(
+            plan_id=meta["plan_id"],
+            site=meta["site"],
+            created_at=_aware(meta.get("created_at"), "created_at"),
+            start=start,
+            end=end,
+            step_minutes=int(meta["step_minutes"]),
+            status=meta["status"],
+            solver=meta["solver"],
+            solve_time_s=float(meta["solve_time_s"]),
+            objective_terms=meta.get("objective_terms") or {},
+            kpis=meta.get("kpis") or {},
+            baseline=meta.get("baseline") or {},
+            table=frame,
+        )
+
+
+def _optional(module: str) -> Any:
+    """A module of this package that may not be present yet, or None."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name != module:
+            raise
+        return None
+
+
+def assess(
+    site: Site, plan: Plan, inputs: pd.DataFrame, state: State, now: datetime | None
+) -> Plan:
+    """The plan with its KPIs and its baseline comparison filled in (when available)."""
+    accounting = _optional("optimizer.accounting")
+    kpis = accounting.kpis(site, plan.table) if accounting is not None else {}
+    baseline: dict[str, Any] = {}
+    rules = _optional("optimizer.baseline")
+    if rules is not None:
+        base = rules.rule_based_plan(site, inputs, state, now=now)
+        baseline = dict(base.kpis)
+        if "cost" in kpis and "cost" in baseline:
+            baseline["cost_saving"] = baseline["cost"] - kpis["cost"]
+        if "emissions_kgco2" in kpis and "emissions_kgco2" in baseline:
+            baseline["emissions_saving_kgco2"] = (
+                baseline["emissions_kgco2"] - kpis["emissions_kgco2"]
+            )
+    from dataclasses import replace
+
+    return replace(plan, kpis=kpis, baseline=baseline)
+
+
+class Planner:
+    """Makes plans, keeping built models and their HiGHS objects for re-plans.
+
+    A re-plan of a site whose horizon has the same shape (same site, length, windows and
+    options) only pushes the new inputs and state into the kept model and re-solves.
+
+    Parameters
+    ----------
+    keep : int
+        How many built models to keep (least recently used ones are dropped).
+    threads : int, optional
+        HiGHS threads.
+    """
+
+    def __init__(self, keep: int = 4, *, threads: int | None = None):
+        self.keep = keep
+        self.threads = threads
+        self._kept: OrderedDict[tuple, Any] = OrderedDict()
+        #: timings of the last plan [s]: build, compile, pass, refresh, solver, readback, total
+        self.last_timings: dict[str, float] = {}
+
+    def _problem(
+        self, site: Site, index: pd.DatetimeIndex, inputs: pd.DataFrame, daily: bool
+    ) -> tuple[Any, Any, bool]:
+        from optimizer.devices import device_models
+        from optimizer.model import build_model, structure_key
+
+        key = structure_key(site, index, inputs, device_models(site), daily)
+        if key in self._kept:
+            self._kept.move_to_end(key)
+            vm, problem = self._kept[key]
+            return vm, problem, True
+        t0 = time.perf_counter()
+        vm = build_model(site, index, inputs, daily_emissions=daily)
+        self.last_timings["build_s"] = time.perf_counter() - t0
+        return vm, None, False
+
+    def plan(
+        self,
+        site: Site,
+        index: pd.DatetimeIndex,
+        inputs: pd.DataFrame | None = None,
+        state: State | None = None,
+        *,
+        mode: str = "cost",
+        emission_budget_kgco2: float | None = None,
+        time_limit_s: float | None = None,
+        mip_rel_gap: float | None = None,
+        now: datetime | None = None,
+        assess_plan: bool = True,
+    ) -> Plan:
+        """Plan ``site`` over ``index``; see ``make_plan``."""
+        t_start = time.perf_counter()
+        if mode not in MODES:
+            raise PlanningError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+        if emission_budget_kgco2 is not None and not (
+            math.isfinite(emission_budget_kgco2) and emission_budget_kgco2 >= 0
+        ):
+            raise PlanningError(f"emission_budget_kgco2 must be ≥ 0, got {emission_budget_kgco2}")
+        if now is not None and now.tzinfo is None:
+            raise PlanningError(f"now must be timezone-aware, got naive {now.isoformat()}")
+        index = check_index(site, index)
+        inputs = (
+            build_inputs(site, index) if inputs is None else validate_inputs(site, index, inputs)
+        )
+        state = (state or State()).resolved(site)
+        from optimizer.solve import HighsProblem
+
+        self.last_timings = {}
+        vm, problem, reused = self._problem(site, index, inputs, emission_budget_kgco2 is not None)
+        datas = vm.set_data(index, inputs, state)
+        t0 = time.perf_counter()
+        if reused:
+            problem.release()
+            problem.refresh()
+            self.last_timings["refresh_s"] = time.perf_counter() - t0
+        else:
+            problem = HighsProblem(vm, threads=self.threads)
+            self.last_timings["compile_s"] = problem.compile_s
+            self.last_timings["pass_s"] = problem.pass_s
+            self._kept[vm.key] = (vm, problem)
+            while len(self._kept) > self.keep:
+                self._kept.popitem(last=False)
+        try:
+            solution = self._solve(
+                vm, problem, mode, emission_budget_kgco2, time_limit_s, mip_rel_gap
+            )
+        except InfeasibleError:
+            conflicts = [
+                c for dev, data in zip(vm.devices, datas, strict=True) for c in dev.conflicts(data)
+            ]
+            if emission_budget_kgco2 is not None:
+                conflicts.append(f"emission_budget_kgco2 {emission_budget_kgco2:g} per day")
+            if not conflicts:
+                conflicts = ["no single device's parameters conflict; check the inputs together"]
+            raise InfeasibleError(
+                f"site {site.name!r} has no feasible plan: " + "; ".join(conflicts), conflicts
+            ) from None
+        self.last_timings["solver_s"] = solution.solver_time_s
+        t1 = time.perf_counter()
+        table = self._table(vm, problem, solution, inputs, datas)
+        self.last_timings["readback_s"] = time.perf_counter() - t1
+        objectives = solution.objectives
+        terms = {
+            "cost": float(table["cost"].sum()),
+            "horizon_cost": objectives["horizon_objective"],
+            "penalty": objectives["penalty_objective"],
+            "emissions_kgco2": objectives["emissions_objective"],
+            "carbon_cost": site.carbon_price_per_kgco2 * objectives["emissions_objective"],
+            "objective": objectives["objective"],
+            "mode": mode,
+        }
+        if emission_budget_kgco2 is not None:
+            terms["emission_budget_kgco2"] = emission_budget_kgco2
+        if solution.mip_gap is not None:
+            terms["mip_gap"] = solution.mip_gap
+        self.last_timings["total_s"] = time.perf_counter() - t_start
+        plan = Plan(
+            plan_id=uuid.uuid4().hex,
+            site=site.name,
+            created_at=now,
+            start=index[0].tz_convert(site.tz).to_pydatetime(),
+            end=(index[-1] + site.step).tz_convert(site.tz).to_pydatetime(),
+            step_minutes=site.step_minutes,
+            status=solution.status,
+            solver=problem.solver_name,
+            solve_time_s=self.last_timings["total_s"],
+            objective_terms=terms,
+            table=table,
+        )
+        return assess(site, plan, inputs, state, now) if assess_plan else plan
+
+    @staticmethod
+    def _solve(
+        vm: Any,
+        problem: Any,
+        mode: str,
+        budget: float | None,
+        time_limit_s: float | None,
+        mip_rel_gap: float | None,
+    ) -> Any:
+        """Solve, then re-solve while any device asks for bounds its rules need."""
+        options = dict(mode=mode, emission_budget_kgco2=budget, mip_rel_gap=mip_rel_gap)
+        deadline = None if time_limit_s is None else time.perf_counter() + time_limit_s
+        solver_s = 0.0
+        for _ in range(vm.n + 1):
+            left = None if deadline is None else max(deadline - time.perf_counter(), 1e-3)
+            solution = problem.solve(time_limit_s=left, **options)
+            solver_s += solution.solver_time_s
+            bounds = []
+            for dev in vm.devices:
+                blk = vm.block(dev)
+
+                def values(name: str, blk: Any = blk, x: np.ndarray = solution.x) -> np.ndarray:
+                    return problem.values(x, getattr(blk, name))
+
+                bounds.extend(dev.restrict(blk, values))
+            if not bounds:
+                break
+            problem.restrict(bounds)
+        solution.solver_time_s = solver_s
+        return solution
+
+    @staticmethod
+    def _table(
+        vm: Any, problem: Any, solution: Any, inputs: pd.DataFrame, datas: list
+    ) -> pd.DataFrame:
+        columns: dict[str, np.ndarray] = {c: inputs[c].to_numpy() for c in inputs.columns}
+        for dev, data in zip(vm.devices, datas, strict=True):
+            blk = vm.block(dev)
+
+            def values(name: str, blk: Any = blk) -> np.ndarray:
+                return problem.values(solution.x, getattr(blk, name))
+
+            for quantity, series in dev.decisions(values, data).items():
+                columns[f"{dev.prefix}{quantity}"] = np.asarray(series, dtype=float)
+        from optimizer.model import interval_accounts
+
+        cost, emissions = interval_accounts(vm, columns)
+        columns["cost"] = cost
+        columns["emissions_kgco2"] = emissions
+        columns["marginal_price_per_kwh"] = solution.bus_dual / vm.step_h
+        return pd.DataFrame(columns, index=inputs.index.rename("start"))
+
+
+def make_plan(
+    site: Site,
+    index: pd.DatetimeIndex,
+    inputs: pd.DataFrame | None = None,
+    state: State | None = None,
+    *,
+    mode: str = "cost",
+    emission_budget_kgco2: float | None = None,
+    time_limit_s: float | None = None,
+    mip_rel_gap: float | None = None,
+    now: datetime | None = None,
+) -> Plan:
+    """Plan every device of ``site`` over ``index``.
+
+    Parameters
+    ----------
+    site : Site
+    index : DatetimeIndex
+        Interval starts, tz-aware, at the site's step.
+    inputs : DataFrame, optional
+        Input columns (DESIGN.md); None: ``build_inputs(site, index)``.
+    state : State, optional
+        Initial state; missing entries default from the site file.
+    mode : {"cost", "carbon"}
+        Minimise cost (with the site's carbon price), or emissions first and cost second.
+    emission_budget_kgco2 : float, optional
+        Emissions allowed per local day [kgCO2e] (ε-constraint; a partial day gets its share).
+    time_limit_s : float, optional
+        Wall-clock limit of the solver [s]; a plan cut short has status ``time_limit``.
+    mip_rel_gap : float, optional
+        Relative optimality gap for models with commitment (MILP).
+    now : datetime, optional
+        Stamps ``created_at``; nothing else depends on it.
+
+    Raises
+    ------
+    PlanningError
+        Bad inputs, or no plan within the time limit.
+    InfeasibleError
+        The site's parameters contradict one another; the message names them.
+    """
+    return Planner(keep=1).plan(
+        site,
+        index,
+        inputs,
+        state,
+        mode=mode,
+        emission_budget_kgco2=emission_budget_kgco2,
+        time_limit_s=time_limit_s,
+        mip_rel_gap=mip_rel_gap,
+        now=now,
+    )

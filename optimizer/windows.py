@@ -1,0 +1,70 @@
+"""Daily windows and periods of shiftable loads, as docs/formulation.md defines them.
+
+An interval is in a load's window when its local start hour lies in ``[h_s, h_e)`` (an end
+before the start wraps past midnight); its *window day* is the local date on which that
+window opened, and its period is ``k = ordinal(window day) // N`` for a period of ``N`` days.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import numpy as np
+import pandas as pd
+
+from sites.schema import ShiftableLoad, Site, window_hours
+from sites.timeindex import local_hours
+
+#: Label of an interval outside every window.
+OUTSIDE = -1
+
+
+def period_labels(site: Site, load: ShiftableLoad, index: pd.DatetimeIndex) -> np.ndarray:
+    """Period number of each interval, or ``OUTSIDE`` [-]."""
+    hours = local_hours(site, index)
+    since_open = (hours - load.window_start_h) % 24
+    inside = since_open < window_hours(load.window_start_h, load.window_end_h)
+    local = index.tz_convert(site.tz)
+    opened = (local - pd.to_timedelta(since_open, unit="h")).date
+    ordinals = np.fromiter((d.toordinal() for d in opened), dtype=np.int64, count=len(index))
+    return np.where(inside, ordinals // load.period_days, OUTSIDE)
+
+
+@dataclass(frozen=True)
+class Due:
+    """Energy a period must receive inside the horizon [kWh]: ``low ≤ E ≤ high``."""
+
+    low_kwh: float
+    high_kwh: float
+
+
+def due_energy(
+    site: Site, load: ShiftableLoad, index: pd.DatetimeIndex, served_kwh: float = 0.0
+) -> dict[int, Due]:
+    """Bounds on the energy each period touched by the horizon receives inside it.
+
+    Notes
+    -----
+    ``high = E − E_srv`` for the period of the horizon's first local day, ``E`` otherwise;
+    ``low = max(0, high − P̄ W_after)``, with ``W_after`` [h] the window time of the period
+    after the horizon's end (energy that can still be served later need not be served now).
+    """
+    labels = period_labels(site, load, index)
+    touched = sorted(set(labels[labels != OUTSIDE].tolist()))
+    if not touched:
+        return {}
+    first_day = index[0].tz_convert(site.tz).date()
+    current = first_day.toordinal() // load.period_days
+    # window time after the end: label a continuation of the index up to the last period's end
+    step = pd.Timedelta(minutes=site.step_minutes)
+    end = index[-1] + step
+    last_day = (end.tz_convert(site.tz) + timedelta(days=load.period_days + 2)).normalize()
+    after = pd.date_range(end, last_day.tz_convert("UTC"), freq=step, inclusive="left")
+    after_labels = period_labels(site, load, after) if len(after) else np.array([], dtype=int)
+    out = {}
+    for k in touched:
+        high = load.energy_kwh - (served_kwh if k == current else 0.0)
+        w_after = float(np.count_nonzero(after_labels == k)) * site.step_h
+        out[int(k)] = Due(max(0.0, high - load.max_power_kw * w_after), max(0.0, high))
+    return out

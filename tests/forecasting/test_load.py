@@ -1,0 +1,79 @@
+"""forecasting.load: profiles, daily energy with shapes, heat loads, DST days."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from forecasting.load import SHAPES, forecast_loads
+from sites.load import load_site
+from sites.timeindex import day_index, local_hours
+from tests.forecasting.conftest import array, make_site
+
+DAY = dt.date(2026, 6, 21)
+
+
+def household_site(shape: str, **kw) -> object:
+    return make_site(
+        [
+            array("pv", 25, 180),
+            {
+                "name": "homes",
+                "kind": "load",
+                "type": "fixed",
+                "daily_energy_kwh": 240.0,
+                "shape": shape,
+            },
+        ],
+        **kw,
+    )
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_daily_energy_is_conserved_at_every_step(shape):
+    for step in (15, 30, 60):
+        site = household_site(shape, step_minutes=step)
+        df = forecast_loads(site, day_index(site, DAY, days=2))
+        assert df["homes.forecast_kw"].sum() * site.step_h == pytest.approx(480.0)
+
+
+def test_shapes_have_their_character():
+    for shape, w in SHAPES.items():
+        assert len(w) == 24 and sum(w) == pytest.approx(1.0) and min(w) > 0, shape
+    house = np.asarray(SHAPES["rural_household"])
+    assert 18 <= int(np.argmax(house)) <= 21 and house.max() > 3.5 * house.min()
+    school = np.asarray(SHAPES["school"])
+    assert school[8:17].mean() > 5 * np.r_[school[:7], school[19:]].mean()
+    assert np.ptp(SHAPES["flat"]) == 0
+
+
+def test_profiles_follow_local_hours_and_heat_loads_are_forecast():
+    site = load_site("sites/dairy_cooperative.yaml")
+    idx = day_index(site, DAY)
+    df = forecast_loads(site, idx)
+    assert set(df.columns) == {"milking-parlour.forecast_kw", "milk-cold-store.forecast_kw"}
+    hours = local_hours(site, idx).astype(int)
+    parlour = site.device("milking-parlour").profile_kw
+    assert (df["milking-parlour.forecast_kw"].to_numpy() == np.asarray(parlour)[hours]).all()
+    assert df["milk-cold-store.forecast_kw"].sum() == pytest.approx(
+        sum(site.device("milk-cold-store").profile_kw)
+    )
+
+
+def test_dst_days_have_23_and_25_hours_of_load():
+    site = household_site("flat", timezone="Europe/Berlin", latitude=52.5, longitude=13.4)
+    for day, hours in ((dt.date(2026, 3, 29), 23), (dt.date(2026, 10, 25), 25)):
+        df = forecast_loads(site, day_index(site, day))
+        assert len(df) == hours * 4
+        assert df["homes.forecast_kw"].sum() * site.step_h == pytest.approx(10.0 * hours)
+
+
+def test_bad_inputs_name_the_problem():
+    site = household_site("flat")
+    idx = day_index(site, DAY)
+    with pytest.raises(ValueError, match="tz-aware"):
+        forecast_loads(site, idx.tz_localize(None))
+    with pytest.raises(ValueError, match="'pumps' not fixed loads"):
+        forecast_loads(site, idx, history={"pumps": None})

@@ -1,0 +1,246 @@
+"""Physics and book-keeping every plan must satisfy, whoever made it (the LP or the baseline).
+
+``assert_plan_invariants(site, plan)`` checks, interval by interval: the bus balance; every
+device bound; the battery and gas-holder storage balances and end-of-horizon levels; the
+genset fuel line, ramp limits and recovered heat; the heat balance of heat loads; shiftable
+loads inside their windows with the energy each period is due; and that the plan's ``cost``
+and ``emissions_kgco2`` columns (and its KPIs, when it has them) equal their recomputation by
+``optimizer.accounting``. The equations are those of docs/formulation.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from optimizer.accounting import interval_accounts, kpis
+from optimizer.windows import OUTSIDE, due_energy, period_labels
+from sites.schema import (
+    Battery,
+    BiogasFuel,
+    Digester,
+    FixedLoad,
+    Genset,
+    Grid,
+    HeatLoad,
+    PvArray,
+    ShiftableLoad,
+    Site,
+)
+
+#: Absolute tolerance on powers [kW], energies [kWh] and volumes [m³]; HiGHS's primal
+#: feasibility tolerance is 1e-7 on scaled rows.
+ATOL = 1e-5
+
+
+def _initial(state: Any, field: str, name: str, default: float) -> float:
+    values = getattr(state, field, None) or {}
+    return float(values.get(name, default))
+
+
+class _Checker:
+    def __init__(self, site: Site, table: pd.DataFrame, state: Any):
+        self.site, self.table, self.state = site, table, state
+        self.dt = site.step_h
+        self.problems: list[str] = []
+
+    def c(self, name: str) -> np.ndarray:
+        if name not in self.table.columns:
+            self.problems.append(f"missing column {name}")
+            return np.zeros(len(self.table))
+        return self.table[name].to_numpy(dtype=float)
+
+    def close(self, what: str, got: np.ndarray | float, want: np.ndarray | float) -> None:
+        got_a, want_a = (
+            np.atleast_1d(np.asarray(got, float)),
+            np.atleast_1d(np.asarray(want, float)),
+        )
+        tol = ATOL * np.maximum(1.0, np.abs(want_a))
+        bad = np.flatnonzero(np.abs(got_a - want_a) > tol)
+        if bad.size:
+            i = int(bad[0])
+            j = min(i, got_a.size - 1), min(i, want_a.size - 1)
+            self.problems.append(
+                f"{what}: interval {i} has {got_a[j[0]]:.9g}, expected {want_a[j[1]]:.9g} "
+                f"({bad.size} interval(s) off)"
+            )
+
+    def within(self, what: str, x: np.ndarray, low: Any = 0.0, high: Any = np.inf) -> None:
+        x = np.asarray(x, float)
+        low_a = np.broadcast_to(np.asarray(low, float), x.shape)
+        high_a = np.broadcast_to(np.asarray(high, float), x.shape)
+        tol = ATOL * np.maximum(
+            1.0, np.maximum(np.abs(low_a), np.abs(np.where(np.isfinite(high_a), high_a, 0.0)))
+        )
+        bad = np.flatnonzero((x < low_a - tol) | (x > high_a + tol))
+        if bad.size:
+            i = int(bad[0])
+            self.problems.append(
+                f"{what}: interval {i} has {x[i]:.9g}, outside [{low_a[i]:.9g}, {high_a[i]:.9g}] "
+                f"({bad.size} interval(s) off)"
+            )
+
+    # --- devices ---------------------------------------------------------------------
+    def pv(self, a: PvArray) -> np.ndarray:
+        avail, p = self.c(f"{a.name}.available_kw"), self.c(f"{a.name}.pv_kw")
+        self.within(f"{a.name}.pv_kw", p, 0.0, avail)
+        self.close(f"{a.name}.curtailed_kw", self.c(f"{a.name}.curtailed_kw"), avail - p)
+        return p
+
+    def battery(self, b: Battery) -> np.ndarray:
+        n, cap = b.name, b.capacity_kwh
+        ch, dis, soc = self.c(f"{n}.charge_kw"), self.c(f"{n}.discharge_kw"), self.c(f"{n}.soc_kwh")
+        self.within(f"{n}.charge_kw", ch, 0.0, b.max_charge_kw)
+        self.within(f"{n}.discharge_kw", dis, 0.0, b.max_discharge_kw)
+        self.within(f"{n}.soc_kwh", soc, b.soc_min_pu * cap, b.soc_max_pu * cap)
+        s0 = _initial(self.state, "battery_soc_kwh", n, b.initial_soc_pu * cap)
+        keep = (1 - b.self_discharge_pu_per_day) ** (self.dt / 24)
+        before = np.concatenate([[s0], soc[:-1]])
+        gain = (b.charge_efficiency_pu * ch - dis / b.discharge_efficiency_pu) * self.dt
+        self.close(f"{n} soc balance", soc, keep * before + gain)
+        end = b.end_soc_pu * cap if b.end_soc_pu is not None else s0
+        self.within(f"{n} end-of-horizon soc", soc[-1:], end)
+        return dis - ch
+
+    def digester(self, d: Digester, fuel: np.ndarray) -> None:
+        n = d.name
+        gas, flared, vented = (
+            self.c(f"{n}.gas_m3"),
+            self.c(f"{n}.flared_m3"),
+            self.c(f"{n}.vented_m3"),
+        )
+        self.within(f"{n}.gas_m3", gas, d.holder_min_m3, d.holder_max_m3)
+        self.within(f"{n}.flared_m3", flared, 0.0, np.inf if d.has_flare else 0.0)
+        self.within(f"{n}.vented_m3", vented, 0.0, 0.0 if d.has_flare else np.inf)
+        v0 = _initial(self.state, "holder_m3", n, d.holder_initial_m3)
+        before = np.concatenate([[v0], gas[:-1]])
+        change = self.c(f"{n}.production_m3") - self.c(f"{n}.cooking_m3") - fuel - flared - vented
+        self.close(f"{n} gas balance", gas, before + change)
+        self.within(f"{n} end-of-horizon holder level", gas[-1:], v0)
+
+    def genset(self, g: Genset) -> tuple[np.ndarray, np.ndarray]:
+        n, dt = g.name, self.dt
+        p = self.c(f"{n}.power_kw")
+        self.within(f"{n}.power_kw", p, 0.0, g.rated_kw)
+        biogas = isinstance(g.fuel, BiogasFuel)
+        fuel = self.c(f"{n}.fuel_m3" if biogas else f"{n}.fuel_l")
+        slope = g.fuel.m3_per_kwh if isinstance(g.fuel, BiogasFuel) else g.fuel.l_per_kwh
+        no_load = (
+            g.fuel.no_load_m3_per_h if isinstance(g.fuel, BiogasFuel) else g.fuel.no_load_l_per_h
+        )
+        if f"{n}.on_pu" in self.table.columns:
+            # F = (a P + f0 u) Δ, P ≤ P̄ u; u binary and P ≥ p_min P̄ u with commitment
+            u = self.c(f"{n}.on_pu")
+            self.within(f"{n}.on_pu", u, 0.0, 1.0)
+            if g.commitment:
+                self.within(f"{n}.on_pu integral", np.minimum(u, 1 - u), 0.0, 0.0)
+                self.within(f"{n} minimum load", p, g.min_load_pu * g.rated_kw * u)
+            self.within(f"{n} output within its on share", p, 0.0, g.rated_kw * u)
+            self.close(f"{n} fuel line", fuel, (slope * p + no_load * u) * dt)
+        else:  # the same with u unknown: P/P̄ ≤ u ≤ 1, or u ∈ {0, 1}
+            u_low = (p > ATOL).astype(float) if g.commitment else p / g.rated_kw
+            u_high = u_low if g.commitment else np.ones(len(p))
+            self.within(
+                f"{n} fuel line", fuel, (slope * p + no_load * u_low) * dt,
+                (slope * p + no_load * u_high) * dt,
+            )  # fmt: skip
+        if g.max_ramp_kw_per_h is not None:
+            allow = max(g.max_ramp_kw_per_h * dt, g.min_load_pu * g.rated_kw)
+            p0 = _initial(self.state, "genset_kw", n, 0.0)
+            self.within(f"{n} ramp", np.diff(p, prepend=p0), -allow, allow)
+        if g.heat_recovery_pu > 0 or f"{n}.heat_kw" in self.table.columns:
+            self.close(f"{n}.heat_kw", self.c(f"{n}.heat_kw"), g.heat_recovery_pu * p)
+        return p, fuel if biogas else np.zeros(len(p))
+
+    def heat_load(self, h: HeatLoad) -> np.ndarray:
+        n = h.name
+        chp, backup, lack = (
+            self.c(f"{n}.chp_heat_kw"),
+            self.c(f"{n}.backup_kw"),
+            self.c(f"{n}.unserved_kw"),
+        )
+        self.within(f"{n}.chp_heat_kw", chp)
+        self.within(f"{n}.backup_kw", backup, 0.0, np.inf if h.electric_backup_cop_pu else 0.0)
+        self.within(f"{n}.unserved_kw", lack)
+        served = h.heat_to_demand_cop_pu * chp + (h.electric_backup_cop_pu or 0.0) * backup
+        self.close(f"{n} heat balance", served + lack, self.c(f"{n}.forecast_kw"))
+        units = sum(self.c(f"{u}.heat_kw") for u in h.chp_units)
+        self.within(f"{n} CHP heat drawn", chp, 0.0, units)
+        return backup
+
+    def shiftable(self, s: ShiftableLoad) -> np.ndarray:
+        p = self.c(f"{s.name}.power_kw")
+        labels = period_labels(self.site, s, self.table.index)
+        inside = labels != OUTSIDE
+        self.within(f"{s.name}.power_kw outside its window", p[~inside], 0.0, 0.0)
+        self.within(f"{s.name}.power_kw", p[inside], s.min_power_kw, s.max_power_kw)
+        served = _initial(self.state, "served_kwh", s.name, 0.0)
+        for k, due in due_energy(self.site, s, self.table.index, served).items():
+            energy = p[labels == k].sum() * self.dt
+            self.within(
+                f"{s.name} energy of period {k}", np.array([energy]), due.low_kwh, due.high_kwh
+            )
+        return p
+
+    def grid(self, gr: Grid) -> np.ndarray:
+        avail = self.c(f"{gr.name}.available_pu")
+        imp, exp = self.c(f"{gr.name}.import_kw"), self.c(f"{gr.name}.export_kw")
+        self.within(f"{gr.name}.import_kw", imp, 0.0, avail * gr.max_import_kw)
+        self.within(f"{gr.name}.export_kw", exp, 0.0, avail * gr.max_export_kw)
+        return imp - exp
+
+
+def plan_problems(site: Site, plan: Any, state: Any = None) -> list[str]:
+    """Every invariant the plan (a Plan or its table) breaks, as readable lines."""
+    table = getattr(plan, "table", plan)
+    ck = _Checker(site, table, state)
+    n = len(table)
+    bus = np.zeros(n)  # net injection [kW], supply positive
+    fuel_by_digester = {d.name: np.zeros(n) for d in site.of_type(Digester)}
+    for a in site.of_type(PvArray):
+        bus += ck.pv(a)
+    for b in site.of_type(Battery):
+        bus += ck.battery(b)
+    for g in site.of_type(Genset):
+        p, fuel = ck.genset(g)
+        bus += p
+        if isinstance(g.fuel, BiogasFuel):
+            fuel_by_digester[g.fuel.digester] += fuel
+    for d in site.of_type(Digester):
+        ck.digester(d, fuel_by_digester[d.name])
+    for h in site.of_type(HeatLoad):
+        bus -= ck.heat_load(h)
+    for ld in site.of_type(FixedLoad):
+        p = ck.c(f"{ld.name}.power_kw")
+        ck.close(f"{ld.name}.power_kw", p, ck.c(f"{ld.name}.forecast_kw"))
+        bus -= p
+    for s in site.of_type(ShiftableLoad):
+        bus -= ck.shiftable(s)
+    for gr in site.of_type(Grid):
+        bus += ck.grid(gr)
+    unserved = ck.c("unserved_kw")
+    ck.within("unserved_kw", unserved)
+    ck.close("bus balance (net injection)", bus + unserved, 0.0)
+    # heat drawn from a unit by all loads together stays within its recovered heat
+    for g in site.of_type(Genset):
+        users = [h for h in site.of_type(HeatLoad) if g.name in h.chp_units]
+        if users and all(len(h.chp_units) == 1 for h in users):
+            drawn = sum(ck.c(f"{h.name}.chp_heat_kw") for h in users)
+            ck.within(f"{g.name} heat drawn by its loads", drawn, 0.0, ck.c(f"{g.name}.heat_kw"))
+    if not ck.problems:
+        acc = interval_accounts(site, table)
+        ck.close("cost", ck.c("cost"), acc["cost"].to_numpy())
+        ck.close("emissions_kgco2", ck.c("emissions_kgco2"), acc["emissions_kgco2"].to_numpy())
+        reported = getattr(plan, "kpis", None)
+        if reported:
+            for key, value in kpis(site, table).items():
+                ck.close(f"kpis[{key!r}]", reported[key], value)
+    return ck.problems
+
+
+def assert_plan_invariants(site: Site, plan: Any, state: Any = None) -> None:
+    """Fail with every broken invariant listed; ``state`` defaults to the site file's."""
+    problems = plan_problems(site, plan, state)
+    assert not problems, "plan breaks its invariants:\n  " + "\n  ".join(problems)
