@@ -55,7 +55,9 @@ class PlanRequest(In):
     days: int = Field(default=1, ge=1, le=7)
     start: AwareDatetime | None = Field(default=None, description="horizon start; default now")
     horizon_hours: float | None = Field(default=None, gt=0, le=168, allow_inf_nan=False)
-    mode: str = Field(default="cost", pattern=r"^[a-z_]{1,32}$")
+    mode: Literal["cost", "carbon"] = Field(
+        default="cost", description="least cost (with the carbon price), or least emissions first"
+    )
     emission_budget_kgco2: NonNegFinite | None = None
     time_limit_s: float | None = Field(default=None, gt=0, le=3600, allow_inf_nan=False)
     weather: WeatherIn | None = None

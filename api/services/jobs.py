@@ -16,13 +16,6 @@ import pandas as pd
 from api.services.compact import compact_table
 from sites.schema import Site
 
-#: Plan metadata kept beside the full plan, for listings that should not parse the table.
-SUMMARY_KEYS = (
-    "plan_id", "site", "created_at", "start", "end", "step_minutes", "status", "solver",
-    "solve_time_s", "objective_terms", "kpis", "baseline",
-)
-
-
 @dataclass(frozen=True)
 class StoredPlan:
     plan_id: str
@@ -39,7 +32,7 @@ class StoredPlan:
 
 def _stored(plan: Any, inputs: pd.DataFrame) -> StoredPlan:
     full = plan.to_dict()
-    summary = {k: full[k] for k in SUMMARY_KEYS if k in full}
+    summary = full["metadata"]
     table = plan.table
     return StoredPlan(
         plan_id=str(plan.plan_id),
@@ -71,7 +64,7 @@ def solve_job(
     """Build the inputs and solve the LP; errors propagate to the caller."""
     from optimizer.inputs import build_inputs
 
-    from optimizer import make_plan
+    from optimizer.plan import make_plan
 
     inputs = build_inputs(site, index, weather=weather, overrides=overrides)
     plan = make_plan(

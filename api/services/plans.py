@@ -18,7 +18,8 @@ def summary_of(row: PlanRow, site_version: int, current: bool) -> dict[str, Any]
     return {
         "plan_id": row.plan_id, "site": row.site, "site_version": site_version,
         "local_day": row.local_day, "kind": row.kind, "status": row.status,
-        "start": row.start, "end": row.end, "step_minutes": row.step_minutes,
+        "start": meta.get("start") or row.start, "end": meta.get("end") or row.end,
+        "step_minutes": row.step_minutes,
         "created_at": row.created_at, "current": current,
         "kpis": meta.get("kpis") or {}, "baseline": meta.get("baseline") or {},
         "solver": meta.get("solver"), "solve_time_s": meta.get("solve_time_s"),

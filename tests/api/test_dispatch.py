@@ -27,7 +27,7 @@ def test_current_plan_setpoints_fresh(api: Api) -> None:
     assert doc["valid_until"] == "2026-07-01T10:15:00+08:00"
     starts = [i["start"][11:16] for i in doc["intervals"]]
     assert starts == ["10:00", "10:15", "10:30", "10:45"]
-    record = _records_at(api, made["plan_id"], "2026-07-01T02:00")
+    record = _records_at(api, made["plan_id"], "2026-07-01T10:00")
     battery = doc["setpoints"]["village-battery"]
     assert battery["charge_kw"] == round(record["village-battery.charge_kw"], 4)
     assert battery["soc_kwh"] == round(record["village-battery.soc_kwh"], 4)

@@ -26,8 +26,8 @@ def test_replan_on_request_starts_from_the_measured_state(api: Api) -> None:
     assert r.status_code == 201, r.text
     out = r.json()
     assert out["replanned"] and out["plan"]["current"] and out["plan"]["kind"] == "replan"
-    assert out["plan"]["start"].startswith("2026-07-01T02:00")  # the interval containing `at`
-    assert out["plan"]["end"].startswith("2026-07-01T16:00")  # local midnight
+    assert out["plan"]["start"] == "2026-07-01T10:00:00+08:00"  # the interval containing `at`
+    assert out["plan"]["end"] == "2026-07-02T00:00:00+08:00"  # local midnight
     doc = api.dispatch().json()
     assert doc["plan_id"] == out["plan"]["plan_id"] != day_plan["plan_id"]
     assert not doc["stale"]
