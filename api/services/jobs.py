@@ -16,6 +16,7 @@ import pandas as pd
 from api.services.compact import compact_table
 from sites.schema import Site
 
+
 @dataclass(frozen=True)
 class StoredPlan:
     plan_id: str
@@ -63,7 +64,6 @@ def solve_job(
 ) -> StoredPlan:
     """Build the inputs and solve the LP; errors propagate to the caller."""
     from optimizer.inputs import build_inputs
-
     from optimizer.plan import make_plan
 
     inputs = build_inputs(site, index, weather=weather, overrides=overrides)
