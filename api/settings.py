@@ -39,7 +39,9 @@ class Settings(BaseSettings):
     auto_plan_local_time: str = Field(
         default="17:00", description="HH:MM local time at which each site's next day is planned"
     )
-    scheduler_enabled: bool = True
+    scheduler_enabled: bool = Field(
+        default=True, description="run the automatic planning in this process"
+    )
     poll_interval_s: int = Field(
         default=10, ge=1, le=3600, description="longest Cache-Control max-age given to controllers"
     )
@@ -52,7 +54,9 @@ class Settings(BaseSettings):
     key_cache_ttl_s: float = Field(
         default=30.0, ge=0, le=3600, description="how long a process trusts a cached API key"
     )
-    max_body_bytes: int = Field(default=1_000_000, ge=1024, le=100_000_000)
+    max_body_bytes: int = Field(
+        default=1_000_000, ge=1024, le=100_000_000, description="larger request bodies get 413"
+    )
     replan_deviation_pu: float = Field(
         default=0.1,
         gt=0,
@@ -60,7 +64,6 @@ class Settings(BaseSettings):
         description="measured minus planned storage level, as a share of the usable range, "
         "above which telemetry triggers a re-plan of the rest of the day",
     )
-    max_horizon_h: float = Field(default=168.0, gt=0, le=8784)
 
     @field_validator("auto_plan_local_time")
     @classmethod

@@ -19,7 +19,8 @@ import pandas as pd
 #: Decision quantities a controller acts on or checks against (see the plan table columns).
 SETPOINT_QUANTITIES = frozenset({
     "pv_kw", "curtailed_kw", "charge_kw", "discharge_kw", "soc_kwh", "gas_m3", "flared_m3",
-    "vented_m3", "power_kw", "heat_kw", "chp_heat_kw", "backup_kw", "import_kw", "export_kw",
+    "vented_m3", "power_kw", "on_pu", "heat_kw", "chp_heat_kw", "backup_kw", "import_kw",
+    "export_kw",
 })
 DECIMALS = 4
 
