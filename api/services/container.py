@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,6 +18,8 @@ from api.services.telemetry import TelemetryDesk
 from api.settings import Settings
 from api.store import Store
 
+log = logging.getLogger("villagegrid.api")
+
 
 @dataclass
 class Services:
@@ -29,7 +33,31 @@ class Services:
     telemetry: TelemetryDesk
     auto: AutoPlanner
 
+    def __post_init__(self) -> None:
+        self._stop = threading.Event()
+        self._refresher = threading.Thread(
+            target=self._refresh_loop, name="dispatch-refresh", daemon=True
+        )
+
+    def start(self) -> None:
+        """Start the background work: the dispatch cache refresher, and the scheduler if
+        enabled."""
+        if self.settings.dispatch_cache_ttl_s > 0:
+            self._refresher.start()
+        if self.settings.scheduler_enabled:
+            self.auto.start()
+
+    def _refresh_loop(self) -> None:
+        while not self._stop.wait(self.settings.dispatch_cache_ttl_s):
+            try:
+                self.dispatcher.refresh()
+            except Exception:  # noqa: BLE001 - a database hiccup must not end the loop
+                log.exception("refreshing the dispatch caches failed")
+
     def close(self) -> None:
+        self._stop.set()
+        if self._refresher.is_alive():
+            self._refresher.join(timeout=10)
         self.auto.shutdown()
         self.planner.close()
         self.store.dispose()

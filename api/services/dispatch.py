@@ -7,7 +7,8 @@ Each interval is served by the first of:
    (stale);
 3. the rule-based fallback plan of its local day, made once and stored (stale).
 A poll costs a few dictionary lookups: pointers and sites are cached for
-``dispatch_cache_ttl_s`` (and dropped at once when this process moves a pointer), compact
+``dispatch_cache_ttl_s`` (dropped at once when this process moves a pointer; when one
+expires, one request reloads it while the others are served the old value), compact
 arrays for as long as they are used (plans never change), and rendered answers by the plans
 and intervals they contain.
 """
@@ -18,7 +19,6 @@ import hashlib
 import json
 import math
 import threading
-import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -30,6 +30,7 @@ from api.services.compact import CompactPlan, load_compact
 from api.services.errors import Invalid
 from api.services.planning import Planner
 from api.services.sites import SiteBook
+from api.services.ttlcache import Stale, TtlCache
 from api.settings import Settings
 from api.store import CurrentPlan, PlanRow, SiteVersion, Store, TelemetryRow
 from sites.schema import Site
@@ -65,6 +66,16 @@ def conditional(
     return 200, headers, found.body
 
 
+def _candidates(day: date, pointers: list[tuple[date, str]]) -> tuple[str, ...]:
+    """Plan ids of ``day`` and the ``LOOKBACK_DAYS`` before it, newest day first; the first
+    is "" when ``day`` has no pointer of its own (only its own plan is fresh)."""
+    ids = [(d, plan_id) for d, plan_id in pointers if day - timedelta(days=LOOKBACK_DAYS) <= d
+           <= day]
+    ids.sort(reverse=True)
+    ordered = tuple(plan_id for _, plan_id in ids)
+    return ordered if ids and ids[0][0] == day else ("",) + ordered
+
+
 class Dispatcher:
     def __init__(self, store: Store, settings: Settings, sites: SiteBook, planner: Planner):
         self._store = store
@@ -72,8 +83,8 @@ class Dispatcher:
         self._sites = sites
         self._planner = planner
         self._ttl_s = settings.dispatch_cache_ttl_s
-        self._site_cache: dict[str, tuple[Site, SiteVersion, float]] = {}
-        self._pointers: dict[str, dict[date, tuple[tuple[str, ...], float]]] = {}
+        self._site_cache: TtlCache[str, tuple[Site, SiteVersion]] = TtlCache(self._ttl_s)
+        self._pointers: dict[str, TtlCache[date, tuple[str, ...]]] = {}
         self._arrays: dict[str, CompactPlan] = {}
         self._fallbacks: dict[tuple[str, int, date], list[str]] = {}
         self._rendered: dict[str, dict[tuple, DispatchAnswer]] = {}
@@ -81,43 +92,67 @@ class Dispatcher:
 
     def invalidate(self, site: str) -> None:
         """Forget what this process cached about ``site`` (its pointer moved or it changed)."""
-        self._site_cache.pop(site, None)
+        self._site_cache.drop(site)
         self._pointers.pop(site, None)
         self._rendered.pop(site, None)
 
     # --- cached lookups -------------------------------------------------------------------
     def site(self, name: str, io: bool = True) -> tuple[Site, SiteVersion]:
-        hit = self._site_cache.get(name)
-        if hit is not None and hit[2] > time.monotonic():
-            return hit[0], hit[1]
-        if not io:
-            raise CacheMiss(name)
-        site, sv = self._sites.latest(name)
-        self._site_cache[name] = (site, sv, time.monotonic() + self._ttl_s)
-        return site, sv
+        try:
+            return self._site_cache.get(name, share=not io)
+        except Stale:
+            if not io:
+                raise CacheMiss(name) from None
+        found = self._sites.latest(name)
+        self._site_cache.put(name, found)
+        return found
 
     def candidates(self, name: str, day: date, io: bool = True) -> tuple[str, ...]:
         """Current plans of ``day`` and the days before it, newest day first."""
-        per_site = self._pointers.setdefault(name, {})
-        hit = per_site.get(day)
-        if hit is not None and hit[1] > time.monotonic():
-            return hit[0]
-        if not io:
-            raise CacheMiss(name)
+        per_site = self._pointers.setdefault(name, TtlCache(self._ttl_s, _CACHE_LIMIT))
+        try:
+            return per_site.get(day, share=not io)
+        except Stale:
+            if not io:
+                raise CacheMiss(name) from None
         with self._store.reader() as s:
             rows = s.execute(
                 select(CurrentPlan.local_day, CurrentPlan.plan_id).where(
                     CurrentPlan.site == name, CurrentPlan.local_day <= day,
                     CurrentPlan.local_day >= day - timedelta(days=LOOKBACK_DAYS),
-                ).order_by(CurrentPlan.local_day.desc())
+                )
             ).all()
-        ids = tuple(plan_id for _, plan_id in rows)
-        # the first id is fresh only if it is that day's own pointer; "" marks a missing one
-        entry = ids if rows and rows[0][0] == day else ("",) + ids
-        if len(per_site) > _CACHE_LIMIT:
-            per_site.clear()
-        per_site[day] = (entry, time.monotonic() + self._ttl_s)
+        entry = _candidates(day, [(d, plan_id) for d, plan_id in rows])
+        per_site.put(day, entry)
         return entry
+
+    def refresh(self) -> None:
+        """Reload every cached pointer and site in two queries, so that polls keep being
+        served from memory (run every ``dispatch_cache_ttl_s`` by a background thread)."""
+        wanted = [(name, day) for name, per_site in list(self._pointers.items())
+                  for day in per_site.keys()]
+        if wanted:
+            days = [day for _, day in wanted]
+            with self._store.reader() as s:
+                rows = s.execute(
+                    select(CurrentPlan.site, CurrentPlan.local_day, CurrentPlan.plan_id).where(
+                        CurrentPlan.site.in_({name for name, _ in wanted}),
+                        CurrentPlan.local_day <= max(days),
+                        CurrentPlan.local_day >= min(days) - timedelta(days=LOOKBACK_DAYS),
+                    )
+                ).all()
+            by_site: dict[str, list[tuple[date, str]]] = {}
+            for name, day, plan_id in rows:
+                by_site.setdefault(name, []).append((day, plan_id))
+            for name, day in wanted:
+                per_site = self._pointers.get(name)
+                if per_site is not None:
+                    per_site.put(day, _candidates(day, by_site.get(name, [])))
+        cached = set(self._site_cache.keys())
+        if cached:
+            for row in self._sites.list_latest():
+                if row.site in cached:
+                    self._site_cache.put(row.site, (self._sites.site(row), row))
 
     def compact(self, plan_id: str, io: bool = True) -> CompactPlan:
         hit = self._arrays.get(plan_id)

@@ -10,14 +10,13 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-import threading
-import time
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
 
 from api.services.errors import Invalid, NotFound
+from api.services.ttlcache import Stale, TtlCache
 from api.store import ApiKey, Store
 
 ROLES = ("admin", "manager", "controller")
@@ -78,31 +77,31 @@ class KeyRing:
 
     def __init__(self, store: Store, ttl_s: float):
         self._store = store
-        self._ttl_s = ttl_s
-        self._cache: dict[str, tuple[Principal | None, float]] = {}
-        self._lock = threading.Lock()
+        self._cache: TtlCache[str, Principal | None] = TtlCache(ttl_s)
 
     def cached(self, token: str) -> Principal | None:
-        """The key's principal if this process knows it (and has not expired it), else None."""
-        hit = self._cache.get(hash_token(token))
-        if hit is not None and hit[1] > time.monotonic():
-            return hit[0]
-        return None
+        """The key's principal if this process knows it, else None (ask ``authenticate``).
+
+        An expired entry is still answered from memory while one caller reloads it.
+        """
+        try:
+            return self._cache.get(hash_token(token))
+        except Stale:
+            return None
 
     def authenticate(self, token: str) -> Principal | None:
+        """The key's principal, from memory if fresh, else from the database."""
         digest = hash_token(token)
-        hit = self._cache.get(digest)
-        if hit is not None and hit[1] > time.monotonic():
-            return hit[0]
+        try:
+            return self._cache.get(digest, share=False)
+        except Stale:
+            pass
         with self._store.reader() as s:
             row = s.scalar(select(ApiKey).where(ApiKey.token_sha256 == digest))
         found = None
         if row is not None and row.revoked_at is None:
             found = Principal(row.key_id, row.role, row.site)
-        with self._lock:
-            if len(self._cache) > 100_000:
-                self._cache.clear()  # bounded: a flood of bad tokens cannot grow it forever
-            self._cache[digest] = (found, time.monotonic() + self._ttl_s)
+        self._cache.put(digest, found)  # bounded: a flood of bad tokens cannot grow it forever
         return found
 
     def revoke(self, key_id: str, now: datetime) -> ApiKey:
@@ -113,6 +112,5 @@ class KeyRing:
             if row.revoked_at is None:
                 row.revoked_at = now
             digest = row.token_sha256
-        with self._lock:
-            self._cache.pop(digest, None)
+        self._cache.drop(digest)
         return row

@@ -70,4 +70,4 @@ class SolvePool:
             self._slots.release()
 
     def close(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._executor.shutdown(wait=True, cancel_futures=True)

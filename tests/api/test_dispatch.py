@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from tests.api.conftest import SITE, Api
 
@@ -116,3 +117,17 @@ def test_fast_path_gives_the_routes_answer(api: Api) -> None:
         headers={**api.auth("controller"), "If-None-Match": f'"x", {first.headers["etag"]}'},
     )
     assert r.status_code == 304
+
+
+def test_another_process_moving_the_pointer_is_seen_after_a_refresh(
+    make_api: Callable[..., Api],
+) -> None:
+    planner = make_api()
+    poller = make_api(dispatch_cache_ttl_s=300)  # its background refresh will not run here
+    planner.put_site()
+    assert _body(poller.dispatch())["fallback"]
+    made = planner.plan({"date": "2026-07-01"})
+    assert _body(poller.dispatch())["fallback"]  # still trusting its cached pointer
+    poller.app.state.services.dispatcher.refresh()
+    doc = _body(poller.dispatch())
+    assert (doc["plan_id"], doc["stale"]) == (made["plan_id"], False)
