@@ -12,6 +12,15 @@ The client is a small asyncio HTTP/1.1 client on raw sockets (keep-alive, one re
 flight per connection), so that the load generator, on the same cores as the server, takes
 as little CPU as it can. ``--rate`` offers a fixed load and measures latency from each
 request's scheduled time; without it, connections poll back to back (the saturation rate).
+
+Measured on the two-core development machine (server and load generator share the two cores;
+other jobs kept the load average at 4-6 during these runs, so tails vary from run to run),
+20 sites, one server process, SQLite:
+- closed loop, 64 connections: 5,600 polls/s, p50 11 ms, p99 28 ms, 0 errors
+  (other runs: 4,000-5,900 polls/s);
+- offered 1,000 polls/s on 100 connections: p50 1.6-2.9 ms, p99 21-33 ms, 0 errors
+  (p99 16 ms with If-None-Match answered by 304);
+- two server processes (``--workers 2``) were no faster on two cores (4,100 polls/s).
 """
 
 from __future__ import annotations
