@@ -35,6 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 
@@ -163,7 +164,10 @@ class Store:
         else:
             self.engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
             self._write_engine = self.engine
-        Base.metadata.create_all(self._write_engine)
+        try:
+            Base.metadata.create_all(self._write_engine)
+        except DBAPIError:  # another process created the tables at the same moment
+            Base.metadata.create_all(self._write_engine)
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(self._write_engine, expire_on_commit=False)
 

@@ -13,7 +13,7 @@ import pandas as pd
 
 from api.schemas import PlanRequest, StateIn, WeatherIn
 from api.services import jobs
-from api.services.errors import Invalid, SolveFailed
+from api.services.errors import Invalid, ServiceError, SolveFailed
 from api.services.plans import summary_of
 from api.services.pool import SolvePool
 from api.services.sites import SiteBook
@@ -160,7 +160,7 @@ class Planner:
                 jobs.solve_job, site, index, weather, overrides, state, mode, budget,
                 time_limit_s, now, wait_s=wait_s,
             )
-        except (SolveFailed, Invalid):
+        except ServiceError:
             raise
         except ValueError as exc:  # PlanningError, InfeasibleError, bad overrides
             raise SolveFailed(f"planning failed: {exc}; the current plan is unchanged") from None
@@ -180,10 +180,18 @@ class Planner:
         self, site: Site, sv: SiteVersion, index: pd.DatetimeIndex, state: Any, now: datetime
     ) -> str:
         """Store the rule-based plan for ``index`` (never made current); returns its id."""
-        stored = self.pool.run(
-            jobs.fallback_job, site, index, state, now,
-            wait_s=self._settings.solve_time_limit_s + self._settings.solve_wait_margin_s,
-        )
+        try:
+            stored = self.pool.run(
+                jobs.fallback_job, site, index, state, now,
+                wait_s=self._settings.solve_time_limit_s + self._settings.solve_wait_margin_s,
+            )
+        except ServiceError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - reported to the controller, not raised
+            raise SolveFailed(
+                f"no plan covers this moment and the rule-based fallback failed "
+                f"({type(exc).__name__}: {exc})", status_code=503,
+            ) from None
         day = local_day(site, index[0].to_pydatetime())
         request = {"fallback_from": index[0].isoformat()}
         self.record(site.name, sv, [day], "fallback", stored, request, now, point=False)

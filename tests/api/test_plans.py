@@ -127,3 +127,20 @@ def test_bad_plan_requests_name_the_field(api: Api) -> None:
         f"/v1/sites/{SITE}/plans/current", params={"date": "2031-01-01"}, headers=api.auth()
     )
     assert r.status_code == 404
+
+
+def test_a_solve_that_outlives_its_wait_is_dropped(make_api: Callable[..., Api]) -> None:
+    api = make_api(solve_wait_margin_s=0)
+    api.put_site()
+    good = api.plan({"date": DAY})
+    r = api.client.post(
+        f"/v1/sites/{SITE}/plans", json={"date": DAY, "time_limit_s": 0.001}, headers=api.auth()
+    )
+    assert r.status_code in (422, 504), r.text  # 504: the wait ended first (building inputs)
+    assert "unchanged" in r.json()["detail"]
+    api.plan({"date": "2026-07-03"})  # the pool is free again; the dropped solve changed nothing
+    assert _current(api)["metadata"]["plan_id"] == good["plan_id"]
+    listed = api.client.get(
+        f"/v1/sites/{SITE}/plans", params={"date": DAY}, headers=api.auth()
+    ).json()
+    assert [p["plan_id"] for p in listed] == [good["plan_id"]]
