@@ -205,6 +205,8 @@ class Dispatcher:
             index = day_index(site, day)
             index = index[index + site.step > pd.Timestamp(t_s, unit="s", tz="UTC")]
             plan_id = self._planner.make_fallback(site, sv, index, self._state(site), now)
+            if len(self._fallbacks) > 16 * _CACHE_LIMIT:
+                self._fallbacks.clear()  # bounded; the stored fallbacks are found again
             self._fallbacks.setdefault(key, []).insert(0, plan_id)
             return self.compact(plan_id)
 

@@ -144,3 +144,28 @@ def test_a_solve_that_outlives_its_wait_is_dropped(make_api: Callable[..., Api])
         f"/v1/sites/{SITE}/plans", params={"date": DAY}, headers=api.auth()
     ).json()
     assert [p["plan_id"] for p in listed] == [good["plan_id"]]
+
+
+def test_weather_given_with_the_request_drives_the_pv_forecast(api: Api) -> None:
+    """No sunlight all day: every array's available power is zero (clear sky otherwise)."""
+    api.put_site()
+    hours = [f"2026-07-02T{h:02d}:00:00+08:00" for h in range(24)] + ["2026-07-03T00:00:00+08:00"]
+    dark = {"time": hours, **{k: [0.0] * 25 for k in ("ghi_wm2", "dni_wm2", "dhi_wm2")}}
+    sunny = api.plan({"date": DAY})
+    night = api.plan({"date": DAY, "weather": dark})
+
+    def pv_kwh(plan_id: str) -> float:
+        doc = json.loads(api.client.get(f"/v1/plans/{plan_id}", headers=api.auth()).text)
+        return (
+            sum(v for r in doc["records"] for k, v in r.items() if k.endswith(".available_kw"))
+            * 0.25
+        )
+
+    assert pv_kwh(sunny["plan_id"]) > 100
+    assert pv_kwh(night["plan_id"]) == 0
+    r = api.client.post(
+        f"/v1/sites/{SITE}/plans",
+        json={"date": DAY, "weather": {"time": hours, "ghi_wm2": [1.0]}},
+        headers=api.auth(),
+    )
+    assert r.status_code == 422 and "ghi_wm2" in r.text
