@@ -22,6 +22,8 @@ from api.store import PlanRow, SiteVersion, Store
 from sites.schema import Battery, Digester, Genset, ShiftableLoad, Site
 from sites.timeindex import day_index, horizon_index
 
+#: How far from today a plan may start [days].
+PLAN_WINDOW_DAYS = 3660
 #: Solver outcomes that may become the current plan; any other leaves the pointer in place.
 ACCEPTED_STATUSES = frozenset({"optimal", "time_limit"})
 
@@ -116,6 +118,13 @@ class Planner:
     def request(self, name: str, req: PlanRequest, now: datetime, kind: str = "") -> dict:
         """Plan what ``req`` asks for; returns the summary of the new current plan."""
         site, sv = self._sites.latest(name)
+        window = timedelta(days=PLAN_WINDOW_DAYS)
+        if req.date is not None and abs(req.date - local_day(site, now)) > window:
+            raise Invalid("date out of range", [f"date: must lie within {PLAN_WINDOW_DAYS} days "
+                                                f"of today, got {req.date.isoformat()}"])
+        if req.start is not None and abs(req.start - now) > window:
+            raise Invalid("start out of range", [f"start: must lie within {PLAN_WINDOW_DAYS} "
+                                                 f"days of now, got {req.start.isoformat()}"])
         if req.date is not None:
             index = day_index(site, req.date, req.days)
         else:

@@ -18,6 +18,8 @@ from sites.schema import Battery, Digester, FixedLoad, PvArray, ShiftableLoad, S
 
 #: How far from now a measurement may be stamped [days].
 TELEMETRY_WINDOW_DAYS = 7
+#: How far ahead of the server's clock a controller's clock may run.
+CLOCK_SKEW = timedelta(minutes=5)
 _MEASURED = {"pv_kw": (PvArray,), "load_kw": (FixedLoad, ShiftableLoad)}
 
 
@@ -88,9 +90,9 @@ class TelemetryDesk:
         errors += state_errors(site, levels, "telemetry")
         if body.served_kwh is not None:
             errors += state_errors(site, {"served_kwh": body.served_kwh}, "telemetry")
-        if abs(body.at - now) > timedelta(days=TELEMETRY_WINDOW_DAYS):
-            errors.append(f"at: must lie within {TELEMETRY_WINDOW_DAYS} days of now, "
-                          f"got {body.at.isoformat()}")
+        if not -timedelta(days=TELEMETRY_WINDOW_DAYS) <= body.at - now <= CLOCK_SKEW:
+            errors.append(f"at: must lie between {TELEMETRY_WINDOW_DAYS} days ago and "
+                          f"{CLOCK_SKEW.seconds // 60} minutes from now, got {body.at.isoformat()}")
         if errors:
             raise Invalid("the telemetry does not fit the site", errors)
         row = TelemetryRow(site=name, at=body.at, received_at=now,

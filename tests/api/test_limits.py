@@ -69,6 +69,9 @@ def test_malformed_site_bodies_get_422(api: Api, body: bytes, content_type: str)
         b'{"horizon_hours": -1}',
         b'{"date": "2026-07-01", "x": 1}',
         b'{"date": "2026-07-01", "overrides": {"grid.import_price_per_kwh": ["NaN"]}}',
+        b'{"date": "9999-12-31"}',
+        b'{"date": "0001-01-01"}',
+        b'{"horizon_hours": 5, "start": "9999-12-31T23:00:00+00:00"}',
     ],
 )
 def test_malformed_plan_requests_get_422(api: Api, body: bytes) -> None:
