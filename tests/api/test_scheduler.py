@@ -33,3 +33,12 @@ def test_scheduled_jobs_survive_a_restart(make_api: Callable[..., Api]) -> None:
     second = make_api(scheduler_enabled=True)
     jobs = second.client.get("/v1/scheduler/jobs", headers=second.auth()).json()
     assert [j["site"] for j in jobs] == [SITE] and jobs[0]["next_run_time"]
+
+
+def test_the_scheduled_job_plans_the_next_local_day(api: Api) -> None:
+    """What the cron trigger runs: at 23:30 UTC on 1 July it is already 2 July in China."""
+    api.put_site()
+    api.clock.now = datetime(2026, 7, 1, 23, 30, tzinfo=ZoneInfo("UTC"))
+    made = api.app.state.services.auto.run_site(SITE)
+    assert made is not None and made["local_day"].isoformat() == "2026-07-03" and made["current"]
+    assert api.app.state.services.auto.run_site("no-such-site") is None  # logged, not raised
