@@ -89,9 +89,12 @@ class Dispatcher:
         self._fallbacks: dict[tuple[str, int, date], list[str]] = {}
         self._rendered: dict[str, dict[tuple, DispatchAnswer]] = {}
         self._locks: dict[str, threading.Lock] = {}
+        self._generation: dict[str, int] = {}  # bumped by invalidate: refreshes read before it
+        # are dropped
 
     def invalidate(self, site: str) -> None:
         """Forget what this process cached about ``site`` (its pointer moved or it changed)."""
+        self._generation[site] = self._generation.get(site, 0) + 1
         self._site_cache.drop(site)
         self._pointers.pop(site, None)
         self._rendered.pop(site, None)
@@ -131,6 +134,7 @@ class Dispatcher:
         served from memory (run every ``dispatch_cache_ttl_s`` by a background thread)."""
         wanted = [(name, day) for name, per_site in list(self._pointers.items())
                   for day in per_site.keys()]
+        generation = dict(self._generation)
         if wanted:
             days = [day for _, day in wanted]
             with self._store.reader() as s:
@@ -146,12 +150,14 @@ class Dispatcher:
                 by_site.setdefault(name, []).append((day, plan_id))
             for name, day in wanted:
                 per_site = self._pointers.get(name)
-                if per_site is not None:
+                if per_site is not None and self._generation.get(name) == generation.get(name):
                     per_site.put(day, _candidates(day, by_site.get(name, [])))
         cached = set(self._site_cache.keys())
         if cached:
             for row in self._sites.list_latest():
-                if row.site in cached:
+                if row.site in cached and self._generation.get(row.site) == generation.get(
+                    row.site
+                ):
                     self._site_cache.put(row.site, (self._sites.site(row), row))
 
     def compact(self, plan_id: str, io: bool = True) -> CompactPlan:
