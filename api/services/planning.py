@@ -151,7 +151,7 @@ class Planner:
     ) -> dict:
         """Re-plan from the interval containing ``at`` to the end of its local day."""
         full = day_index(site, local_day(site, at))
-        index = full[full >= pd.Timestamp(at).floor(site.step)]
+        index = full[full + site.step > pd.Timestamp(at)]  # from the interval containing `at`
         request = {"replan_from": at.isoformat(), "state": state.model_dump() if state else None}
         return self.solve(
             site, sv, index, "replan", now, request, weather=None, overrides=None, state=state,
