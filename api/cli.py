@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "api.commands.validate",
     "api.commands.plan",
     "api.commands.demo",
+    "api.commands.forecast",
     "api.commands.serve",
     "api.commands.keys",
 )

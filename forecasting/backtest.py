@@ -68,7 +68,9 @@ def scores(forecast: pd.Series, actual: pd.Series, persistence: pd.Series, scale
     )
 
 
-def tmy3_site(path: str | Path, timezone: str) -> tuple[Site, pd.DataFrame]:
+def tmy3_site(
+    path: str | Path, timezone: str, losses_pct: float = 14.0
+) -> tuple[Site, pd.DataFrame]:
     """A one-array site at a TMY3 file's station (10 kWp south roof, 25° tilt, hourly)."""
     weather, meta = read_tmy3(path)
     site = Site.model_validate(
@@ -91,6 +93,7 @@ def tmy3_site(path: str | Path, timezone: str) -> tuple[Site, pd.DataFrame]:
                     "dc_capacity_kwp": 10.0,
                     "inverter_ac_kw": 9.0,
                     "temperature_model": "sapm_close_mount_glass_glass",
+                    "losses_pct": losses_pct,
                 }
             ],
         }
@@ -120,14 +123,22 @@ class PvBacktest:
     kwp: float
 
 
-def pv_backtest(path: str | Path, timezone: str, days: slice | None = None) -> PvBacktest:
+def pv_backtest(
+    path: str | Path,
+    timezone: str,
+    days: slice | None = None,
+    real_losses_pct: float | None = None,
+) -> PvBacktest:
     """Cloud-cover forecast vs PV from measured irradiance over a TMY3 file (module doc).
 
     ``days`` selects whole local days by position (e.g. ``slice(150, 180)``) for a shorter run.
+    ``real_losses_pct``: the "actual" array has these losses instead of the modelled 14 %
+    (soiling, shading, a wrong nameplate), the case a bias correction is meant for.
     """
     from forecasting.pv import forecast_pv
 
     site, weather = tmy3_site(path, timezone)
+    real = site if real_losses_pct is None else tmy3_site(path, timezone, real_losses_pct)[0]
     local = weather.index.tz_convert(site.tz)
     first, last = local[0].normalize() + pd.Timedelta(days=1), local[-1].normalize()
     starts = pd.date_range(first, last, freq="D")
@@ -136,7 +147,7 @@ def pv_backtest(path: str | Path, timezone: str, days: slice | None = None) -> P
                           inclusive="left").tz_convert("UTC")  # fmt: skip
     measured = weather[["ghi_wm2", "dni_wm2", "dhi_wm2", "temp_air_c", "wind_speed_ms"]]
     clouds = weather[["cloud_cover_pct", "temp_air_c", "wind_speed_ms"]]
-    actual = forecast_pv(site, index, measured)["roof.available_kw"]
+    actual = forecast_pv(real, index, measured)["roof.available_kw"]
     forecast = forecast_pv(site, index, clouds)["roof.available_kw"]
     persistence = actual.shift(24)
     corrected = rolling_bias(site, forecast, actual)

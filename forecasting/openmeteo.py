@@ -74,7 +74,7 @@ def get_weather(
     end: str,
     *,
     timeout_s: float = 10.0,
-    url: str = URL,
+    url: str | None = None,
     transport: Any = None,
 ) -> tuple[pd.DataFrame, dict]:
     """Fetch hourly forecast weather for a point from Open-Meteo.
@@ -87,8 +87,8 @@ def get_weather(
         First and last day, ``YYYY-MM-DD`` (UTC days).
     timeout_s : float
         Connect and read timeout [s].
-    url : str
-        The forecast endpoint (a mirror or a self-hosted Open-Meteo).
+    url : str, optional
+        The forecast endpoint (a mirror or a self-hosted Open-Meteo); default :data:`URL`.
     transport : httpx.BaseTransport, optional
         For replaying a recorded response.
 
@@ -99,6 +99,7 @@ def get_weather(
     """
     import httpx
 
+    url = url or URL
     if not (-90 <= latitude_deg <= 90 and -180 <= longitude_deg <= 180):
         raise ValueError(f"latitude/longitude out of range: {latitude_deg}, {longitude_deg}")
     params: dict[str, str | float] = {

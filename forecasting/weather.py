@@ -250,7 +250,8 @@ def read_pvgis_tmy(path: str | Path) -> tuple[pd.DataFrame, dict]:
     """
     import pvlib
 
-    raw, head = pvlib.iotools.read_pvgis_tmy(str(path), map_variables=True)
+    result = pvlib.iotools.read_pvgis_tmy(str(path), map_variables=True)
+    raw, head = result[0], result[-1]  # (data, meta); pvlib < 0.13 returned four items
     inputs: dict[str, Any] = head.get("inputs") or {} if isinstance(head, dict) else {}
     location: dict[str, Any] = inputs.get("location") or inputs
     meta = {
@@ -290,17 +291,35 @@ def _is_pvgis(path: Path) -> bool:
     return "PVGIS" in start or '"outputs"' in start
 
 
+def read_open_meteo(path: str | Path) -> tuple[pd.DataFrame, dict]:
+    """Read a saved Open-Meteo forecast response (JSON, ``timezone=GMT``)."""
+    from forecasting.openmeteo import parse_open_meteo
+
+    try:
+        payload = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise WeatherError(f"{path}: cannot read an Open-Meteo response: {exc}") from None
+    return parse_open_meteo(payload, source=str(path))
+
+
+def _is_open_meteo(path: Path) -> bool:
+    with path.open(encoding="utf-8", errors="replace") as f:
+        start = f.read(2000)
+    return '"hourly"' in start and '"utc_offset_seconds"' in start
+
+
 #: (test on the path, reader) pairs tried in order by :func:`read_any_weather`.
 _FORMATS: tuple[tuple[Callable[[Path], bool], Callable[..., tuple[pd.DataFrame, dict]]], ...] = (
     (lambda p: p.suffix.lower() == ".epw", read_epw),
     (lambda p: p.suffix.lower() == ".csv" and _is_tmy3(p), read_tmy3),
     (lambda p: p.suffix.lower() in (".csv", ".json") and _is_pvgis(p), read_pvgis_tmy),
+    (lambda p: p.suffix.lower() == ".json" and _is_open_meteo(p), read_open_meteo),
 )
 
 
 def read_any_weather(path: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Read a weather file of any supported format: EPW, TMY3, PVGIS TMY, else
-    :func:`read_weather`'s CSV/JSON."""
+    """Read a weather file of any supported format: EPW, TMY3, PVGIS TMY, a saved Open-Meteo
+    response, else :func:`read_weather`'s CSV/JSON."""
     p = Path(path)
     if not p.is_file():
         raise WeatherError(f"{p}: no such file")

@@ -155,11 +155,22 @@ def build_inputs(
 def validate_inputs(site: Site, index: pd.DatetimeIndex, inputs: pd.DataFrame) -> pd.DataFrame:
     """The site's input columns of a caller's table, checked; other columns are dropped."""
     index = check_index(site, index)
-    columns = input_columns(site)
+    columns = list(input_columns(site))
     missing = [c for c in columns if c not in inputs.columns]
     if missing:
         raise PlanningError(f"inputs lack the column(s) {', '.join(map(repr, missing))}")
     if inputs.index.tz is None:
         raise PlanningError("inputs must have a timezone-aware index")
-    table = inputs.tz_convert("UTC")
-    return pd.DataFrame({c: check_column(c, table[c], index) for c in columns}, index=index)
+    if not inputs.index.equals(index):
+        raise PlanningError(
+            f"inputs must have the plan's index ({len(index)} intervals from {index[0]})"
+        )
+    values = inputs[columns].to_numpy(dtype=float, copy=True)
+    if not (np.isfinite(values).all() and (values >= 0).all()) or any(
+        c.endswith(tuple(_UPPER)) for c in columns
+    ):
+        values = np.column_stack(
+            [check_column(c, values[:, i], index) for i, c in enumerate(columns)]
+        )
+    values[np.abs(values) < TINY] = 0.0
+    return pd.DataFrame(values, index=index, columns=columns)

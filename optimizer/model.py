@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 from pyomo.common.gc_manager import PauseGC
+from pyomo.core.expr.visitor import identify_mutable_parameters
 
 from optimizer.devices import DeviceModel, device_models
 from optimizer.devices.base import At, Context, DeviceData
@@ -31,19 +32,13 @@ def local_days(site: Site, index: pd.DatetimeIndex) -> list[list[int]]:
 
 
 def structure_key(
-    site: Site,
-    index: pd.DatetimeIndex,
-    inputs: pd.DataFrame,
-    devices: list[DeviceModel],
-    daily: bool,
+    site: Site, index: pd.DatetimeIndex, inputs: pd.DataFrame, devices: list[DeviceModel]
 ) -> tuple:
     """Everything that fixes the model's shape; equal keys mean a model can be reused."""
-    days = tuple(len(g) for g in local_days(site, index)) if daily else None
     return (
-        site.model_dump_json(),
+        site,  # frozen and hashable: equal sites give equal keys
         len(index),
         tuple(d.structure_key(index, inputs) for d in devices),
-        days,
     )
 
 
@@ -57,7 +52,7 @@ class VillageModel:
     n: int
     step_h: float
     key: tuple
-    days: list[list[int]]  #: interval positions of each local day (for emission budgets)
+    days: list[list[int]]  #: interval positions of each local day of the last data pushed
 
     def block(self, device: DeviceModel) -> Any:
         return self.model.devices[device.name]
@@ -66,6 +61,7 @@ class VillageModel:
         self, index: pd.DatetimeIndex, inputs: pd.DataFrame, state: State
     ) -> list[DeviceData]:
         """Push one solve's inputs and state into every block; returns each device's data."""
+        self.days = local_days(self.site, index)
         out = []
         for dev in self.devices:
             series = {q: inputs[f"{dev.prefix}{q}"].to_numpy(dtype=float) for q in dev.inputs}
@@ -76,17 +72,24 @@ class VillageModel:
 
 
 def build_model(
-    site: Site, index: pd.DatetimeIndex, inputs: pd.DataFrame, *, daily_emissions: bool = False
+    site: Site,
+    index: pd.DatetimeIndex,
+    inputs: pd.DataFrame,
+    *,
+    devices: list[DeviceModel] | None = None,
+    pyomo_objective: bool = False,
 ) -> VillageModel:
     """Build the model of ``site`` over ``index`` (data are pushed later by ``set_data``).
 
-    Objectives (all minimised; the solver picks which to use, see ``optimizer.solve``):
-    ``objective`` (cost + horizon cost + penalty + carbon price × emissions),
-    ``emissions_objective`` [kgCO2e], ``penalty_objective``, ``horizon_objective`` and, with
-    ``daily_emissions``,
-    ``day_emissions[d]`` per local day.
+    The model holds the constraints and, as Pyomo objectives, the input-independent terms
+    ``penalty_objective`` and ``horizon_objective``. The input-dependent part of the objective
+    (Σ cost + carbon price × emissions) is linear in each device's ``cost_vars`` and is
+    assembled as numbers from the devices' own formulas (``DeviceModel.coefficients``,
+    ``optimizer.compiled``), which spares the compiler a walk over it. With
+    ``pyomo_objective`` the model also states it in Pyomo — ``objective``,
+    ``emissions_objective`` and ``day_emissions[d]`` — so tests can check the two agree.
     """
-    devices = device_models(site)
+    devices = device_models(site) if devices is None else devices
     n, step_h = len(index), site.step_h
     with PauseGC():
         m = pyo.ConcreteModel(name=site.name)
@@ -101,32 +104,45 @@ def build_model(
         m.bus_balance = pyo.Constraint(
             m.T, rule=lambda _, t: sum(dev.bus_kw(blk, t) for dev, blk in blocks) == 0
         )
-        m.cost = pyo.Expression(
-            m.T, rule=lambda _, t: sum(dev.cost(At(blk, t), step_h) for dev, blk in blocks)
-        )
-        m.emissions_kgco2 = pyo.Expression(
-            m.T, rule=lambda _, t: sum(dev.emissions(At(blk, t), step_h) for dev, blk in blocks)
-        )
-        m.horizon_cost = pyo.Expression(expr=sum(dev.horizon_cost(blk, ctx) for dev, blk in blocks))
-        m.penalty = pyo.Expression(expr=sum(dev.penalty(blk, ctx) for dev, blk in blocks))
-        total_emissions = sum(m.emissions_kgco2[t] for t in m.T)
-        m.objective = pyo.Objective(
-            expr=sum(m.cost[t] for t in m.T)
-            + m.horizon_cost
-            + m.penalty
-            + site.carbon_price_per_kgco2 * total_emissions
-        )
-        m.emissions_objective = pyo.Objective(expr=total_emissions)
+        horizon = [dev.horizon_cost(blk, ctx) for dev, blk in blocks]
+        penalty = [dev.penalty(blk, ctx) for dev, blk in blocks]
+        for dev, *terms in zip(devices, horizon, penalty, strict=True):
+            if any(True for term in terms for _ in identify_mutable_parameters(term)):
+                # re-plans keep these rows from the first compile (optimizer.compiled)
+                raise TypeError(f"{dev.name}: horizon_cost and penalty must not depend on inputs")
+        m.horizon_cost = pyo.Expression(expr=sum(horizon))
+        m.penalty = pyo.Expression(expr=sum(penalty))
         m.penalty_objective = pyo.Objective(expr=m.penalty)
         m.horizon_objective = pyo.Objective(expr=m.horizon_cost)
-        days = local_days(site, index)
-        if daily_emissions:
-            m.D = pyo.RangeSet(0, len(days) - 1)
-            m.day_emissions = pyo.Objective(
-                m.D, rule=lambda _, d: sum(m.emissions_kgco2[t] for t in days[d])
-            )
-    key = structure_key(site, index, inputs, devices, daily_emissions)
-    return VillageModel(site, devices, m, n, step_h, key, days)
+        if pyomo_objective:
+            _state_objective(m, blocks, site, index, step_h)
+    key = structure_key(site, index, inputs, devices)
+    return VillageModel(site, devices, m, n, step_h, key, local_days(site, index))
+
+
+def _state_objective(
+    m: Any, blocks: list, site: Site, index: pd.DatetimeIndex, step_h: float
+) -> None:
+    """The input-dependent objective terms as Pyomo objectives (docs/formulation.md)."""
+    m.cost = pyo.Expression(
+        m.T, rule=lambda _, t: sum(dev.cost(At(blk, t), step_h) for dev, blk in blocks)
+    )
+    m.emissions_kgco2 = pyo.Expression(
+        m.T, rule=lambda _, t: sum(dev.emissions(At(blk, t), step_h) for dev, blk in blocks)
+    )
+    total_emissions = sum(m.emissions_kgco2[t] for t in m.T)
+    m.objective = pyo.Objective(
+        expr=sum(m.cost[t] for t in m.T)
+        + m.horizon_cost
+        + m.penalty
+        + site.carbon_price_per_kgco2 * total_emissions
+    )
+    m.emissions_objective = pyo.Objective(expr=total_emissions)
+    days = local_days(site, index)
+    m.D = pyo.RangeSet(0, len(days) - 1)
+    m.day_emissions = pyo.Objective(
+        m.D, rule=lambda _, d: sum(m.emissions_kgco2[t] for t in days[d])
+    )
 
 
 def interval_accounts(

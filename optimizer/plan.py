@@ -203,22 +203,26 @@ class Planner:
         self.keep = keep
         self.threads = threads
         self._kept: OrderedDict[tuple, Any] = OrderedDict()
+        self._devices: dict[Site, list] = {}
         #: timings of the last plan [s]: build, compile, pass, refresh, solver, readback, total
         self.last_timings: dict[str, float] = {}
 
     def _problem(
-        self, site: Site, index: pd.DatetimeIndex, inputs: pd.DataFrame, daily: bool
+        self, site: Site, index: pd.DatetimeIndex, inputs: pd.DataFrame
     ) -> tuple[Any, Any, bool]:
         from optimizer.devices import device_models
         from optimizer.model import build_model, structure_key
 
-        key = structure_key(site, index, inputs, device_models(site), daily)
+        devices = self._devices.get(site)
+        if devices is None:
+            devices = self._devices[site] = device_models(site)
+        key = structure_key(site, index, inputs, devices)
         if key in self._kept:
             self._kept.move_to_end(key)
             vm, problem = self._kept[key]
             return vm, problem, True
         t0 = time.perf_counter()
-        vm = build_model(site, index, inputs, daily_emissions=daily)
+        vm = build_model(site, index, inputs, devices=devices)
         self.last_timings["build_s"] = time.perf_counter() - t0
         return vm, None, False
 
@@ -254,20 +258,21 @@ class Planner:
         from optimizer.solve import HighsProblem
 
         self.last_timings = {}
-        vm, problem, reused = self._problem(site, index, inputs, emission_budget_kgco2 is not None)
+        vm, problem, reused = self._problem(site, index, inputs)
         datas = vm.set_data(index, inputs, state)
         t0 = time.perf_counter()
         if reused:
-            problem.release()
-            problem.refresh()
+            problem.refresh(datas)
             self.last_timings["refresh_s"] = time.perf_counter() - t0
         else:
-            problem = HighsProblem(vm, threads=self.threads)
+            problem = HighsProblem(vm, datas, threads=self.threads)
             self.last_timings["compile_s"] = problem.compile_s
             self.last_timings["pass_s"] = problem.pass_s
             self._kept[vm.key] = (vm, problem)
             while len(self._kept) > self.keep:
                 self._kept.popitem(last=False)
+            kept_sites = {key[0] for key in self._kept}
+            self._devices = {s: d for s, d in self._devices.items() if s in kept_sites}
         try:
             solution = self._solve(
                 vm, problem, mode, emission_budget_kgco2, time_limit_s, mip_rel_gap
@@ -276,10 +281,12 @@ class Planner:
             conflicts = [
                 c for dev, data in zip(vm.devices, datas, strict=True) for c in dev.conflicts(data)
             ]
-            if emission_budget_kgco2 is not None:
-                conflicts.append(f"emission_budget_kgco2 {emission_budget_kgco2:g} per day")
             if not conflicts:
-                conflicts = ["no single device's parameters conflict; check the inputs together"]
+                core = problem.conflicting_constraints()
+                conflicts = [
+                    "no single device's parameters conflict; these constraints together "
+                    "cannot hold: " + (", ".join(core) if core else "(HiGHS found no subset)")
+                ]
             raise InfeasibleError(
                 f"site {site.name!r} has no feasible plan: " + "; ".join(conflicts), conflicts
             ) from None

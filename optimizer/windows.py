@@ -20,15 +20,24 @@ from sites.timeindex import local_hours
 OUTSIDE = -1
 
 
-def period_labels(site: Site, load: ShiftableLoad, index: pd.DatetimeIndex) -> np.ndarray:
-    """Period number of each interval, or ``OUTSIDE`` [-]."""
+def _opened(
+    site: Site, load: ShiftableLoad, index: pd.DatetimeIndex
+) -> tuple[np.ndarray, np.ndarray]:
+    """Whether each interval is in a window, and the period of the window that opened last
+    at or before its start (the current period, inside a window or not)."""
     hours = local_hours(site, index)
     since_open = (hours - load.window_start_h) % 24
     inside = since_open < window_hours(load.window_start_h, load.window_end_h)
     local = index.tz_convert(site.tz)
     opened = (local - pd.to_timedelta(since_open, unit="h")).date
     ordinals = np.fromiter((d.toordinal() for d in opened), dtype=np.int64, count=len(index))
-    return np.where(inside, ordinals // load.period_days, OUTSIDE)
+    return inside, ordinals // load.period_days
+
+
+def period_labels(site: Site, load: ShiftableLoad, index: pd.DatetimeIndex) -> np.ndarray:
+    """Period number of each interval, or ``OUTSIDE`` [-]."""
+    inside, periods = _opened(site, load, index)
+    return np.where(inside, periods, OUTSIDE)
 
 
 @dataclass(frozen=True)
@@ -46,7 +55,8 @@ def due_energy(
 
     Notes
     -----
-    ``high = E − E_srv`` for the period of the horizon's first local day, ``E`` otherwise;
+    ``high = E − E_srv`` for the current period (that of the window that opened last at or
+    before the horizon's start), ``E`` otherwise;
     ``low = max(0, high − P̄ W_after)``, with ``W_after`` [h] the window time of the period
     after the horizon's end (energy that can still be served later need not be served now).
     """
@@ -54,8 +64,7 @@ def due_energy(
     touched = sorted(set(labels[labels != OUTSIDE].tolist()))
     if not touched:
         return {}
-    first_day = index[0].tz_convert(site.tz).date()
-    current = first_day.toordinal() // load.period_days
+    current = int(_opened(site, load, index[:1])[1][0])
     # window time after the end: label a continuation of the index up to the last period's end
     step = pd.Timedelta(minutes=site.step_minutes)
     end = index[-1] + step

@@ -100,6 +100,8 @@ class DeviceModel:
     inputs: tuple[str, ...] = ()
     #: inputs made by ``forecasting``: ``"pv"`` or ``"load"``; other inputs come from the site
     forecast: str | None = None
+    #: the block's time-indexed variables that ``cost`` and ``emissions`` read
+    cost_vars: tuple[str, ...] = ()
 
     def __init__(self, spec: Any, site: Site):
         self.spec = spec
@@ -148,6 +150,26 @@ class DeviceModel:
     def emissions(self, x: Any, step_h: float) -> Any:
         """Emissions of this device in an interval [kgCO2e]."""
         return 0.0
+
+    def coefficients(self, data: DeviceData) -> dict[str, tuple[Array, Array]]:
+        """Cost [currency] and emissions [kgCO2e] per unit of each of ``cost_vars``, per interval.
+
+        Obtained by evaluating ``cost`` and ``emissions`` on the inputs with one variable at 1
+        and the others at 0: the formulas are linear in the variables, so this is exact, and it
+        lets a re-plan update the objective without walking the model.
+        """
+        n = len(data.index)
+        zero = {name: np.zeros(n) for name in self.cost_vars}
+        base = {**data.inputs, **zero}
+        cost0 = self.cost(base, data.step_h)
+        emissions0 = self.emissions(base, data.step_h)
+        out = {}
+        for name in self.cost_vars:
+            probe = {**base, name: np.ones(n)}
+            cost = np.broadcast_to(self.cost(probe, data.step_h) - cost0, (n,))
+            emissions = np.broadcast_to(self.emissions(probe, data.step_h) - emissions0, (n,))
+            out[name] = (np.asarray(cost, dtype=float), np.asarray(emissions, dtype=float))
+        return out
 
     def horizon_cost(self, blk: Any, ctx: Context) -> Any:
         """Money charged once per horizon [currency] (e.g. a peak-import charge)."""

@@ -16,6 +16,7 @@ from sites.schema import Battery
 
 class BatteryModel(DeviceModel):
     spec: Battery
+    cost_vars = ("charge_kw", "discharge_kw")
 
     @property
     def retention_pu(self) -> float:

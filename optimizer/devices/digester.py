@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
+from optimizer.accounting import vented_kgco2e_per_m3
 from optimizer.devices.base import Array, Context, DeviceData, DeviceModel
 from optimizer.devices.storage import add_storage_balance
-from optimizer.factors import vented_biogas_kgco2_per_m3
 from sites.schema import Digester
 from sites.timeindex import hourly_to_index
 
@@ -46,6 +46,7 @@ def cooking_m3(spec: Digester, site: Any, index: pd.DatetimeIndex) -> Array:
 
 class DigesterModel(DeviceModel):
     spec: Digester
+    cost_vars = ("vented_m3",)
     inputs = ("production_m3", "cooking_m3")
 
     def site_inputs(self, index: pd.DatetimeIndex) -> dict[str, Array]:
@@ -95,7 +96,7 @@ class DigesterModel(DeviceModel):
         blk.initial_level_m3.set_value(min(max(level, d.holder_min_m3), d.holder_max_m3))
 
     def emissions(self, x: Any, step_h: float) -> Any:
-        return vented_biogas_kgco2_per_m3(self.spec.methane_fraction_pu) * x["vented_m3"]
+        return vented_kgco2e_per_m3(self.spec.methane_fraction_pu) * x["vented_m3"]
 
     def penalty(self, blk: Any, ctx: Context) -> Any:
         n = ctx.n

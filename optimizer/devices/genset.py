@@ -22,6 +22,10 @@ class GensetModel(DeviceModel):
         return isinstance(self.spec.fuel, BiogasFuel)
 
     @property
+    def cost_vars(self) -> tuple[str, ...]:  # type: ignore[override]
+        return ("power_kw", self.fuel_name)
+
+    @property
     def fuel_name(self) -> str:
         """Name of the fuel variable and column: ``fuel_m3`` (biogas) or ``fuel_l`` (diesel)."""
         return "fuel_m3" if self.biogas else "fuel_l"

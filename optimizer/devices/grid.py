@@ -31,6 +31,7 @@ def available_pu(spec: Grid, index: pd.DatetimeIndex, step: pd.Timedelta) -> Arr
 
 class GridModel(DeviceModel):
     spec: Grid
+    cost_vars = ("import_kw", "export_kw")
     inputs = (
         "import_price_per_kwh",
         "export_price_per_kwh",

@@ -5,7 +5,6 @@ See docs/formulation.md, section *shiftable load*.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 import numpy as np
@@ -13,75 +12,45 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from optimizer.devices.base import Array, Context, DeviceData, DeviceModel
-from sites.schema import ShiftableLoad, window_hours
-from sites.timeindex import local_hours
+from optimizer.windows import OUTSIDE, due_energy, period_labels
+from sites.schema import ShiftableLoad
 
 
 class ShiftableLoadModel(DeviceModel):
     spec: ShiftableLoad
 
-    # --- calendar -----------------------------------------------------------------------
-    def _window_days(self, moments: pd.DatetimeIndex) -> tuple[Array, list[date]]:
-        """Whether each moment lies in a window, and the local date its window opened."""
-        s = self.spec
-        since_open = (local_hours(self.site, moments) - s.window_start_h) % 24
-        inside = since_open < window_hours(s.window_start_h, s.window_end_h)
-        local = moments.tz_convert(self.site.tz)
-        opened = local - pd.to_timedelta(since_open, unit="h")
-        return inside, [ts.date() for ts in opened]
+    def __init__(self, spec: ShiftableLoad, site: Any):
+        super().__init__(spec, site)
+        self._labels: tuple[Any, Array] | None = None
 
-    def periods(self, index: pd.DatetimeIndex) -> tuple[Array, list[int]]:
-        """Period number (-1 outside the windows) of each interval, and the periods touched."""
-        inside, days = self._window_days(index)
-        n = self.spec.period_days
-        labels = np.array([d.toordinal() // n for d in days])
-        labels[~inside] = -1
-        touched = sorted({int(k) for k in labels if k >= 0})
-        return labels, touched
+    def labels(self, index: pd.DatetimeIndex) -> Array:
+        """Period of each interval (``OUTSIDE`` for none), as ``optimizer.windows`` defines it."""
+        key = (index[0], len(index))
+        if self._labels is None or self._labels[0] != key:
+            self._labels = (key, period_labels(self.site, self.spec, index))
+        return self._labels[1]
 
-    def current_period(self, index: pd.DatetimeIndex) -> int:
-        """The period of the window that opened last at or before the horizon's start."""
-        _, days = self._window_days(index[:1])
-        return days[0].toordinal() // self.spec.period_days
-
-    def window_h_after(self, period: int, end: pd.Timestamp) -> float:
-        """Window time of ``period`` that lies after ``end`` [h]."""
-        s = self.spec
-        length = window_hours(s.window_start_h, s.window_end_h)
-        total = 0.0
-        for ordinal in range(period * s.period_days, (period + 1) * s.period_days):
-            day = date.fromordinal(ordinal)
-            opens = pd.Timestamp(day.isoformat(), tz=self.site.tz) + pd.Timedelta(
-                hours=s.window_start_h
-            )
-            closes = opens + pd.Timedelta(hours=length)
-            later = (closes - max(opens, end)).total_seconds() / 3600
-            total += max(0.0, later)
-        return total
+    def periods(self, index: pd.DatetimeIndex) -> list[int]:
+        """The periods the horizon touches, in order."""
+        labels = self.labels(index)
+        return sorted(int(k) for k in np.unique(labels[labels != OUTSIDE]))
 
     def structure_key(self, index: pd.DatetimeIndex, inputs: pd.DataFrame) -> Any:
-        labels, touched = self.periods(index)
-        position = {k: i for i, k in enumerate(touched)}
+        labels = self.labels(index)
+        position = {k: i for i, k in enumerate(self.periods(index))}
         return tuple(position.get(int(k), -1) for k in labels)
 
     def due_bounds(self, data: DeviceData) -> list[tuple[float, float]]:
         """Lower and upper bound of the energy due in each touched period [kWh]."""
-        s = self.spec
-        _, touched = self.periods(data.index)
-        current = self.current_period(data.index)
-        end = data.index[-1] + self.site.step
-        out = []
-        for k in touched:
-            remaining = s.energy_kwh - (data.state.served_kwh[self.name] if k == current else 0.0)
-            later = s.max_power_kw * self.window_h_after(k, end)
-            out.append((max(0.0, remaining - later), max(0.0, remaining)))
-        return out
+        served = data.state.served_kwh[self.name]
+        due = due_energy(self.site, self.spec, data.index, served)
+        return [(due[k].low_kwh, due[k].high_kwh) for k in self.periods(data.index)]
 
     # --- model --------------------------------------------------------------------------
     def build(self, blk: Any, ctx: Context) -> None:
         s = self.spec
-        labels, touched = self.periods(ctx.index)
-        inside = labels >= 0
+        labels, touched = self.labels(ctx.index), self.periods(ctx.index)
+        inside = labels != OUTSIDE
         blk.power_kw = pyo.Var(
             ctx.T,
             bounds=lambda b, t: (s.min_power_kw, s.max_power_kw) if inside[t] else (0.0, 0.0),
@@ -109,7 +78,7 @@ class ShiftableLoadModel(DeviceModel):
 
     def conflicts(self, data: DeviceData) -> list[str]:
         s = self.spec
-        labels, touched = self.periods(data.index)
+        labels, touched = self.labels(data.index), self.periods(data.index)
         out = []
         for k, (low, high) in zip(touched, self.due_bounds(data), strict=True):
             slots = int((labels == k).sum())

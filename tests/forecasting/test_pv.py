@@ -195,3 +195,20 @@ def test_bad_inputs_name_the_problem(four_walls):
     short = pd.DataFrame({"ghi_wm2": [500.0]}, index=[idx[0] - pd.Timedelta(days=3)])
     with pytest.raises(ValueError, match="weather covers"):
         forecast_pv(four_walls, idx, short)
+
+
+def test_weather_components_are_used_or_derived(four_walls):
+    """GHI with DHI keeps the given diffuse share; cloud cover with a stray DHI column (no
+    GHI) ignores the DHI and decomposes with DISC."""
+    idx = day_index(four_walls, SUMMER)
+    t = pd.date_range(idx[0] - pd.Timedelta("30min"), idx[-1] + pd.Timedelta("1h"), freq="1h")
+    overcast = pd.DataFrame({"ghi_wm2": 200.0, "dhi_wm2": 200.0}, index=t)
+    df = forecast_pv(four_walls, idx, overcast)
+    # all diffuse: no beam, so north and south façades see nearly the same sky
+    assert df["south-roof.available_kw"].max() > 0
+    assert not any("DISC" in d for d in df.attrs["derived"])
+    ratio = df["north-facade.available_kw"].sum() / df["south-facade.available_kw"].sum()
+    assert 0.8 < ratio < 1.25
+    clouds = pd.DataFrame({"cloud_cover_pct": 50.0, "dhi_wm2": 10.0}, index=t)
+    derived = forecast_pv(four_walls, idx, clouds).attrs["derived"]
+    assert any("DISC" in d for d in derived) and any("Kasten" in d for d in derived)

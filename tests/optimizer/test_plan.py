@@ -97,7 +97,7 @@ def test_replan_reuses_the_model_and_matches_a_fresh_plan():
     again = planner.plan(site, idx, second, state)
     assert "build_s" not in planner.last_timings and "refresh_s" in planner.last_timings
     fresh = make_plan(site, idx, second, state)
-    check(site, again)
+    check(site, again, state)
     assert again.objective_terms["objective"] == pytest.approx(fresh.objective_terms["objective"])
 
 

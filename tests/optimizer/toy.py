@@ -23,6 +23,7 @@ from sites.schema import (
     Site,
 )
 from sites.timeindex import day_index
+from tests.optimizer.invariants import assert_plan_invariants
 
 DAY = date(2026, 7, 1)
 TOL = 1e-6
@@ -90,7 +91,7 @@ def plan(site: Site, n: int, *, day: date = DAY, state: Any = None, **kw: Any) -
     options = {k: kw.pop(k) for k in ("mode", "emission_budget_kgco2", "mip_rel_gap") if k in kw}
     idx = index(site, n, day)
     result = make_plan(site, idx, inputs(site, idx, **kw), state, **options)
-    check(site, result)
+    check(site, result, state)
     return result
 
 
@@ -114,8 +115,11 @@ def bus_injection(site: Site, table: pd.DataFrame) -> np.ndarray:
     return net
 
 
-def check(site: Site, p: Plan) -> None:
-    """Invariants of every plan: power balance, storage dynamics, bounds, objective terms."""
+def check(site: Site, p: Plan, state: Any = None) -> None:
+    """Invariants of every plan: power balance, storage dynamics, bounds, objective terms,
+    and the shared checker of ``tests/optimizer/invariants.py`` (fuel lines, ramps, heat,
+    windows, and cost, emissions and KPIs recomputed by ``optimizer.accounting``)."""
+    assert_plan_invariants(site, p, state)
     t = p.table
     step_h = site.step_h
     assert np.abs(bus_injection(site, t)).max() < TOL, "power balance"

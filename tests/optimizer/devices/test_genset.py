@@ -74,3 +74,14 @@ def test_ramp_limit_from_the_initial_output():
         load__forecast_kw=10,
     )
     assert p.table["gen.power_kw"].tolist() == pytest.approx([6, 10, 10])
+
+
+def test_a_conflict_no_device_sees_alone_is_named_by_its_constraints():
+    from optimizer.errors import InfeasibleError
+
+    # off grid, running at 20 kW, may drop only 5 kW an hour, but the load is 2 kW
+    site = toy_site(load(), diesel(max_ramp_kw_per_h=5))
+    with pytest.raises(InfeasibleError, match="these constraints together cannot hold") as info:
+        plan(site, 2, state=State(genset_kw={"gen": 20.0}), load__forecast_kw=2)
+    message = str(info.value)
+    assert "devices[gen].ramp_down[0]" in message and "bus_balance[0]" in message

@@ -51,3 +51,47 @@ def test_import_emissions_and_marginal_price():
     assert p.table["emissions_kgco2"].tolist() == pytest.approx([5, 5])
     # one more kWh of load costs its price plus the carbon price on its CO2
     assert p.table["marginal_price_per_kwh"].tolist() == pytest.approx([0.35, 0.65])
+
+
+def test_one_way_rule_reaches_the_exact_milp_optimum_on_the_demo_village():
+    # Guangdong: export (0.453) pays more than the night tariff (0.25); the exact rule needs a
+    # binary per such interval. The planner's re-solve must reach the MILP's optimum.
+    from datetime import date
+
+    import pyomo.environ as pyo
+
+    from optimizer.inputs import build_inputs
+    from optimizer.model import build_model
+    from optimizer.plan import make_plan
+    from optimizer.solve import HighsProblem
+    from optimizer.state import State
+    from sites.load import load_site
+    from sites.timeindex import day_index
+
+    site = load_site("sites/demo_village.yaml")
+    idx = day_index(site, date(2026, 7, 1))
+    given = build_inputs(site, idx)
+    resale = [
+        t
+        for t, (sell, buy) in enumerate(
+            zip(given["grid.export_price_per_kwh"], given["grid.import_price_per_kwh"], strict=True)
+        )
+        if sell > buy
+    ]
+    assert resale, "the demo tariff should have intervals where export pays more"
+    vm = build_model(site, idx, given)
+    datas = vm.set_data(idx, given, State().resolved(site))
+    blk = vm.model.devices["grid"]
+    g = site.device("grid")
+    blk.importing = pyo.Var(resale, within=pyo.Binary)
+    blk.only_import = pyo.Constraint(
+        resale, rule=lambda b, t: b.import_kw[t] <= g.max_import_kw * b.importing[t]
+    )
+    blk.only_export = pyo.Constraint(
+        resale, rule=lambda b, t: b.export_kw[t] <= g.max_export_kw * (1 - b.importing[t])
+    )
+    exact = HighsProblem(vm, datas).solve(mip_rel_gap=0.0)
+    plan = make_plan(site, idx, given)
+    assert plan.objective_terms["objective"] == pytest.approx(
+        exact.objectives["objective"], abs=1e-6
+    )

@@ -1,0 +1,156 @@
+"""``villagegrid forecast SITE --date YYYY-MM-DD``: PV and load forecasts of a site.
+
+Prints the energy of every array and load over the horizon; ``--out`` writes the interval
+table (site-local timestamps with their offset), ``--plot`` a PNG of each array's output and
+the loads on a local time axis. Without ``--weather`` the PV forecast is clear sky
+(optionally ``--cloud-cover``), which needs no network.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "forecast",
+        help="forecast each PV array's output and each load for local days",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("site", metavar="SITE", help="site YAML file")
+    p.add_argument("--date", required=True, help="first local day, YYYY-MM-DD")
+    p.add_argument("--days", type=int, default=1, help="number of days (default 1)")
+    p.add_argument(
+        "--weather",
+        metavar="FILE",
+        help="weather file (CSV/JSON in the forecasting vocabulary, TMY3, EPW, PVGIS TMY, a "
+        "saved Open-Meteo response), or 'open-meteo' to fetch a forecast (needs the network)",
+    )
+    p.add_argument("--cloud-cover", type=float, metavar="PCT", help="uniform cloud cover [%%]")
+    p.add_argument("--history", metavar="FILE", help="CSV of measured load kW (time + loads)")
+    p.add_argument("--out", metavar="FILE.csv", help="write the interval table as CSV")
+    p.add_argument("--plot", metavar="FILE.png", help="plot arrays and loads to a PNG")
+    p.set_defaults(func=run)
+
+
+def _fail(message: str, code: int = 2) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return code
+
+
+#: Distance between the site and the weather's location that earns a warning [°].
+FAR_DEG = 1.0
+
+
+def _weather(site: Any, path: str, day: date, days: int) -> tuple[Any, dict]:
+    """Read or fetch weather; a typical year is moved onto the requested calendar year(s)."""
+    from datetime import timedelta
+
+    import pandas as pd
+
+    from forecasting.weather import get_weather, read_any_weather, to_year
+
+    loc = site.location
+    if path == "open-meteo":
+        last = day + timedelta(days=days)  # UTC days: one more covers the local horizon
+        return get_weather(loc.latitude_deg, loc.longitude_deg, str(day - timedelta(days=1)),
+                           str(last))  # fmt: skip
+    data, meta = read_any_weather(path)
+    lat, lon = meta.get("latitude_deg"), meta.get("longitude_deg")
+    if lat is not None and lon is not None:
+        if max(abs(lat - loc.latitude_deg), abs(lon - loc.longitude_deg)) > FAR_DEG:
+            where = f"{loc.latitude_deg:.2f}°, {loc.longitude_deg:.2f}°"
+            print(f"warning: the weather is for {lat:.2f}°, {lon:.2f}°, the site is at {where}",
+                  file=sys.stderr)  # fmt: skip
+    if "year" in meta:  # a typical year: lay it onto the years the horizon touches
+        years = range(day.year - 1, day.year + 2 + days // 365)
+        data = pd.concat([to_year(data, y) for y in years]).sort_index()
+        data = data[~data.index.duplicated()]
+    return data, meta
+
+
+def run(args: argparse.Namespace) -> int:
+    from sites.load import SiteError, load_site
+
+    try:
+        site = load_site(args.site)
+    except SiteError as exc:
+        print(f"{exc.source}: {len(exc.errors)} error(s)", file=sys.stderr)
+        for line in exc.errors:
+            print(f"  {line}", file=sys.stderr)
+        return 2
+    try:
+        day = date.fromisoformat(args.date)
+    except ValueError:
+        return _fail(f"--date must be YYYY-MM-DD, got {args.date!r}")
+    if args.days < 1:
+        return _fail(f"--days must be ≥ 1, got {args.days}")
+
+    from forecasting.history import read_history
+    from forecasting.load import forecast_loads
+    from forecasting.pv import forecast_pv
+    from forecasting.weather import WeatherError, WeatherServiceError
+    from sites.timeindex import day_index
+
+    index = day_index(site, day, args.days)
+    try:
+        weather, meta = _weather(site, args.weather, day, args.days) if args.weather else (None, {})
+        history = read_history(args.history) if args.history else None
+        pv = forecast_pv(site, index, weather, cloud_cover_pct=args.cloud_cover)
+        loads = forecast_loads(site, index, history)
+    except WeatherServiceError as exc:
+        return _fail(str(exc), code=1)
+    except (WeatherError, ValueError) as exc:
+        return _fail(str(exc))
+    table = pv.join(loads)
+    source = meta.get("source", "clear sky (Ineichen)")
+    if args.cloud_cover is not None and weather is None:
+        source += f" with {args.cloud_cover:g} % cloud cover"
+    print(f"{site.name}: {args.date}, {args.days} day(s), {len(index)} intervals of "
+          f"{site.step_minutes} min; weather: {source}")  # fmt: skip
+    for note in pv.attrs.get("derived", []):
+        print(f"  derived: {note}")
+    for column in table.columns:
+        device, _, quantity = column.partition(".")
+        peak = table[column].max()
+        energy = table[column].sum() * site.step_h
+        print(f"  {device:<24} {energy:10.1f} kWh  peak {peak:8.2f} kW  ({quantity})")
+    if args.out:
+        local = table.copy()
+        local.index = local.index.tz_convert(site.tz).map(lambda t: t.isoformat())
+        local.index.name = "start"
+        local.to_csv(args.out, float_format="%.4f")
+        print(f"wrote {args.out}")
+    if args.plot:
+        plot(site, pv, loads, Path(args.plot))
+        print(f"wrote {args.plot}")
+    return 0
+
+
+def plot(site: Any, pv: Any, loads: Any, path: Path) -> None:
+    """Each array's output (lines) and the loads (dashed) over local time, to a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.dates as mdates
+    import matplotlib.pyplot as plt
+
+    local = pv.index.tz_convert(site.tz)
+    fig, ax = plt.subplots(figsize=(11, 5), constrained_layout=True)
+    for column in pv.columns:
+        ax.step(local, pv[column], where="post", label=column.split(".")[0])
+    for column in loads.columns:
+        ax.step(local, loads[column], where="post", linestyle="--", label=column.split(".")[0])
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b %H:%M", tz=site.tz))
+    ax.set_xlabel(f"local time ({site.location.timezone})")
+    ax.set_ylabel("power [kW]")
+    ax.set_title(f"{site.name}: PV available (solid) and load forecasts (dashed)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small", ncol=2)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
