@@ -59,7 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from api.commands import load_site_or_report
     from optimizer.errors import PlanningError
-    from optimizer.studies.sensitivity import parse_vary
+    from optimizer.studies.sensitivity import checked_cases, parse_vary
     from optimizer.studies.sizing_runs import run_sizing
     from sites.load import SiteError
 
@@ -68,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         varies = [parse_vary(v) for v in args.vary]
+        checked_cases(site, varies)
     except ValueError as exc:
         print(f"size: {exc}", file=sys.stderr)
         return 2

@@ -91,6 +91,17 @@ def cases(varies: Sequence[tuple[str, Sequence[Any]]]) -> list[dict[str, Any]]:
     ]
 
 
+def checked_cases(
+    site: Site, varies: Sequence[tuple[str, Sequence[Any]]]
+) -> list[dict[str, Any]]:
+    """Every case of the grid, each site copy built (so validated) once: a bad path or value
+    fails before any work starts."""
+    grid = cases(varies)
+    for overrides in grid:
+        with_overrides(site, overrides)
+    return grid
+
+
 def _run_case(
     study: Callable[..., dict[str, Any]], site: Site, overrides: dict[str, Any], kwargs: dict
 ) -> dict[str, Any]:
@@ -112,9 +123,7 @@ def run_cases(
     All sites are built (and so validated) before any work starts, so a bad value fails at
     once. With one case, or ``max_workers=1``, the study runs in this process.
     """
-    grid = cases(varies)
-    for overrides in grid:
-        with_overrides(site, overrides)
+    grid = checked_cases(site, varies)
     workers = max_workers or min(len(grid), os.cpu_count() or 1)
     rows: list[dict[str, Any]] = []
     if workers <= 1 or len(grid) == 1:

@@ -100,3 +100,16 @@ def test_size_writes_sizes_economics_front_and_sensitivity(tmp_path, tmy3, capsy
     # dearer diesel never buys more diesel
     assert sens["emissions_kgco2"].iloc[1] <= sens["emissions_kgco2"].iloc[0] + 1e-6
     assert (out / "sized_site.yaml").read_text().startswith("name: mountain-hamlet")
+
+
+def test_size_refuses_a_bad_vary_before_any_work(tmp_path, tmy3, capsys) -> None:
+    site = str(SITES / "mountain_hamlet.yaml")
+    out = tmp_path / "never"
+    assert (
+        main(["size", site, "--weather", tmy3, "--vary", "devices.nope.x=1", "--out", str(out)])
+        == 2
+    )
+    assert "no item named 'nope'" in capsys.readouterr().err
+    assert main(["size", site, "--weather", tmy3, "--vary", "carbon_price_per_kgco2=-1"]) == 2
+    assert "carbon_price_per_kgco2: must be ≥ 0, got -1" in capsys.readouterr().err
+    assert not out.exists()
