@@ -352,6 +352,7 @@ class Planner:
             if not bounds:
                 break
             problem.restrict(bounds)
+            problem.suggest_integers(solution.x)
         solution.solver_time_s = solver_s
         return solution
 

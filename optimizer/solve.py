@@ -144,6 +144,14 @@ class HighsProblem:
         self.highs.changeColsBounds(len(idx), idx, low, high)
         self._restricted = True
 
+    def suggest_integers(self, x: np.ndarray) -> None:
+        """Offer the integer values of ``x`` as a start for the next MILP solve (HiGHS
+        completes the continuous part itself; an unusable start is ignored)."""
+        cm = self.compiled
+        idx = np.flatnonzero(cm.integer).astype(np.int32)
+        if len(idx):
+            self.highs.setSolution(len(idx), idx, np.round(x[idx]))
+
     def release(self) -> None:
         """Undo every ``restrict``: the column bounds of the model again."""
         if self._restricted:
