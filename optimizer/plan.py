@@ -190,6 +190,7 @@ class Planner:
 
     A re-plan of a site whose horizon has the same shape (same site, length, windows and
     options) only pushes the new inputs and state into the kept model and re-solves.
+    A Planner is not thread-safe: give each worker thread its own.
 
     Parameters
     ----------
