@@ -17,6 +17,8 @@ COMMAND_MODULES = (
     "api.commands.plan",
     "api.commands.demo",
     "api.commands.forecast",
+    "api.commands.serve",
+    "api.commands.keys",
 )
 
 

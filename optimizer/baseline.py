@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from optimizer.accounting import interval_accounts, kpis, objective_terms, step_hours
+from optimizer.accounting import interval_accounts, kpis, objective_terms
 from optimizer.baseline_devices import (
     EPS,
     BatteryRule,
@@ -43,8 +43,9 @@ from optimizer.baseline_devices import (
     Source,
     Table,
     draw,
-    state_value,
 )
+from optimizer.inputs import check_index, validate_inputs
+from optimizer.state import State
 from optimizer.windows import OUTSIDE, due_energy, period_labels
 from sites.schema import (
     Battery,
@@ -66,10 +67,11 @@ if TYPE_CHECKING:
 class _ShiftableRule:
     """A shiftable load: as early as possible in its window, at full power."""
 
-    def __init__(self, site: Site, load: ShiftableLoad, index: pd.DatetimeIndex, served: float):
+    def __init__(self, site: Site, load: ShiftableLoad, index: pd.DatetimeIndex, state: State):
         self.load = load
         self.labels = period_labels(site, load, index)
-        self.left = {k: d.high_kwh for k, d in due_energy(site, load, index, served).items()}
+        due = due_energy(site, load, index, state.served_kwh[load.name])
+        self.left = {k: d.high_kwh for k, d in due.items()}
         self.later = np.zeros(len(index), dtype=int)  # intervals of the period still to come
         seen: dict[int, int] = {}
         for t in range(len(index) - 1, -1, -1):
@@ -133,7 +135,7 @@ def _column_order(site: Site, columns: pd.Index) -> list[str]:
     return sorted(columns, key=key)
 
 
-def dispatch(site: Site, inputs: pd.DataFrame, state: object | None = None) -> pd.DataFrame:
+def dispatch(site: Site, inputs: pd.DataFrame, state: State | None = None) -> pd.DataFrame:
     """Run the rule-based dispatch; return ``inputs`` with every decision column added.
 
     Parameters
@@ -153,7 +155,9 @@ def dispatch(site: Site, inputs: pd.DataFrame, state: object | None = None) -> p
         cost of the last kWh the rule supplied or the price the last surplus kWh earned, not
         an LP dual.
     """
-    dt = step_hours(site, inputs)
+    inputs = validate_inputs(site, inputs.index, inputs)
+    state = (state or State()).resolved(site)
+    dt = site.step_h
     n = len(inputs)
     col = {c: inputs[c].to_numpy(dtype=float) for c in inputs.columns}
     out = Table(n)
@@ -161,10 +165,7 @@ def dispatch(site: Site, inputs: pd.DataFrame, state: object | None = None) -> p
     arrays = site.of_type(PvArray)
     fixed = site.of_type(FixedLoad)
     grids = [GridRule(g, col, out) for g in site.of_type(Grid)]
-    shiftable = [
-        _ShiftableRule(site, s, inputs.index, state_value(state, "served_kwh", s.name, 0.0))
-        for s in site.of_type(ShiftableLoad)
-    ]
+    shiftable = [_ShiftableRule(site, s, inputs.index, state) for s in site.of_type(ShiftableLoad)]
     batteries = [BatteryRule(b, state, n, dt, out) for b in site.of_type(Battery)]
     digesters = {d.name: DigesterRule(d, state, col, out) for d in site.of_type(Digester)}
     gensets = [
@@ -251,7 +252,7 @@ def dispatch(site: Site, inputs: pd.DataFrame, state: object | None = None) -> p
 def rule_based_plan(
     site: Site,
     inputs: pd.DataFrame,
-    state: object | None = None,
+    state: State | None = None,
     *,
     now: datetime | None = None,
 ) -> Plan:
@@ -267,15 +268,10 @@ def rule_based_plan(
     now : datetime, optional
         Stamps ``created_at``; nothing else depends on it.
     """
-    from optimizer.errors import PlanningError
     from optimizer.plan import Plan
 
     began = time.perf_counter()
-    index = inputs.index
-    if not isinstance(index, pd.DatetimeIndex) or index.tz is None or len(index) == 0:
-        raise PlanningError(
-            "inputs need a non-empty, timezone-aware DatetimeIndex of interval starts"
-        )
+    index = check_index(site, inputs.index)
     table = dispatch(site, inputs, state)
     table.index = table.index.rename("start")
     terms: dict[str, Any] = {**objective_terms(site, table), "mode": "cost"}

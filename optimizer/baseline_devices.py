@@ -10,20 +10,15 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
+from optimizer.state import State
 from sites.schema import Battery, BiogasFuel, Digester, Genset, Grid
 
 #: Amounts below this are treated as zero [kW or m³], so float noise starts no unit.
 EPS = 1e-9
-
-
-def state_value(state: object | None, field_name: str, name: str, default: float) -> float:
-    """An entry of a State's ``field_name`` mapping, or ``default`` when it is missing."""
-    values = getattr(state, field_name, None) or {}
-    return float(values.get(name, default))
 
 
 class Rule(Protocol):
@@ -81,21 +76,22 @@ def draw(sources: list[Source], amount_kw: float) -> tuple[float, float | None]:
     return served, marginal
 
 
-def reach_floor(target: float, low: float, rise: float, keep: float, n: int) -> np.ndarray:
+def reach_floor(target: float, low: float, rise: Any, keep: float, n: int) -> np.ndarray:
     """Lowest level at the end of each interval from which ``target`` is still reachable.
 
     Notes
     -----
-    ``f[T−1] = target`` and ``f[t−1] = max(low, (f[t] − rise_t) / keep)``, where ``rise_t``
-    [kWh or m³] is the most the level can gain in interval ``t`` and ``keep`` [-] the share of
-    the level kept over an interval (self-discharge). ``rise`` is a scalar or an array.
+    ``f[T−1] = max(target, low)`` and ``f[t−1] = max(low / keep^(T−t), (f[t] − rise_t) / keep)``,
+    where ``rise_t`` [kWh or m³] is the most the level can gain in interval ``t`` and ``keep``
+    [-] the share of the level kept over an interval (self-discharge). The first term keeps a
+    level that, left alone, still ends at or above ``low``. ``rise`` is a scalar or an array.
     """
     rises = np.broadcast_to(np.asarray(rise, dtype=float), (n,))
     floor = np.empty(n)
-    level = target
+    level = max(target, low)
     for t in range(n - 1, -1, -1):
         floor[t] = level
-        level = max(low, (level - rises[t]) / keep)
+        level = max(low / keep ** (n - t), (level - rises[t]) / keep)
     return floor
 
 
@@ -105,10 +101,10 @@ class BatteryRule:
     ``S_t = ρ S_{t−1} + (η_c P_c − P_d / η_d) Δ`` with ``ρ = (1 − σ)^(Δ/24)``.
     """
 
-    def __init__(self, spec: Battery, state: object | None, n: int, step_h: float, out: Table):
+    def __init__(self, spec: Battery, state: State, n: int, step_h: float, out: Table):
         self.spec, self.dt, self.out = spec, step_h, out
         c = spec.capacity_kwh
-        self.soc = state_value(state, "battery_soc_kwh", spec.name, spec.initial_soc_pu * c)
+        self.soc = state.battery_soc_kwh[spec.name]
         self.keep = (1 - spec.self_discharge_pu_per_day) ** (step_h / 24)
         target = spec.end_soc_pu * c if spec.end_soc_pu is not None else self.soc
         rise = spec.charge_efficiency_pu * spec.max_charge_kw * step_h
@@ -166,14 +162,14 @@ class DigesterRule:
     def __init__(
         self,
         spec: Digester,
-        state: object | None,
+        state: State,
         columns: dict[str, np.ndarray],
         out: Table,
     ):
         self.spec, self.out = spec, out
         self.production = columns[f"{spec.name}.production_m3"]
         self.cooking = columns[f"{spec.name}.cooking_m3"]
-        self.level = state_value(state, "holder_m3", spec.name, spec.holder_initial_m3)
+        self.level = state.holder_m3[spec.name]
         net = self.production - self.cooking  # what interval t adds to the holder at most
         self.floor = reach_floor(self.level, spec.holder_min_m3, net, 1.0, len(net))
         self.spare_m3 = self.fuel_m3 = 0.0
@@ -204,13 +200,13 @@ class GensetRule:
     def __init__(
         self,
         spec: Genset,
-        state: object | None,
+        state: State,
         step_h: float,
         out: Table,
         digester: DigesterRule | None,
     ):
         self.spec, self.dt, self.out, self.digester = spec, step_h, out, digester
-        self.last_kw = state_value(state, "genset_kw", spec.name, 0.0)
+        self.last_kw = state.genset_kw[spec.name]
         fuel = spec.fuel
         self.slope = fuel.m3_per_kwh if isinstance(fuel, BiogasFuel) else fuel.l_per_kwh
         self.no_load = (

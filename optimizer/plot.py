@@ -129,7 +129,8 @@ def plot_plan(
                label="demand + charging + export")  # fmt: skip
     power.step(x, _steps(demand["load"]), where="post", color=COLOURS["load"], lw=1.2,
                ls="--", label="load")  # fmt: skip
-    power.set_ylabel("power [kW]")
+    power.set_ylim(0, 1.25 * max(float(demand["total"].max()), float(base.max()), 1e-3))
+    power.set_ylabel("power [kW]")  # headroom above for the legend
     power.legend(loc="upper left", ncols=4, fontsize=8, frameon=False)
     power.grid(alpha=0.3)
 

@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, CommandError) as exc:
         print(f"villagegrid demo: {exc}", file=sys.stderr)
         return 2
-    print(summary(plan))
+    print(summary(site, plan))
     for path in written:
         print(f"  wrote {path}")
     return 0

@@ -93,7 +93,7 @@ def read_state(path: str) -> Any:
     from pydantic import ValidationError
 
     from optimizer.state import State
-    from sites.load import SiteError, parse_yaml
+    from sites.load import SiteError, parse_yaml, validation_errors
 
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -101,30 +101,43 @@ def read_state(path: str) -> Any:
         raise CommandError(f"--state {path}: cannot read the file: {exc.strerror}") from None
     try:
         data = parse_yaml(text, path)  # YAML is a superset of JSON
+    except SiteError as exc:
+        raise CommandError(f"--state {exc}") from None
+    try:
         return State.model_validate(data)
-    except (SiteError, ValidationError) as exc:
-        raise CommandError(f"--state {path}: {exc}") from None
+    except ValidationError as exc:
+        raise CommandError(f"--state {path}: " + "; ".join(validation_errors(exc, data))) from None
 
 
-def summary(plan: Any) -> str:
-    """A few lines on a plan: cost, CO2, renewable share, unserved energy, savings."""
+def summary(site: Any, plan: Any) -> str:
+    """A few lines on a plan beside the rule-based dispatch: cost, CO2, shares, unserved."""
     k, b = plan.kpis, plan.baseline
     start = plan.start.strftime("%Y-%m-%d %H:%M %Z")
     hours = (plan.end - plan.start).total_seconds() / 3600
+    rows = (
+        ("cost", "cost", site.currency, 1.0, "{:.2f}"),
+        ("emissions", "emissions_kgco2", "kgCO2e", 1.0, "{:.1f}"),
+        ("renewable share", "renewable_fraction_pu", "%", 100.0, "{:.1f}"),
+        ("self-sufficiency", "self_sufficiency_pu", "%", 100.0, "{:.1f}"),
+        ("unserved", "unserved_kwh", "kWh", 1.0, "{:.1f}"),
+    )
     lines = [
-        f"{plan.site}: {hours:g} h from {start} — {plan.status} ({plan.solver}, "
-        f"{plan.solve_time_s:.2f} s)",
-        f"  cost            {k['cost']:10.2f}",
-        f"  emissions       {k['emissions_kgco2']:10.1f} kgCO2e",
-        f"  renewable share {k['renewable_fraction_pu'] * 100:10.1f} %",
-        f"  self-sufficiency{k['self_sufficiency_pu'] * 100:10.1f} %",
-        f"  unserved        {k['unserved_kwh']:10.1f} kWh",
+        f"{plan.site}: {hours:g} h from {start} — {plan.status} "
+        f"({plan.solver}, {plan.solve_time_s:.2f} s)",
+        f"  {'':<17}{'plan':>12}{'rule-based' if b else '':>12}",
     ]
+    for label, key, unit, scale, fmt in rows:
+        mine = fmt.format(k[key] * scale)
+        theirs = fmt.format(b[key] * scale) if key in b else ""
+        lines.append(f"  {label:<17}{mine:>12}{theirs:>12}  {unit}")
     if "cost_saving" in b:
+        money, carbon = b["cost_saving"], b["emissions_saving_kgco2"]
+        cur = site.currency
         lines.append(
-            f"  vs rule-based   {b['cost_saving']:+10.2f} cost saved, "
-            f"{b['emissions_saving_kgco2']:+.1f} kgCO2e avoided "
-            f"(baseline {b['cost']:.2f}, {b['emissions_kgco2']:.1f} kgCO2e)"
+            "  against the rules the plan "
+            + (f"saves {money:.2f} {cur}" if money >= 0 else f"costs {-money:.2f} {cur} more")
+            + " and "
+            + (f"avoids {carbon:.1f} kgCO2e" if carbon >= 0 else f"emits {-carbon:.1f} kgCO2e more")
         )
     return "\n".join(lines)
 
@@ -158,6 +171,9 @@ def make(args: argparse.Namespace) -> tuple[Any, Any]:
 
     if args.out is not None and Path(args.out).suffix.lower() not in OUT_SUFFIXES:
         raise CommandError(f"--out must end in .csv or .json, got {args.out!r}")
+    for option, value in (("--out", args.out), ("--plot", args.plot)):
+        if value is not None and not Path(value).resolve().parent.is_dir():
+            raise CommandError(f"{option}: no directory {str(Path(value).parent)!r} to write into")
     day = parse_date(args.date)
     try:
         site = load_site(args.site)
@@ -185,7 +201,7 @@ def make(args: argparse.Namespace) -> tuple[Any, Any]:
 def run(args: argparse.Namespace) -> int:
     try:
         site, plan = make(args)
-        print(summary(plan))
+        print(summary(site, plan))
         for path in write_plan(site, plan, args.out, args.plot):
             print(f"  wrote {path}")
     except CommandError as exc:

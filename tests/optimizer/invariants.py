@@ -1,11 +1,12 @@
 """Physics and book-keeping every plan must satisfy, whoever made it (the LP or the baseline).
 
 ``assert_plan_invariants(site, plan)`` checks, interval by interval: the bus balance; every
-device bound; the battery and gas-holder storage balances and end-of-horizon levels; the
-genset fuel line, ramp limits and recovered heat; the heat balance of heat loads; shiftable
-loads inside their windows with the energy each period is due; and that the plan's ``cost``
-and ``emissions_kgco2`` columns (and its KPIs, when it has them) equal their recomputation by
-``optimizer.accounting``. The equations are those of docs/formulation.md.
+device bound (and a grid that imports or exports, not both); the battery and gas-holder
+storage balances and end-of-horizon levels; the genset fuel line, ramp limits and recovered
+heat; the heat balance of heat loads; shiftable loads inside their windows with the energy
+each period is due; and that the plan's ``cost`` and ``emissions_kgco2`` columns (and its
+KPIs, when it has them) equal their recomputation by ``optimizer.accounting``. The
+equations are those of docs/formulation.md.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.accounting import interval_accounts, kpis
+from optimizer.state import State
 from optimizer.windows import OUTSIDE, due_energy, period_labels
 from sites.schema import (
     Battery,
@@ -35,9 +37,8 @@ from sites.schema import (
 ATOL = 1e-5
 
 
-def _initial(state: Any, field: str, name: str, default: float) -> float:
-    values = getattr(state, field, None) or {}
-    return float(values.get(name, default))
+def _initial(state: State, field: str, name: str, default: float) -> float:
+    return float(getattr(state, field).get(name, default))
 
 
 class _Checker:
@@ -176,7 +177,7 @@ class _Checker:
         inside = labels != OUTSIDE
         self.within(f"{s.name}.power_kw outside its window", p[~inside], 0.0, 0.0)
         self.within(f"{s.name}.power_kw", p[inside], s.min_power_kw, s.max_power_kw)
-        served = _initial(self.state, "served_kwh", s.name, 0.0)
+        served = self.state.served_kwh[s.name]
         for k, due in due_energy(self.site, s, self.table.index, served).items():
             energy = p[labels == k].sum() * self.dt
             self.within(
@@ -189,13 +190,14 @@ class _Checker:
         imp, exp = self.c(f"{gr.name}.import_kw"), self.c(f"{gr.name}.export_kw")
         self.within(f"{gr.name}.import_kw", imp, 0.0, avail * gr.max_import_kw)
         self.within(f"{gr.name}.export_kw", exp, 0.0, avail * gr.max_export_kw)
+        self.within(f"{gr.name} flow one way at a time", np.minimum(imp, exp), 0.0, 0.0)
         return imp - exp
 
 
 def plan_problems(site: Site, plan: Any, state: Any = None) -> list[str]:
     """Every invariant the plan (a Plan or its table) breaks, as readable lines."""
     table = getattr(plan, "table", plan)
-    ck = _Checker(site, table, state)
+    ck = _Checker(site, table, (state or State()).resolved(site))
     n = len(table)
     bus = np.zeros(n)  # net injection [kW], supply positive
     fuel_by_digester = {d.name: np.zeros(n) for d in site.of_type(Digester)}

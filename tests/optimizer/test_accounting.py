@@ -10,6 +10,7 @@ from optimizer.accounting import (
     METHANE_GWP100_NON_FOSSIL,
     interval_accounts,
     kpis,
+    objective_terms,
     vented_kgco2e_per_m3,
 )
 from tests.optimizer import tiny_sites as ts
@@ -157,3 +158,31 @@ def test_interval_spacing_must_match_the_site_step(site, table):
     hourly = table.set_axis(ts.hourly_index(2), axis=0)
     with pytest.raises(ValueError, match="30 min apart"):
         interval_accounts(site, hourly)
+
+
+def test_objective_terms_by_hand(table):
+    site = ts.tiny_site(
+        ts.pv(),
+        ts.battery(wear_cost_per_kwh=0.1),
+        ts.grid(peak_import_charge_per_kw=2.0),
+        ts.digester(methane_fraction_pu=0.6),
+        ts.biogas_genset(variable_om_per_kwh=0.05, heat_recovery_pu=1.0),
+        ts.diesel_genset(variable_om_per_kwh=0.02),
+        ts.fixed_load(),
+        ts.heat_load(electric_backup_cop_pu=3.0),
+        step_minutes=30,
+        carbon_price_per_kgco2=0.1,
+        value_of_lost_load_per_kwh=10.0,
+    )
+    terms = objective_terms(site, table)
+    emissions = 6 + 4.02 + 0.5 * 0.6 * 0.717 * 27
+    expected = {
+        "cost": 19.8,
+        "horizon_cost": 2.0 * 20,  # on the peak import of 20 kW
+        "penalty": 10.0 * (1 + 6) * 0.5,  # 1 kW electricity, then 6 kW heat, unserved
+        "emissions_kgco2": emissions,
+        "carbon_cost": 0.1 * emissions,
+    }
+    for key, value in expected.items():
+        assert terms[key] == pytest.approx(value), key
+    assert terms["objective"] == pytest.approx(19.8 + 40 + 35 + 0.1 * emissions)

@@ -1,0 +1,54 @@
+"""``villagegrid keys``: make, list and revoke API keys in the service's database."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("keys", help="make, list and revoke API keys")
+    p.add_argument("--database-url", help="default: VILLAGEGRID_DATABASE_URL or the SQLite file")
+    actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    create = actions.add_parser("create", help="make a key and print its token once")
+    create.add_argument("--role", required=True, choices=("admin", "manager", "controller"))
+    create.add_argument("--site", help="the one site a controller key serves")
+    create.add_argument("--label", default="", help="a note, e.g. who holds the key")
+    actions.add_parser("list", help="list keys (never their tokens)")
+    revoke = actions.add_parser("revoke", help="revoke a key by its id")
+    revoke.add_argument("key_id")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from api.services.errors import Invalid, NotFound
+    from api.services.keys import KeyRing, create_key, list_keys
+    from api.settings import Settings
+    from api.store import Store
+
+    overrides = {"database_url": args.database_url} if args.database_url else {}
+    store = Store(Settings(**overrides).database_url)
+    now = datetime.now(UTC)
+    try:
+        if args.action == "create":
+            row, token = create_key(store, args.role, args.site, now, args.label)
+            print(f"key {row.key_id} ({row.role}{', site ' + row.site if row.site else ''})",
+                  file=sys.stderr)
+            print("the token is shown once; store it now:", file=sys.stderr)
+            print(token)
+        elif args.action == "list":
+            for row in list_keys(store):
+                state = f"revoked {row.revoked_at:%Y-%m-%d}" if row.revoked_at else "active"
+                print(f"{row.key_id}\t{row.role}\t{row.site or '-'}\t{state}\t{row.label}")
+        else:
+            row = KeyRing(store, 0).revoke(args.key_id, now)
+            print(f"revoked {row.key_id}")
+    except (Invalid, NotFound) as exc:
+        for line in exc.errors or [exc.message]:
+            print(f"error: {line}", file=sys.stderr)
+        return 2
+    finally:
+        store.dispose()
+    return 0

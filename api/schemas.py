@@ -1,0 +1,158 @@
+"""Request and response bodies of the HTTP API (separate input and output models)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+NonNegFinite = Annotated[float, Field(ge=0, allow_inf_nan=False, le=1e9)]
+DeviceName = Annotated[str, Field(min_length=1, max_length=64)]
+SiteName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_\-]*$")]
+Role = Literal["admin", "manager", "controller"]
+MAX_POINTS = 10_000
+
+
+class In(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class WeatherIn(In):
+    """Weather series in the forecasting vocabulary; ``time`` holds aware interval starts."""
+
+    time: list[AwareDatetime] = Field(min_length=1, max_length=MAX_POINTS)
+    ghi_wm2: list[NonNegFinite] | None = None
+    dni_wm2: list[NonNegFinite] | None = None
+    dhi_wm2: list[NonNegFinite] | None = None
+    cloud_cover_pct: list[Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]] | None = None
+    temp_air_c: list[Annotated[float, Field(ge=-90, le=70, allow_inf_nan=False)]] | None = None
+    wind_speed_ms: list[Annotated[float, Field(ge=0, le=120, allow_inf_nan=False)]] | None = None
+
+    @model_validator(mode="after")
+    def _same_length(self) -> WeatherIn:
+        n = len(self.time)
+        for name, values in self:
+            if name != "time" and values is not None and len(values) != n:
+                raise ValueError(f"{name} has {len(values)} values; time has {n}")
+        return self
+
+
+class StateIn(In):
+    """Measured or assumed state at the start of the horizon; missing entries: site defaults."""
+
+    battery_soc_kwh: dict[DeviceName, NonNegFinite] = Field(default_factory=dict, max_length=256)
+    holder_m3: dict[DeviceName, NonNegFinite] = Field(default_factory=dict, max_length=256)
+    served_kwh: dict[DeviceName, NonNegFinite] = Field(default_factory=dict, max_length=256)
+    genset_kw: dict[DeviceName, NonNegFinite] = Field(default_factory=dict, max_length=256)
+
+
+class PlanRequest(In):
+    """A plan for local day(s) (``date``, ``days``) or for ``horizon_hours`` from ``start``."""
+
+    date: dt.date | None = Field(default=None, description="first local day to plan")
+    days: int = Field(default=1, ge=1, le=7)
+    start: AwareDatetime | None = Field(default=None, description="horizon start; default now")
+    horizon_hours: float | None = Field(default=None, gt=0, le=168, allow_inf_nan=False)
+    mode: Literal["cost", "carbon"] = Field(
+        default="cost", description="least cost (with the carbon price), or least emissions first"
+    )
+    emission_budget_kgco2: NonNegFinite | None = None
+    time_limit_s: float | None = Field(default=None, gt=0, le=3600, allow_inf_nan=False)
+    weather: WeatherIn | None = None
+    overrides: dict[Annotated[str, Field(max_length=128)], list[Finite]] | None = Field(
+        default=None, max_length=256, description="input columns replaced, one value per interval"
+    )
+    state: StateIn | None = None
+
+    @model_validator(mode="after")
+    def _one_horizon(self) -> PlanRequest:
+        if (self.date is None) == (self.horizon_hours is None):
+            raise ValueError("give exactly one of date (a local day) or horizon_hours (from start)")
+        if self.date is not None and self.start is not None:
+            raise ValueError("start goes with horizon_hours, not with date")
+        return self
+
+
+class PlanSummary(BaseModel):
+    plan_id: str
+    site: str
+    site_version: int
+    local_day: dt.date
+    kind: str
+    status: str
+    start: dt.datetime
+    end: dt.datetime
+    step_minutes: int
+    created_at: dt.datetime
+    current: bool
+    kpis: dict[str, Any] = Field(default_factory=dict)
+    baseline: dict[str, Any] = Field(default_factory=dict)
+    solver: str | None = None
+    solve_time_s: float | None = None
+
+
+class SiteOut(BaseModel):
+    name: str
+    version: int
+    content_sha256: str
+    created_at: dt.datetime
+    summary: str
+    changed: bool | None = Field(default=None, description="on writes: a new version was made")
+
+
+class SiteDetail(SiteOut):
+    site: dict[str, Any]
+
+
+class TelemetryIn(In):
+    """Measurements of one moment on site; levels are those at ``at``."""
+
+    at: AwareDatetime
+    battery_soc_kwh: dict[DeviceName, NonNegFinite] = Field(default_factory=dict, max_length=256)
+    holder_m3: dict[DeviceName, NonNegFinite] = Field(default_factory=dict, max_length=256)
+    pv_kw: dict[DeviceName, NonNegFinite] = Field(default_factory=dict, max_length=256)
+    load_kw: dict[DeviceName, NonNegFinite] = Field(default_factory=dict, max_length=256)
+    genset_kw: dict[DeviceName, NonNegFinite] = Field(default_factory=dict, max_length=256)
+    served_kwh: dict[DeviceName, NonNegFinite] | None = Field(default=None, max_length=256)
+    replan: bool = False
+
+
+class TelemetryOut(BaseModel):
+    telemetry_id: int
+    site: str
+    at: dt.datetime
+    deviation_pu: float | None
+    replanned: bool
+    plan: PlanSummary | None = None
+    replan_error: str | None = None
+
+
+class KeyIn(In):
+    role: Role
+    site: SiteName | None = None
+    label: str = Field(default="", max_length=200)
+
+
+class KeyOut(BaseModel):
+    key_id: str
+    role: str
+    site: str | None
+    label: str
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None = None
+
+
+class KeyCreated(KeyOut):
+    token: str = Field(description="the bearer token; shown once, only its hash is stored")
+
+
+class ErrorOut(BaseModel):
+    detail: str
+    errors: list[str] = Field(default_factory=list)
+
+
+class JobOut(BaseModel):
+    site: str
+    next_run_time: dt.datetime | None

@@ -1,0 +1,80 @@
+"""The compact dispatch array of a plan: setpoint columns only, parsed once per plan.
+
+A plan's full JSON holds inputs, decisions and accounts for every interval; a controller
+needs only the decisions. When a plan is stored, its setpoints are also stored as
+``{"starts": [epoch s], "step_s": s, "columns": ["<device>.<quantity>", ...], "values": [[...]]}``
+so that serving dispatch never re-parses the whole plan.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+#: Decision quantities a controller acts on or checks against (see the plan table columns).
+SETPOINT_QUANTITIES = frozenset({
+    "pv_kw", "curtailed_kw", "charge_kw", "discharge_kw", "soc_kwh", "gas_m3", "flared_m3",
+    "vented_m3", "power_kw", "on_pu", "heat_kw", "chp_heat_kw", "backup_kw", "import_kw",
+    "export_kw",
+})
+DECIMALS = 4
+
+
+def setpoint_columns(columns: list[str]) -> list[str]:
+    """The ``<device>.<quantity>`` columns whose quantity is a setpoint."""
+    return [c for c in columns if "." in c and c.rsplit(".", 1)[1] in SETPOINT_QUANTITIES]
+
+
+def compact_table(table: pd.DataFrame, step_minutes: int) -> dict[str, Any]:
+    """The setpoint array of a plan table (UTC index of interval starts)."""
+    cols = setpoint_columns([str(c) for c in table.columns])
+    values = table[cols].to_numpy(dtype=float)
+    if not np.isfinite(values).all():
+        raise ValueError("the plan has non-finite setpoints")
+    starts = [int(ts.timestamp()) for ts in pd.DatetimeIndex(table.index)]
+    rows = [[round(float(v), DECIMALS) + 0.0 for v in row] for row in values]
+    return {"starts": starts, "step_s": step_minutes * 60, "columns": cols, "values": rows}
+
+
+@dataclass(frozen=True)
+class CompactPlan:
+    """A plan's setpoints ready to serve: per interval, ``{device: {quantity: value}}``."""
+
+    plan_id: str
+    status: str
+    starts: tuple[int, ...]
+    step_s: int
+    setpoints: tuple[dict[str, dict[str, float]], ...]
+
+    @property
+    def end_s(self) -> int:
+        return self.starts[-1] + self.step_s if self.starts else 0
+
+    def position(self, t_s: int) -> int | None:
+        """Index of the interval containing epoch second ``t_s``, or None."""
+        i = bisect.bisect_right(self.starts, t_s) - 1
+        if i < 0 or t_s >= self.starts[i] + self.step_s:
+            return None
+        return i
+
+    def column(self, device: str, quantity: str) -> list[float] | None:
+        if not self.setpoints or quantity not in self.setpoints[0].get(device, {}):
+            return None
+        return [row[device][quantity] for row in self.setpoints]
+
+
+def load_compact(plan_id: str, status: str, text: str) -> CompactPlan:
+    data = json.loads(text)
+    names = [c.rsplit(".", 1) for c in data["columns"]]
+    rows = []
+    for values in data["values"]:
+        nested: dict[str, dict[str, float]] = {}
+        for (device, quantity), value in zip(names, values, strict=True):
+            nested.setdefault(device, {})[quantity] = value
+        rows.append(nested)
+    return CompactPlan(plan_id, status, tuple(data["starts"]), int(data["step_s"]), tuple(rows))

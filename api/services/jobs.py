@@ -1,0 +1,90 @@
+"""Work that runs in the solve pool (a worker process or thread), never on the event loop.
+
+Each job returns a :class:`StoredPlan`: everything the database keeps for a plan, already
+serialised, so the web process does no heavy work with the result.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+
+from api.services.compact import compact_table
+from sites.schema import Site
+
+
+@dataclass(frozen=True)
+class StoredPlan:
+    plan_id: str
+    status: str
+    start: datetime
+    end: datetime
+    step_minutes: int
+    created_at: datetime
+    summary: dict[str, Any]
+    plan_json: str
+    inputs_json: str
+    dispatch_json: str
+
+
+def _stored(plan: Any, inputs: pd.DataFrame) -> StoredPlan:
+    full = plan.to_dict()
+    summary = full["metadata"]
+    table = plan.table
+    return StoredPlan(
+        plan_id=str(plan.plan_id),
+        status=str(plan.status),
+        start=plan.start,
+        end=plan.end,
+        step_minutes=int(plan.step_minutes),
+        created_at=plan.created_at,
+        summary=summary,
+        plan_json=json.dumps(full, separators=(",", ":"), allow_nan=False),
+        inputs_json=inputs.to_json(orient="split", date_format="iso", date_unit="s"),
+        dispatch_json=json.dumps(
+            compact_table(table, int(plan.step_minutes)), separators=(",", ":")
+        ),
+    )
+
+
+def solve_job(
+    site: Site,
+    index: pd.DatetimeIndex,
+    weather: pd.DataFrame | None,
+    overrides: pd.DataFrame | None,
+    state: Any,
+    mode: str,
+    emission_budget_kgco2: float | None,
+    time_limit_s: float,
+    now: datetime,
+) -> StoredPlan:
+    """Build the inputs and solve the LP; errors propagate to the caller."""
+    from optimizer.inputs import build_inputs
+    from optimizer.plan import make_plan
+
+    inputs = build_inputs(site, index, weather=weather, overrides=overrides)
+    plan = make_plan(
+        site, index, inputs, state, mode=mode, emission_budget_kgco2=emission_budget_kgco2,
+        time_limit_s=time_limit_s, now=now,
+    )
+    return _stored(plan, inputs)
+
+
+def fallback_job(site: Site, index: pd.DatetimeIndex, state: Any, now: datetime) -> StoredPlan:
+    """The rule-based dispatch for ``index`` on the default inputs."""
+    from optimizer.baseline import rule_based_plan
+    from optimizer.inputs import build_inputs
+
+    inputs = build_inputs(site, index)
+    return _stored(rule_based_plan(site, inputs, state, now=now), inputs)
+
+
+def warm_up() -> bool:
+    """Import the heavy libraries once in a fresh worker so the first solve is not slow."""
+    import optimizer.inputs  # noqa: F401
+
+    return True

@@ -1,0 +1,85 @@
+"""Service settings, read from ``VILLAGEGRID_*`` environment variables (or a ``.env`` file).
+
+Nothing reads the environment behind the caller's back: :func:`get_settings` builds the
+settings once and the app receives them; tests build their own ``Settings(...)`` and pass them
+to :func:`api.app.create_app`.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob of the plan service, with its unit in the name."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="VILLAGEGRID_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    database_url: str = Field(
+        default="sqlite:///./villagegrid.db",
+        description="SQLAlchemy URL: a SQLite file, or postgresql+psycopg://user@host:5432/db",
+    )
+    plan_workers: int = Field(default=2, ge=1, le=64, description="solves running at once")
+    plan_pool: Literal["process", "thread"] = Field(
+        default="process", description="worker pool kind for solves and fallback plans"
+    )
+    solve_time_limit_s: float = Field(
+        default=60.0, gt=0, le=3600, description="default and maximum solver time limit"
+    )
+    solve_wait_margin_s: float = Field(
+        default=60.0, ge=0, le=3600, description="time allowed beyond the solver limit for inputs"
+    )
+    auto_plan_local_time: str = Field(
+        default="17:00", description="HH:MM local time at which each site's next day is planned"
+    )
+    scheduler_enabled: bool = Field(
+        default=True, description="run the automatic planning in this process"
+    )
+    poll_interval_s: int = Field(
+        default=10, ge=1, le=3600, description="longest Cache-Control max-age given to controllers"
+    )
+    dispatch_intervals: int = Field(
+        default=4, ge=1, le=96, description="intervals in a dispatch answer (current + next)"
+    )
+    dispatch_cache_ttl_s: float = Field(
+        default=2.0, ge=0, le=300, description="how long a process trusts its cached pointers"
+    )
+    key_cache_ttl_s: float = Field(
+        default=30.0, ge=0, le=3600, description="how long a process trusts a cached API key"
+    )
+    max_body_bytes: int = Field(
+        default=1_000_000, ge=1024, le=100_000_000, description="larger request bodies get 413"
+    )
+    replan_deviation_pu: float = Field(
+        default=0.1,
+        gt=0,
+        le=1,
+        description="measured minus planned storage level, as a share of the usable range, "
+        "above which telemetry triggers a re-plan of the rest of the day",
+    )
+
+    @field_validator("auto_plan_local_time")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        m = re.fullmatch(r"([01]\d|2[0-3]):([0-5]\d)", value)
+        if m is None:
+            raise ValueError(f"must be a local clock time HH:MM such as '17:00', got {value!r}")
+        return value
+
+    @property
+    def auto_plan_hour_minute(self) -> tuple[int, int]:
+        hour, minute = self.auto_plan_local_time.split(":")
+        return int(hour), int(minute)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this process, read from the environment once."""
+    return Settings()

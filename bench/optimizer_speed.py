@@ -1,0 +1,167 @@
+"""How fast the optimizer plans the demo village, and how far above HiGHS's own time it is.
+
+For a day at 15 min (T = 96), a week at 15 min (T = 672) and a year hourly (T = 8760) this
+prints the model build, the hand-off to HiGHS (compiling the Pyomo model to matrices and
+passing them), HiGHS's run, reading the results back into the plan table, and the total; and
+the **floor**: HiGHS's own run time (``Highs.getRunTime``) on the same LP passed cold to a
+fresh ``Highs`` object. ``total / floor`` is the modelling overhead. It then re-plans the
+same horizon with new forecasts and a new initial state (the kept model is updated and
+re-solved), times the rule-based baseline, and measures import times.
+
+Run: ``python bench/optimizer_speed.py [--repeat N] [--skip-year]``. Figures are printed,
+never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import subprocess
+import sys
+import time
+from datetime import date
+from importlib.resources import files
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+
+
+def demo_site(step_minutes: int):  # type: ignore[no-untyped-def]
+    from sites.load import parse_site
+
+    text = files("sites").joinpath("demo_village.yaml").read_text(encoding="utf-8")
+    site = parse_site(text, "demo_village.yaml")
+    return site.model_copy(update={"step_minutes": step_minutes})
+
+
+def floor_s(planner) -> float:  # type: ignore[no-untyped-def]
+    """HiGHS's own run time [s] on the kept model's LP, solved cold by a fresh Highs."""
+    import highspy
+
+    ((_, problem),) = planner._kept.values()  # a Planner(keep=1) holds one model
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.passModel(problem.highs.getLp())
+    h.run()
+    return float(h.getRunTime())
+
+
+def perturbed(inputs, rng):  # type: ignore[no-untyped-def]
+    """New forecasts: PV and loads scaled by ±20 % per interval."""
+    out = inputs.copy()
+    for c in out.columns:
+        if c.endswith(".available_kw") or c.endswith(".forecast_kw"):
+            out[c] = out[c] * rng.uniform(0.8, 1.2, len(out))
+    return out
+
+
+def case(label: str, step_minutes: int, days: int, repeat: int) -> None:
+    from optimizer.baseline import rule_based_plan
+    from optimizer.inputs import build_inputs
+    from optimizer.plan import Planner
+    from optimizer.state import State
+    from sites.timeindex import day_index
+
+    site = demo_site(step_minutes)
+    index = day_index(site, date(2026, 6, 1), days)
+    t0 = time.perf_counter()
+    inputs = build_inputs(site, index)
+    inputs_s = time.perf_counter() - t0
+    rows: dict[str, list[float]] = {}
+    for _ in range(repeat):
+        planner = Planner(keep=1)
+        plan = planner.plan(site, index, inputs, assess_plan=False)
+        t = planner.last_timings
+        for key, value in (
+            ("build", t["build_s"]),
+            ("hand-off", t["compile_s"] + t["pass_s"]),
+            ("HiGHS run", t["solver_s"]),
+            ("read-back", t["readback_s"]),
+            ("total", t["total_s"]),
+            ("floor", floor_s(planner)),
+        ):
+            rows.setdefault(key, []).append(value)
+    # re-plans: new forecasts and a new state, same kept model
+    rng = np.random.default_rng(1)
+    replans, solver = [], []
+    battery = site.device("village-battery")
+    for i in range(max(repeat, 3)):
+        soc = battery.capacity_kwh * (0.3 + 0.1 * (i % 5))
+        state = State(battery_soc_kwh={battery.name: soc})
+        planner.plan(site, index, perturbed(inputs, rng), state, assess_plan=False)
+        replans.append(planner.last_timings["total_s"])
+        solver.append(planner.last_timings["solver_s"])
+    t0 = time.perf_counter()
+    rule_based_plan(site, inputs)
+    baseline_s = time.perf_counter() - t0
+
+    med = {k: statistics.median(v) for k, v in rows.items()}
+    print(
+        f"\n{label}: T = {len(index)} ({step_minutes}-min steps), {plan.status}, "
+        f"{len(plan.table.columns)} columns; inputs built in {inputs_s * 1e3:.0f} ms"
+    )
+    for key in ("build", "hand-off", "HiGHS run", "read-back", "total", "floor"):
+        print(f"  {key:<10} {med[key] * 1e3:10.1f} ms")
+    print(f"  total / floor        {med['total'] / med['floor']:6.2f}×")
+    print(
+        f"  re-plan    {statistics.median(replans) * 1e3:10.1f} ms "
+        f"(HiGHS {statistics.median(solver) * 1e3:.1f} ms; new forecasts and SoC; "
+        f"median of {len(replans)})"
+    )
+    print(f"  baseline   {baseline_s * 1e3:10.1f} ms (rule-based dispatch and its KPIs)")
+
+
+def import_ms(statement: str, runs: int = 5) -> tuple[float, float]:
+    """Medians over ``runs`` fresh interpreters running ``statement``: wall time [ms] and the
+    sum of its top-level imports by ``-X importtime`` [ms]."""
+    cmd = [sys.executable, "-X", "importtime", "-c", statement]
+    walls, sums = [], []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True)
+        walls.append((time.perf_counter() - t0) * 1e3)
+        # "import time: self [us] | cumulative | name": top-level imports have no indent
+        top = [ln for ln in done.stderr.splitlines()[1:] if re.search(r"\| \S[^|]*$", ln)]
+        sums.append(sum(int(ln.split("|")[1]) for ln in top) / 1e3)
+    return statistics.median(walls), statistics.median(sums)
+
+
+def imports() -> None:
+    print("\nimport time (median of 5 fresh interpreters; -X importtime, top-level imports)")
+    bare_wall, bare_imports = import_ms("pass")
+    for label, statement in (
+        ("import optimizer", "import optimizer"),
+        ("import optimizer.plan (Pyomo, HiGHS)", "import optimizer.plan"),
+        ("CLI: villagegrid --help", "import sys; sys.argv=['villagegrid','--help']\n"
+         "import api.cli\ntry: api.cli.main()\nexcept SystemExit: pass"),
+    ):  # fmt: skip
+        wall, cumulative = import_ms(statement)
+        print(
+            f"  {label:<38} {cumulative - bare_imports:8.1f} ms of imports, "
+            f"{wall - bare_wall:8.1f} ms wall, above a bare interpreter"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5, help="runs per case (median)")
+    parser.add_argument("--skip-year", action="store_true", help="leave out T = 8760")
+    args = parser.parse_args()
+    from optimizer.plan import Planner
+    from sites.timeindex import day_index
+
+    warm = demo_site(60)  # first use pulls in scipy.stats etc.; not part of the figures
+    Planner().plan(warm, day_index(warm, date(2026, 6, 1), 1), assess_plan=False)
+    case("a day", 15, 1, args.repeat)
+    case("a week", 15, 7, max(1, args.repeat // 2))
+    if not args.skip_year:
+        case("a year", 60, 365, 1)
+    imports()
+
+
+if __name__ == "__main__":
+    main()
