@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -76,6 +77,24 @@ class Plan:
     kpis: dict = field(default_factory=dict)
     baseline: dict = field(default_factory=dict)
     table: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @classmethod
+    def create(
+        cls, site: Site, table: pd.DataFrame, *, now: datetime | None = None, **fields: Any
+    ) -> Plan:
+        """A new plan of ``site`` over ``table``'s index: a fresh ``plan_id``, the horizon's
+        local start and end, the site's step; ``fields`` give the rest."""
+        index = table.index
+        return cls(
+            plan_id=uuid.uuid4().hex,
+            site=site.name,
+            created_at=now,
+            start=index[0].tz_convert(site.tz).to_pydatetime(),
+            end=(index[-1] + site.step).tz_convert(site.tz).to_pydatetime(),
+            step_minutes=site.step_minutes,
+            table=table,
+            **fields,
+        )
 
     def to_frame(self) -> pd.DataFrame:
         """The table (a copy): one row per interval, UTC index."""

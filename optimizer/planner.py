@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import time
-import uuid
 from collections import OrderedDict
 from dataclasses import replace
 from datetime import datetime
@@ -184,18 +183,14 @@ class Planner:
         if solution.mip_gap is not None:
             terms["mip_gap"] = solution.mip_gap
         self.last_timings["total_s"] = time.perf_counter() - t_start
-        plan = Plan(
-            plan_id=uuid.uuid4().hex,
-            site=site.name,
-            created_at=now,
-            start=index[0].tz_convert(site.tz).to_pydatetime(),
-            end=(index[-1] + site.step).tz_convert(site.tz).to_pydatetime(),
-            step_minutes=site.step_minutes,
+        plan = Plan.create(
+            site,
+            table,
+            now=now,
             status=solution.status,
             solver=problem.solver_name,
             solve_time_s=self.last_timings["total_s"],
             objective_terms=terms,
-            table=table,
         )
         return assess(site, plan, inputs, state, now) if assess_plan else plan
 
