@@ -12,7 +12,7 @@ from typing import Any
 _LAZY = {
     "make_plan": "optimizer.plan",
     "Plan": "optimizer.plan",
-    "Planner": "optimizer.plan",
+    "Planner": "optimizer.planner",
     "State": "optimizer.state",
     "PlanningError": "optimizer.errors",
     "InfeasibleError": "optimizer.errors",

@@ -25,7 +25,6 @@ The rules, in each interval:
 from __future__ import annotations
 
 import time
-import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -271,22 +270,17 @@ def rule_based_plan(
     from optimizer.plan import Plan
 
     began = time.perf_counter()
-    index = check_index(site, inputs.index)
+    check_index(site, inputs.index)
     table = dispatch(site, inputs, state)
     table.index = table.index.rename("start")
     terms: dict[str, Any] = {**objective_terms(site, table), "mode": "cost"}
-    return Plan(
-        plan_id=uuid.uuid4().hex,
-        site=site.name,
-        created_at=now,
-        start=index[0].tz_convert(site.tz).to_pydatetime(),
-        end=(index[-1] + site.step).tz_convert(site.tz).to_pydatetime(),
-        step_minutes=site.step_minutes,
+    return Plan.create(
+        site,
+        table,
+        now=now,
         status="fallback",
         solver="rules",
         solve_time_s=time.perf_counter() - began,
         objective_terms=terms,
         kpis=kpis(site, table),
-        baseline={},
-        table=table,
     )

@@ -11,9 +11,7 @@ from __future__ import annotations
 import io
 import json
 import math
-import time
 import uuid
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -21,8 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from optimizer.errors import InfeasibleError, PlanningError
-from optimizer.inputs import build_inputs, check_index, validate_inputs
+from optimizer.errors import PlanningError
 from optimizer.state import State
 from sites.schema import Site
 
@@ -80,6 +77,24 @@ class Plan:
     kpis: dict = field(default_factory=dict)
     baseline: dict = field(default_factory=dict)
     table: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @classmethod
+    def create(
+        cls, site: Site, table: pd.DataFrame, *, now: datetime | None = None, **fields: Any
+    ) -> Plan:
+        """A new plan of ``site`` over ``table``'s index: a fresh ``plan_id``, the horizon's
+        local start and end, the site's step; ``fields`` give the rest."""
+        index = table.index
+        return cls(
+            plan_id=uuid.uuid4().hex,
+            site=site.name,
+            created_at=now,
+            start=index[0].tz_convert(site.tz).to_pydatetime(),
+            end=(index[-1] + site.step).tz_convert(site.tz).to_pydatetime(),
+            step_minutes=site.step_minutes,
+            table=table,
+            **fields,
+        )
 
     def to_frame(self) -> pd.DataFrame:
         """The table (a copy): one row per interval, UTC index."""
@@ -151,232 +166,6 @@ class Plan:
         )
 
 
-def _optional(module: str) -> Any:
-    """A module of this package that may not be present yet, or None."""
-    import importlib
-
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name != module:
-            raise
-        return None
-
-
-def assess(
-    site: Site, plan: Plan, inputs: pd.DataFrame, state: State, now: datetime | None
-) -> Plan:
-    """The plan with its KPIs and its baseline comparison filled in (when available)."""
-    accounting = _optional("optimizer.accounting")
-    kpis = accounting.kpis(site, plan.table) if accounting is not None else {}
-    baseline: dict[str, Any] = {}
-    rules = _optional("optimizer.baseline")
-    if rules is not None:
-        base = rules.rule_based_plan(site, inputs, state, now=now)
-        baseline = dict(base.kpis)
-        if "cost" in kpis and "cost" in baseline:
-            baseline["cost_saving"] = baseline["cost"] - kpis["cost"]
-        if "emissions_kgco2" in kpis and "emissions_kgco2" in baseline:
-            baseline["emissions_saving_kgco2"] = (
-                baseline["emissions_kgco2"] - kpis["emissions_kgco2"]
-            )
-    from dataclasses import replace
-
-    return replace(plan, kpis=kpis, baseline=baseline)
-
-
-class Planner:
-    """Makes plans, keeping built models and their HiGHS objects for re-plans.
-
-    A re-plan of a site whose horizon has the same shape (same site, length, windows and
-    options) only pushes the new inputs and state into the kept model and re-solves.
-
-    Parameters
-    ----------
-    keep : int
-        How many built models to keep (least recently used ones are dropped).
-    threads : int, optional
-        HiGHS threads.
-    """
-
-    def __init__(self, keep: int = 4, *, threads: int | None = None):
-        self.keep = keep
-        self.threads = threads
-        self._kept: OrderedDict[tuple, Any] = OrderedDict()
-        self._devices: dict[Site, list] = {}
-        #: timings of the last plan [s]: build, compile, pass, refresh, solver, readback, total
-        self.last_timings: dict[str, float] = {}
-
-    def _problem(
-        self, site: Site, index: pd.DatetimeIndex, inputs: pd.DataFrame
-    ) -> tuple[Any, Any, bool]:
-        from optimizer.devices import device_models
-        from optimizer.model import build_model, structure_key
-
-        devices = self._devices.get(site)
-        if devices is None:
-            devices = self._devices[site] = device_models(site)
-        key = structure_key(site, index, inputs, devices)
-        if key in self._kept:
-            self._kept.move_to_end(key)
-            vm, problem = self._kept[key]
-            return vm, problem, True
-        t0 = time.perf_counter()
-        vm = build_model(site, index, inputs, devices=devices)
-        self.last_timings["build_s"] = time.perf_counter() - t0
-        return vm, None, False
-
-    def plan(
-        self,
-        site: Site,
-        index: pd.DatetimeIndex,
-        inputs: pd.DataFrame | None = None,
-        state: State | None = None,
-        *,
-        mode: str = "cost",
-        emission_budget_kgco2: float | None = None,
-        time_limit_s: float | None = None,
-        mip_rel_gap: float | None = None,
-        now: datetime | None = None,
-        assess_plan: bool = True,
-    ) -> Plan:
-        """Plan ``site`` over ``index``; see ``make_plan``."""
-        t_start = time.perf_counter()
-        if mode not in MODES:
-            raise PlanningError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
-        if emission_budget_kgco2 is not None and not (
-            math.isfinite(emission_budget_kgco2) and emission_budget_kgco2 >= 0
-        ):
-            raise PlanningError(f"emission_budget_kgco2 must be ≥ 0, got {emission_budget_kgco2}")
-        if now is not None and now.tzinfo is None:
-            raise PlanningError(f"now must be timezone-aware, got naive {now.isoformat()}")
-        index = check_index(site, index)
-        inputs = (
-            build_inputs(site, index) if inputs is None else validate_inputs(site, index, inputs)
-        )
-        state = (state or State()).resolved(site)
-        from optimizer.solve import HighsProblem
-
-        self.last_timings = {}
-        vm, problem, reused = self._problem(site, index, inputs)
-        datas = vm.set_data(index, inputs, state)
-        t0 = time.perf_counter()
-        if reused:
-            problem.refresh(datas)
-            self.last_timings["refresh_s"] = time.perf_counter() - t0
-        else:
-            problem = HighsProblem(vm, datas, threads=self.threads)
-            self.last_timings["compile_s"] = problem.compile_s
-            self.last_timings["pass_s"] = problem.pass_s
-            self._kept[vm.key] = (vm, problem)
-            while len(self._kept) > self.keep:
-                self._kept.popitem(last=False)
-            kept_sites = {key[0] for key in self._kept}
-            self._devices = {s: d for s, d in self._devices.items() if s in kept_sites}
-        try:
-            solution = self._solve(
-                vm, problem, mode, emission_budget_kgco2, time_limit_s, mip_rel_gap
-            )
-        except InfeasibleError:
-            conflicts = [
-                c for dev, data in zip(vm.devices, datas, strict=True) for c in dev.conflicts(data)
-            ]
-            if not conflicts:
-                core = problem.conflicting_constraints()
-                conflicts = [
-                    "no single device's parameters conflict; these constraints together "
-                    "cannot hold: " + (", ".join(core) if core else "(HiGHS found no subset)")
-                ]
-            raise InfeasibleError(
-                f"site {site.name!r} has no feasible plan: " + "; ".join(conflicts), conflicts
-            ) from None
-        self.last_timings["solver_s"] = solution.solver_time_s
-        t1 = time.perf_counter()
-        table = self._table(vm, problem, solution, inputs, datas)
-        self.last_timings["readback_s"] = time.perf_counter() - t1
-        objectives = solution.objectives
-        terms = {
-            "cost": float(table["cost"].sum()),
-            "horizon_cost": objectives["horizon_objective"],
-            "penalty": objectives["penalty_objective"],
-            "emissions_kgco2": objectives["emissions_objective"],
-            "carbon_cost": site.carbon_price_per_kgco2 * objectives["emissions_objective"],
-            "objective": objectives["objective"],
-            "mode": mode,
-        }
-        if emission_budget_kgco2 is not None:
-            terms["emission_budget_kgco2"] = emission_budget_kgco2
-        if solution.mip_gap is not None:
-            terms["mip_gap"] = solution.mip_gap
-        self.last_timings["total_s"] = time.perf_counter() - t_start
-        plan = Plan(
-            plan_id=uuid.uuid4().hex,
-            site=site.name,
-            created_at=now,
-            start=index[0].tz_convert(site.tz).to_pydatetime(),
-            end=(index[-1] + site.step).tz_convert(site.tz).to_pydatetime(),
-            step_minutes=site.step_minutes,
-            status=solution.status,
-            solver=problem.solver_name,
-            solve_time_s=self.last_timings["total_s"],
-            objective_terms=terms,
-            table=table,
-        )
-        return assess(site, plan, inputs, state, now) if assess_plan else plan
-
-    @staticmethod
-    def _solve(
-        vm: Any,
-        problem: Any,
-        mode: str,
-        budget: float | None,
-        time_limit_s: float | None,
-        mip_rel_gap: float | None,
-    ) -> Any:
-        """Solve, then re-solve while any device asks for bounds its rules need."""
-        options = dict(mode=mode, emission_budget_kgco2=budget, mip_rel_gap=mip_rel_gap)
-        deadline = None if time_limit_s is None else time.perf_counter() + time_limit_s
-        solver_s = 0.0
-        for _ in range(vm.n + 1):
-            left = None if deadline is None else max(deadline - time.perf_counter(), 1e-3)
-            solution = problem.solve(time_limit_s=left, **options)
-            solver_s += solution.solver_time_s
-            bounds = []
-            for dev in vm.devices:
-                blk = vm.block(dev)
-
-                def values(name: str, blk: Any = blk, x: np.ndarray = solution.x) -> np.ndarray:
-                    return problem.values(x, getattr(blk, name))
-
-                bounds.extend(dev.restrict(blk, values))
-            if not bounds:
-                break
-            problem.restrict(bounds)
-        solution.solver_time_s = solver_s
-        return solution
-
-    @staticmethod
-    def _table(
-        vm: Any, problem: Any, solution: Any, inputs: pd.DataFrame, datas: list
-    ) -> pd.DataFrame:
-        columns: dict[str, np.ndarray] = {c: inputs[c].to_numpy() for c in inputs.columns}
-        for dev, data in zip(vm.devices, datas, strict=True):
-            blk = vm.block(dev)
-
-            def values(name: str, blk: Any = blk) -> np.ndarray:
-                return problem.values(solution.x, getattr(blk, name))
-
-            for quantity, series in dev.decisions(values, data).items():
-                columns[f"{dev.prefix}{quantity}"] = np.asarray(series, dtype=float)
-        from optimizer.model import interval_accounts
-
-        cost, emissions = interval_accounts(vm, columns)
-        columns["cost"] = cost
-        columns["emissions_kgco2"] = emissions
-        columns["marginal_price_per_kwh"] = solution.bus_dual / vm.step_h
-        return pd.DataFrame(columns, index=inputs.index.rename("start"))
-
-
 def make_plan(
     site: Site,
     index: pd.DatetimeIndex,
@@ -418,6 +207,8 @@ def make_plan(
     InfeasibleError
         The site's parameters contradict one another; the message names them.
     """
+    from optimizer.planner import Planner
+
     return Planner(keep=1).plan(
         site,
         index,
@@ -429,3 +220,12 @@ def make_plan(
         mip_rel_gap=mip_rel_gap,
         now=now,
     )
+
+
+def __getattr__(name: str) -> Any:
+    """``Planner`` lives in ``optimizer.planner``; it is also reachable from here."""
+    if name == "Planner":
+        from optimizer.planner import Planner
+
+        return Planner
+    raise AttributeError(f"module 'optimizer.plan' has no attribute {name!r}")

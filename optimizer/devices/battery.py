@@ -47,7 +47,7 @@ class BatteryModel(DeviceModel):
             "soc_balance",
             blk.soc_kwh,
             blk.initial_kwh,
-            lambda t: (eta_c * blk.charge_kw[t] - blk.discharge_kw[t] / eta_d) * step_h,
+            lambda t: [(eta_c * step_h, blk.charge_kw[t]), (-step_h / eta_d, blk.discharge_kw[t])],
             self.retention_pu,
         )
 

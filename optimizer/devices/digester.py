@@ -78,14 +78,10 @@ class DigesterModel(DeviceModel):
     def link(self, blk: Any, ctx: Context) -> None:
         burnt = ctx.links.drawn(self.name, "gas_m3")
 
-        def inflow(t: int) -> Any:
-            return (
-                blk.produced_m3[t]
-                - blk.cooked_m3[t]
-                - sum(fuel[t] for fuel in burnt)
-                - blk.flared_m3[t]
-                - blk.vented_m3[t]
-            )
+        def inflow(t: int) -> list[tuple[float, Any]]:
+            taken = [blk.cooked_m3[t], blk.flared_m3[t], blk.vented_m3[t]]
+            taken += [fuel[t] for fuel in burnt]
+            return [(1.0, blk.produced_m3[t])] + [(-1.0, v) for v in taken]
 
         add_storage_balance(blk, "gas_balance", blk.gas_m3, blk.initial_m3, inflow)
 

@@ -51,17 +51,19 @@ class GensetModel(DeviceModel):
         blk.power_kw = pyo.Var(ctx.T, bounds=(0.0, g.rated_kw))
         blk.on = pyo.Var(ctx.T, bounds=(0.0, 1.0), within=pyo.Binary if g.commitment else pyo.Reals)
         blk.max_output = pyo.Constraint(
-            ctx.T, rule=lambda b, t: b.power_kw[t] <= g.rated_kw * b.on[t]
+            ctx.T, rule=lambda b, t: b.power_kw[t] - g.rated_kw * b.on[t] <= 0
         )
         if g.min_load_pu > 0:
             blk.min_output = pyo.Constraint(
-                ctx.T, rule=lambda b, t: b.power_kw[t] >= g.min_load_pu * g.rated_kw * b.on[t]
+                ctx.T, rule=lambda b, t: b.power_kw[t] - g.min_load_pu * g.rated_kw * b.on[t] >= 0
             )
         fuel = pyo.Var(ctx.T, bounds=(0.0, None))
         blk.add_component(self.fuel_name, fuel)
         blk.fuel_use = pyo.Constraint(
             ctx.T,
-            rule=lambda b, t: fuel[t] == (slope * b.power_kw[t] + no_load * b.on[t]) * ctx.step_h,
+            rule=lambda b, t: (
+                fuel[t] - slope * ctx.step_h * b.power_kw[t] - no_load * ctx.step_h * b.on[t] == 0
+            ),
         )
         ramp = self.ramp_kw(ctx.step_h)
         if ramp is not None:

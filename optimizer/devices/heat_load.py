@@ -41,10 +41,11 @@ class HeatLoadModel(DeviceModel):
         blk.heat_balance = pyo.Constraint(
             ctx.T,
             rule=lambda b, t: (
-                h.heat_to_demand_cop_pu * sum(b.drawn_kw[u, t] for u in b.U)
+                sum(h.heat_to_demand_cop_pu * b.drawn_kw[u, t] for u in b.U)
                 + backup_cop * b.backup_kw[t]
                 + b.unserved_kw[t]
-                == b.demand_kw[t]
+                - b.demand_kw[t]
+                == 0
             ),
         )
         for unit in h.chp_units:

@@ -62,7 +62,9 @@ class ShiftableLoadModel(DeviceModel):
         members = [np.flatnonzero(labels == k).tolist() for k in touched]
         blk.energy_due = pyo.Constraint(
             blk.P,
-            rule=lambda b, k: sum(b.power_kw[t] for t in members[k]) * ctx.step_h == b.due_kwh[k],
+            rule=lambda b, k: (
+                sum(ctx.step_h * b.power_kw[t] for t in members[k]) - b.due_kwh[k] == 0
+            ),
         )
 
     def set_data(self, blk: Any, data: DeviceData) -> None:

@@ -11,7 +11,7 @@ def add_storage_balance(
     name: str,
     level: Any,
     initial: Any,
-    inflow: Callable[[int], Any],
+    inflow: Callable[[int], list[tuple[float, Any]]],
     retention_pu: float = 1.0,
 ) -> None:
     """Add ``name[t]``: the level at the end of ``t`` from the level before it and the net inflow.
@@ -27,7 +27,9 @@ def add_storage_balance(
     initial : Var or Param
         Level before the first interval [kWh or m³].
     inflow : callable
-        ``inflow(t)``: net amount added during interval ``t`` [kWh or m³].
+        ``inflow(t)``: the net amount added during interval ``t`` [kWh or m³], as
+        ``(coefficient, variable)`` pairs (a flat sum compiles several times faster than a
+        nested expression).
     retention_pu : float
         Share of the stored level kept over one interval [pu] (self-discharge).
 
@@ -42,7 +44,10 @@ def add_storage_balance(
 
     def rule(b: Any, t: int) -> Any:
         previous = initial if t == first else level[t - 1]
-        return level[t] == retention_pu * previous + inflow(t)
+        body = level[t] - retention_pu * previous
+        for coefficient, variable in inflow(t):
+            body -= coefficient * variable
+        return body == 0
 
     blk.add_component(name, pyo.Constraint(times, rule=rule))
 

@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from optimizer.plan import Plan, Planner, make_plan
+from optimizer.plan import Plan, make_plan
+from optimizer.planner import Planner
 from optimizer.state import State
 from tests.optimizer.devices.test_battery import battery
 from tests.optimizer.toy import check, grid, index, inputs, load, pv, toy_site
@@ -114,3 +115,14 @@ def test_import_optimizer_does_not_import_pyomo():
     code = "import sys, optimizer; print('pyomo' in sys.modules, 'highspy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_planners_with_different_thread_counts_coexist():
+    # HiGHS keeps one scheduler per process; a new thread count must reset it first
+    site = _site()
+    idx = index(site, 4)
+    given = inputs(site, idx, grid__import_price_per_kwh=PRICES, load__forecast_kw=2)
+    one = Planner(threads=1).plan(site, idx, given)
+    two = Planner(threads=2).plan(site, idx, given)
+    assert one.status == two.status == "optimal"
+    assert one.objective_terms["objective"] == pytest.approx(two.objective_terms["objective"])
