@@ -40,6 +40,11 @@ class Links:
         return list(self._draws.get((provider, quantity), ()))
 
 
+#: The link through which loads declare the electric demand they take from the bus: unserved
+#: energy can only stand in for that demand (provider, quantity for ``Links``).
+SHEDDABLE = ("_unserved", "demand_kw")
+
+
 @dataclass
 class Context:
     """What a device needs to build its block: the site, the time set and the links."""

@@ -6,12 +6,7 @@ from typing import Any
 
 import pyomo.environ as pyo
 
-from optimizer.devices.base import (
-    Array,
-    Context,
-    DeviceData,
-    DeviceModel,
-)
+from optimizer.devices.base import SHEDDABLE, Array, Context, DeviceData, DeviceModel
 
 
 class FixedLoadModel(DeviceModel):
@@ -22,6 +17,7 @@ class FixedLoadModel(DeviceModel):
         self.add_input_params(blk, ctx)
         # fixed by its bounds, so a new forecast changes bounds, never the matrix
         blk.power_kw = pyo.Var(ctx.T, bounds=lambda b, t: (b.forecast_kw[t], b.forecast_kw[t]))
+        ctx.links.draw(*SHEDDABLE, blk.power_kw)
 
     def bus_kw(self, blk: Any, t: int) -> Any:
         return -blk.power_kw[t]

@@ -9,7 +9,7 @@ from typing import Any
 
 import pyomo.environ as pyo
 
-from optimizer.devices.base import Array, Context, DeviceData, DeviceModel
+from optimizer.devices.base import SHEDDABLE, Array, Context, DeviceData, DeviceModel
 from sites.schema import HeatLoad
 
 
@@ -50,6 +50,7 @@ class HeatLoadModel(DeviceModel):
         )
         for unit in h.chp_units:
             ctx.links.draw(unit, "heat_kw", _Drawn(blk.drawn_kw, unit))
+        ctx.links.draw(*SHEDDABLE, blk.backup_kw)
 
     def bus_kw(self, blk: Any, t: int) -> Any:
         return -blk.backup_kw[t]

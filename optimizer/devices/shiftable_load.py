@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from optimizer.devices.base import Array, Context, DeviceData, DeviceModel
+from optimizer.devices.base import SHEDDABLE, Array, Context, DeviceData, DeviceModel
 from optimizer.windows import OUTSIDE, due_energy, period_labels
 from sites.schema import ShiftableLoad, window_hours
 
@@ -55,6 +55,7 @@ class ShiftableLoadModel(DeviceModel):
             ctx.T,
             bounds=lambda b, t: (s.min_power_kw, s.max_power_kw) if inside[t] else (0.0, 0.0),
         )
+        ctx.links.draw(*SHEDDABLE, blk.power_kw)
         blk.P = pyo.RangeSet(0, len(touched) - 1)
         blk.due_low_kwh = pyo.Param(blk.P, mutable=True, initialize=0.0)
         blk.due_high_kwh = pyo.Param(blk.P, mutable=True, initialize=0.0)

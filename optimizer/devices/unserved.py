@@ -10,7 +10,7 @@ from typing import Any
 
 import pyomo.environ as pyo
 
-from optimizer.devices.base import Array, Context, DeviceData, DeviceModel
+from optimizer.devices.base import SHEDDABLE, Array, Context, DeviceData, DeviceModel
 from sites.schema import Site
 
 
@@ -18,7 +18,7 @@ class UnservedModel(DeviceModel):
     def __init__(self, spec: Any, site: Site):
         self.spec = spec
         self.site = site
-        self.name = "_unserved"  # not a valid device name, so it cannot clash
+        self.name = SHEDDABLE[0]  # not a valid device name, so it cannot clash
 
     @property
     def prefix(self) -> str:
@@ -26,6 +26,14 @@ class UnservedModel(DeviceModel):
 
     def build(self, blk: Any, ctx: Context) -> None:
         blk.unserved_kw = pyo.Var(ctx.T, bounds=(0.0, None))
+
+    def link(self, blk: Any, ctx: Context) -> None:
+        # Lost load is load not served: it can stand in for the loads' own demand only, never
+        # for a battery's charging or an export (docs/formulation.md, *unserved load*).
+        demands = ctx.links.drawn(*SHEDDABLE)
+        blk.within_demand = pyo.Constraint(
+            ctx.T, rule=lambda b, t: b.unserved_kw[t] - sum(d[t] for d in demands) <= 0
+        )
 
     def bus_kw(self, blk: Any, t: int) -> Any:
         return blk.unserved_kw[t]

@@ -212,18 +212,25 @@ def plan_problems(site: Site, plan: Any, state: Any = None) -> list[str]:
             fuel_by_digester[g.fuel.digester] += fuel
     for d in site.of_type(Digester):
         ck.digester(d, fuel_by_digester[d.name])
+    demand = 0.0
     for h in site.of_type(HeatLoad):
-        bus -= ck.heat_load(h)
+        backup = ck.heat_load(h)
+        bus -= backup
+        demand = demand + backup
     for ld in site.of_type(FixedLoad):
         p = ck.c(f"{ld.name}.power_kw")
         ck.close(f"{ld.name}.power_kw", p, ck.c(f"{ld.name}.forecast_kw"))
         bus -= p
+        demand = demand + p
     for s in site.of_type(ShiftableLoad):
-        bus -= ck.shiftable(s)
+        p = ck.shiftable(s)
+        bus -= p
+        demand = demand + p
     for gr in site.of_type(Grid):
         bus += ck.grid(gr)
     unserved = ck.c("unserved_kw")
-    ck.within("unserved_kw", unserved)
+    # lost load stands in only for the loads' own demand, never for charging or export
+    ck.within("unserved_kw", unserved, 0.0, demand)
     ck.close("bus balance (net injection)", bus + unserved, 0.0)
     # heat drawn from a unit by all loads together stays within its recovered heat
     for g in site.of_type(Genset):
