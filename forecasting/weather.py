@@ -179,6 +179,9 @@ _PVLIB_NAMES = {
 }
 
 
+HOURS_PER_TYPICAL_YEAR = 8760
+
+
 def _typical_year(
     raw: pd.DataFrame, cloud_tenths: str | None, shift: pd.Timedelta, meta: dict
 ) -> tuple[pd.DataFrame, dict]:
@@ -187,8 +190,17 @@ def _typical_year(
     if cloud_tenths is not None and cloud_tenths in raw:
         cover = raw[cloud_tenths].astype(float)
         data["cloud_cover_pct"] = cover.where((cover >= 0) & (cover <= 10)) * 10.0
-    data.index = pd.DatetimeIndex(raw.index + shift, name="time")
-    data = to_year(data, TYPICAL_YEAR)  # in the file's own (standard) time, then to UTC
+    stamps = pd.DatetimeIndex(raw.index + shift, name="time")
+    if len(stamps) == HOURS_PER_TYPICAL_YEAR:
+        # A typical year is 8760 consecutive hours whatever years its months come from; laying
+        # them out from the first stamp avoids readers' year-end and leap-year label slips
+        # (pvlib labels the last hour of 28 February 1996 as 1 March).
+        first = stamps[0]
+        start = first.replace(year=TYPICAL_YEAR)
+        data.index = pd.date_range(start, periods=len(stamps), freq="1h", name="time")
+    else:
+        data.index = stamps
+        data = to_year(data, TYPICAL_YEAR)  # in the file's own (standard) time, then to UTC
     data.index = data.index.tz_convert("UTC")
     data = data.sort_index()
     meta = {
@@ -317,10 +329,30 @@ _FORMATS: tuple[tuple[Callable[[Path], bool], Callable[..., tuple[pd.DataFrame, 
 )
 
 
+#: Prefix naming a typical-year file that ships with pvlib, e.g. ``pvlib:723170TYA.CSV``.
+PVLIB_DATA = "pvlib:"
+
+
+def resolve_weather_path(path: str | Path) -> Path:
+    """The file a weather argument names; ``pvlib:NAME`` is a file of pvlib's own data folder
+    (TMY3 files of Greensboro NC ``723170TYA.CSV`` and Sand Point AK ``703165TY.csv``)."""
+    text = str(path)
+    if not text.startswith(PVLIB_DATA):
+        return Path(path)
+    import pvlib
+
+    folder = Path(pvlib.__file__).parent / "data"
+    found = folder / text[len(PVLIB_DATA) :]
+    if not found.is_file():
+        shipped = sorted(p.name for p in folder.iterdir() if "TY" in p.name.upper())
+        raise WeatherError(f"{text}: pvlib ships no such file; it has {', '.join(shipped)}")
+    return found
+
+
 def read_any_weather(path: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Read a weather file of any supported format: EPW, TMY3, PVGIS TMY, a saved Open-Meteo
-    response, else :func:`read_weather`'s CSV/JSON."""
-    p = Path(path)
+    response, else :func:`read_weather`'s CSV/JSON. ``pvlib:NAME`` reads a file pvlib ships."""
+    p = resolve_weather_path(path)
     if not p.is_file():
         raise WeatherError(f"{p}: no such file")
     reader = next((r for test, r in _FORMATS if test(p)), read_weather)

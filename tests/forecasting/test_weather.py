@@ -226,3 +226,12 @@ def test_open_meteo_offline_is_a_clear_error():
     with pytest.raises(WeatherServiceError, match="cannot reach .* offline"):
         get_weather(24.18, 113.05, "2026-06-21", "2026-06-22", url="http://127.0.0.1:9/v1/forecast",
                     timeout_s=2)  # fmt: skip
+
+
+def test_pvlib_prefix_names_a_typical_year_that_pvlib_ships() -> None:
+    from forecasting.weather import WeatherError, read_any_weather
+
+    data, _ = read_any_weather("pvlib:723170TYA.CSV")
+    assert len(data) == 8760 and data["ghi_wm2"].max() > 800
+    with pytest.raises(WeatherError, match="pvlib ships no such file; it has .*723170TYA.CSV"):
+        read_any_weather("pvlib:nowhere.csv")
