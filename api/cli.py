@@ -19,6 +19,8 @@ COMMAND_MODULES = (
     "api.commands.forecast",
     "api.commands.serve",
     "api.commands.keys",
+    "api.commands.simulate",
+    "api.commands.size",
 )
 
 

@@ -281,3 +281,104 @@ class HighsProblem:
         status = "optimal" if all(s == "optimal" for s in statuses) else "time_limit"
         objectives = {name: cm.value(name, x) for name in cm.rows}
         return Solution(status, x, bus_dual, objectives, self._solver_s, gap)
+
+
+class StudyProblem:
+    """Any linear Pyomo model in a kept ``Highs`` object, its active objectives solved by name.
+
+    For studies whose model is made of planning models (e.g. sizing over several periods,
+    ``optimizer.studies.sizing``); planning itself uses :class:`HighsProblem`.
+    """
+
+    def __init__(self, model: Any):
+        from pyomo.common.gc_manager import PauseGC
+        from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+
+        t0 = time.perf_counter()
+        with PauseGC():
+            info = LinearStandardFormCompiler().write(model, mixed_form=True)
+        self.columns = info.columns
+        self.col_of = {id(v): j for j, v in enumerate(self.columns)}
+        n = len(self.columns)
+        self._all = np.arange(n, dtype=np.int32)
+        c = info.c.tocsr()
+        offsets = np.asarray(info.c_offset, dtype=float)
+        self.rows = {o.name: c[[i], :].toarray().ravel() for i, o in enumerate(info.objectives)}
+        self.offsets = {o.name: float(offsets[i]) for i, o in enumerate(info.objectives)}
+        self.low = np.array([-INF if v.lb is None else v.lb for v in self.columns], dtype=float)
+        self.high = np.array([INF if v.ub is None else v.ub for v in self.columns], dtype=float)
+        rhs = np.asarray(info.rhs, dtype=float)
+        kind = np.array([r.bound_type for r in info.rows])
+        self.n_rows = len(info.rows)
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = n, self.n_rows
+        lp.col_cost_ = np.zeros(n)
+        lp.col_lower_, lp.col_upper_ = _inf(self.low), _inf(self.high)
+        lp.row_lower_ = np.where(kind == 1, -INF, _inf(rhs))
+        lp.row_upper_ = np.where(kind == -1, INF, _inf(rhs))
+        A = info.A.tocsc()
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = A.indptr, A.indices, A.data
+        self.highs = _new_highs()
+        self.highs.setOptionValue("output_flag", False)
+        self.highs.passModel(lp)
+        self.compile_s = time.perf_counter() - t0
+
+    def value(self, name: str, x: np.ndarray) -> float:
+        return float(self.rows[name] @ x) + self.offsets[name]
+
+    def values(self, x: np.ndarray, component: Any) -> np.ndarray:
+        """Values of an indexed Var in index order (a dropped variable: its lower bound)."""
+        idx = np.array([self.col_of.get(id(v), -1) for v in component.values()], dtype=np.int64)
+        lows = np.array([v.lb or 0.0 for v in component.values()])
+        return np.where(idx >= 0, x[np.maximum(idx, 0)], lows)
+
+    def set_upper(self, var: Any, upper: float | None) -> None:
+        """A new upper bound for one variable (None: none)."""
+        j = self.col_of[id(var)]
+        self.high[j] = INF if upper is None else upper
+        self.highs.changeColsBounds(1, np.array([j], np.int32), self.low[[j]], self.high[[j]])
+
+    def restrict(self, bounds: list[tuple[Any, float, float]]) -> None:
+        """Impose ``(var, lower, upper)`` bounds until the next ``release``."""
+        idx = np.array([self.col_of[id(v)] for v, _, _ in bounds], dtype=np.int32)
+        low = np.array([lo for _, lo, _ in bounds], dtype=float)
+        high = np.array([hi for _, _, hi in bounds], dtype=float)
+        self.highs.changeColsBounds(len(idx), idx, low, high)
+
+    def release(self) -> None:
+        """The model's own column bounds again."""
+        self.highs.changeColsBounds(len(self._all), self._all, _inf(self.low), _inf(self.high))
+
+    def solve(
+        self, objective: str, *, stages: tuple[str, ...] = (), time_limit_s: float | None = None
+    ) -> tuple[str, np.ndarray, dict[str, float]]:
+        """Minimise each of ``stages`` in turn, keeping each optimum (within the lexicographic
+        tolerance), then ``objective``; returns the status, the solution and every objective."""
+        h = self.highs
+        extra = h.getNumRow() - self.n_rows
+        if extra:
+            h.deleteRows(extra, np.arange(self.n_rows, self.n_rows + extra, dtype=np.int32))
+        h.setOptionValue("time_limit", INF if time_limit_s is None else time_limit_s)
+        statuses = []
+        for name in (*stages, objective):
+            h.changeColsCost(len(self._all), self._all, self.rows[name])
+            h.run()
+            status = h.getModelStatus()
+            if status in (_STATUS.kInfeasible, _STATUS.kUnboundedOrInfeasible):
+                raise InfeasibleError(f"the study model is infeasible (stage {name!r})")
+            if status != _STATUS.kOptimal and int(h.getInfo().primal_solution_status) != _FEASIBLE:
+                raise PlanningError(f"HiGHS ended with status {h.modelStatusToString(status)}")
+            statuses.append("optimal" if status == _STATUS.kOptimal else "time_limit")
+            if name != objective:
+                x = np.asarray(h.getSolution().col_value)
+                best = self.value(name, x)
+                slack = abs(best) * LEXICOGRAPHIC_TOLERANCE_PU + LEXICOGRAPHIC_TOLERANCE_ABS
+                row = self.rows[name]
+                nz = np.flatnonzero(row)
+                h.addRow(
+                    -INF, best + slack - self.offsets[name], len(nz), nz.astype(np.int32), row[nz]
+                )
+        x = np.asarray(h.getSolution().col_value)
+        status = "optimal" if all(s == "optimal" for s in statuses) else "time_limit"
+        return status, x, {name: self.value(name, x) for name in self.rows}

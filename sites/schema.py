@@ -80,6 +80,9 @@ class Economics(Strict):
     replacement_cost_pu: Fraction = Field(
         default=1.0, description="replacement cost as a share of the capital cost"
     )
+    max_units: float | None = Field(
+        default=None, ge=0, description="upper bound on the sized capacity, in the cost's unit"
+    )
 
 
 class Device(Strict):
@@ -399,6 +402,9 @@ class Site(Strict):
     )
     discount_rate_pu: float = Field(default=0.06, ge=0, le=0.5, description="for sizing")
     project_life_years: int = Field(default=20, ge=1, le=60, description="for sizing")
+    capital_budget: float | None = Field(
+        default=None, ge=0, description="for sizing: capital allowed for new capacity [currency]"
+    )
     devices: tuple[AnyDevice, ...] = Field(min_length=1)
 
     @model_validator(mode="after")

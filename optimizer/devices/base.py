@@ -192,3 +192,25 @@ class DeviceModel:
     def conflicts(self, data: DeviceData) -> list[str]:
         """Contradictions among this device's parameters and inputs, each naming them."""
         return []
+
+    # --- sizing (optimizer/studies/sizing.py; docs/studies.md) ------------------------
+    #: unit of the capacity this kind is sized by (``kWp``, ``kWh``, ``kW``, ``m3``); None:
+    #: the kind has no capacity to size
+    capacity_unit: str | None = None
+
+    def capacity_units(self) -> float:
+        """Installed capacity in ``capacity_unit``."""
+        raise NotImplementedError(f"{self.name} has no capacity to size")
+
+    def capacity_limit(self) -> float | None:
+        """Largest capacity the site allows (e.g. by roof area) [capacity_unit]; None: none."""
+        return None
+
+    def for_sizing(self, blk: Any, ctx: Context, capacity: Any) -> None:
+        """Sizing mode, called after ``set_data``: the block's limits follow ``capacity`` (a
+        Pyomo Var in ``capacity_unit``; None when the size is fixed) and the horizon closes on
+        itself, as it stands for many days like it (stores end where they started)."""
+
+    def resized(self, units: float) -> Any:
+        """This device's spec at a capacity of ``units`` [capacity_unit]."""
+        raise NotImplementedError(f"{self.name} has no capacity to size")

@@ -10,7 +10,7 @@ from typing import Any
 import pyomo.environ as pyo
 
 from optimizer.devices.base import Array, Context, DeviceData, DeviceModel
-from optimizer.devices.storage import add_storage_balance
+from optimizer.devices.storage import add_storage_balance, close_storage_cycle
 from sites.schema import Battery
 
 
@@ -102,3 +102,40 @@ class BatteryModel(DeviceModel):
                 f"(max_charge_kw {b.max_charge_kw:g}) can make up"
             )
         return out
+
+    # --- sizing -------------------------------------------------------------------------
+    capacity_unit = "kWh"
+
+    def capacity_units(self) -> float:
+        return self.spec.capacity_kwh
+
+    def for_sizing(self, blk: Any, ctx: Context, capacity: Any) -> None:
+        """SoC window and power limits scale with the energy capacity (at the site file's
+        C-rates); the SoC starts free in its window and ends at least there."""
+        b = self.spec
+        size = b.capacity_kwh if capacity is None else capacity
+        close_storage_cycle(
+            blk, blk.soc_kwh, blk.initial_kwh, b.soc_min_pu * size, b.soc_max_pu * size
+        )
+        if capacity is None:
+            return
+        for name, rated in (("charge_kw", b.max_charge_kw), ("discharge_kw", b.max_discharge_kw)):
+            power = getattr(blk, name)
+            for t in ctx.T:
+                power[t].setub(None)
+            rate = rated / b.capacity_kwh
+            blk.add_component(
+                f"sized_{name}",
+                pyo.Constraint(ctx.T, rule=lambda _, t, p=power, r=rate: p[t] <= r * capacity),
+            )
+
+    def resized(self, units: float) -> Battery:
+        b = self.spec
+        scale = units / b.capacity_kwh
+        return b.model_copy(
+            update={
+                "capacity_kwh": units,
+                "max_charge_kw": b.max_charge_kw * scale,
+                "max_discharge_kw": b.max_discharge_kw * scale,
+            }
+        )

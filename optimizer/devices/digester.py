@@ -14,7 +14,7 @@ import pyomo.environ as pyo
 
 from optimizer.accounting import vented_kgco2e_per_m3
 from optimizer.devices.base import Array, Context, DeviceData, DeviceModel
-from optimizer.devices.storage import add_storage_balance
+from optimizer.devices.storage import add_storage_balance, close_storage_cycle
 from sites.schema import Digester
 from sites.timeindex import hourly_to_index
 
@@ -132,3 +132,23 @@ class DigesterModel(DeviceModel):
                 f"level {level:g} m³"
             )
         return out
+
+    # --- sizing (the gas holder's volume) -------------------------------------------------
+    capacity_unit = "m3"
+
+    def capacity_units(self) -> float:
+        return self.spec.holder_max_m3
+
+    def for_sizing(self, blk: Any, ctx: Context, capacity: Any) -> None:
+        """The holder level stays between its minimum and the (sized) volume, starts free and
+        ends at least where it started."""
+        d = self.spec
+        size = d.holder_max_m3 if capacity is None else capacity
+        close_storage_cycle(blk, blk.gas_m3, blk.initial_m3, d.holder_min_m3, size)
+
+    def resized(self, units: float) -> Digester:
+        d = self.spec
+        volume = max(units, d.holder_min_m3 * (1 + 1e-6) + 1e-6)
+        share = (d.holder_initial_m3 - d.holder_min_m3) / (d.holder_max_m3 - d.holder_min_m3)
+        initial = d.holder_min_m3 + share * (volume - d.holder_min_m3)
+        return d.model_copy(update={"holder_max_m3": volume, "holder_initial_m3": initial})

@@ -116,3 +116,25 @@ class GensetModel(DeviceModel):
         if self.spec.heat_recovery_pu > 0:
             out["heat_kw"] = self.spec.heat_recovery_pu * power
         return out
+
+    # --- sizing -------------------------------------------------------------------------
+    capacity_unit = "kW"
+
+    def capacity_units(self) -> float:
+        return self.spec.rated_kw
+
+    def for_sizing(self, blk: Any, ctx: Context, capacity: Any) -> None:
+        """Sizing is an LP: commitment is relaxed. The committed share ``on`` may exceed 1 up
+        to capacity / rated_kw, so output, minimum load and no-load fuel scale with the size."""
+        for t in ctx.T:
+            blk.on[t].domain = pyo.NonNegativeReals
+        if capacity is None:
+            return
+        rated = self.spec.rated_kw
+        for t in ctx.T:
+            blk.on[t].setub(None)
+            blk.power_kw[t].setub(None)
+        blk.sized_output = pyo.Constraint(ctx.T, rule=lambda b, t: rated * b.on[t] <= capacity)
+
+    def resized(self, units: float) -> Genset:
+        return self.spec.model_copy(update={"rated_kw": units})

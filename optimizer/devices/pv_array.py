@@ -12,6 +12,7 @@ from optimizer.devices.base import (
     DeviceData,
     DeviceModel,
 )
+from sites.schema import PvArray
 
 
 class PvArrayModel(DeviceModel):
@@ -28,3 +29,31 @@ class PvArrayModel(DeviceModel):
     def decisions(self, values: Any, data: DeviceData) -> dict[str, Array]:
         pv = values("pv_kw")
         return {"pv_kw": pv, "curtailed_kw": (data.inputs["available_kw"] - pv).clip(min=0.0)}
+
+    # --- sizing -------------------------------------------------------------------------
+    spec: PvArray
+    capacity_unit = "kWp"
+
+    def capacity_units(self) -> float:
+        return self.spec.dc_capacity_kwp
+
+    def capacity_limit(self) -> float | None:
+        a = self.spec
+        return None if a.usable_area_m2 is None else a.usable_area_m2 * a.kwp_per_m2
+
+    def for_sizing(self, blk: Any, ctx: Context, capacity: Any) -> None:
+        """Output up to the available power per installed kWp times the sized kWp (the
+        inverter scales with the array, so the per-kWp profile keeps its clipping)."""
+        if capacity is None:
+            return
+        per_kwp = 1.0 / self.spec.dc_capacity_kwp
+        for t in ctx.T:
+            blk.pv_kw[t].setub(None)
+        blk.sized_output = pyo.Constraint(
+            ctx.T, rule=lambda b, t: b.pv_kw[t] <= b.available_kw[t] * per_kwp * capacity
+        )
+
+    def resized(self, units: float) -> PvArray:
+        a = self.spec
+        ratio = a.inverter_ac_kw / a.dc_capacity_kwp
+        return a.model_copy(update={"dc_capacity_kwp": units, "inverter_ac_kw": ratio * units})

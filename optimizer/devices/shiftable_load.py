@@ -13,7 +13,7 @@ import pyomo.environ as pyo
 
 from optimizer.devices.base import Array, Context, DeviceData, DeviceModel
 from optimizer.windows import OUTSIDE, due_energy, period_labels
-from sites.schema import ShiftableLoad
+from sites.schema import ShiftableLoad, window_hours
 
 
 class ShiftableLoadModel(DeviceModel):
@@ -100,3 +100,15 @@ class ShiftableLoadModel(DeviceModel):
                     f"the {high:g} kWh still due of energy_kwh {s.energy_kwh:g}"
                 )
         return out
+
+    # --- sizing -------------------------------------------------------------------------
+    def for_sizing(self, blk: Any, ctx: Context, capacity: Any) -> None:
+        """Each period touched receives its average share of the energy: the window time it
+        has in the horizon over the window time of a whole period, times ``energy_kwh``."""
+        s = self.spec
+        labels, touched = self.labels(ctx.index), self.periods(ctx.index)
+        whole_h = window_hours(s.window_start_h, s.window_end_h) * s.period_days
+        for k, period in enumerate(touched):
+            share = float((labels == period).sum()) * ctx.step_h / whole_h
+            blk.due_low_kwh[k].set_value(s.energy_kwh * share)
+            blk.due_high_kwh[k].set_value(s.energy_kwh * share)

@@ -50,3 +50,29 @@ def add_storage_balance(
         return body == 0
 
     blk.add_component(name, pyo.Constraint(times, rule=rule))
+
+
+def close_storage_cycle(blk: Any, level: Any, initial: Any, low: Any, high: Any) -> None:
+    """Sizing mode: the level stays in ``[low, high]``, starts anywhere in it and ends at least
+    where it started, so a period can repeat (``low``/``high`` may hold a capacity Var).
+
+    Adds ``level_low[t]``, ``level_high[t]``, ``initial_low``, ``initial_high`` and
+    ``cycle_closed``; the level's own bounds are lifted.
+
+    Notes
+    -----
+    .. math:: L \\le S_t \\le H, \\qquad L \\le S^0 \\le H, \\qquad S_{T-1} \\ge S^0
+    """
+    import pyomo.environ as pyo
+
+    times = level.index_set()
+    for t in times:
+        level[t].setlb(None)
+        level[t].setub(None)
+    initial.setlb(None)
+    initial.setub(None)
+    blk.level_low = pyo.Constraint(times, rule=lambda _, t: level[t] >= low)
+    blk.level_high = pyo.Constraint(times, rule=lambda _, t: level[t] <= high)
+    blk.initial_low = pyo.Constraint(expr=initial >= low)
+    blk.initial_high = pyo.Constraint(expr=initial <= high)
+    blk.cycle_closed = pyo.Constraint(expr=level[times.last()] >= initial)

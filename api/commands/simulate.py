@@ -1,0 +1,78 @@
+"""``villagegrid simulate SITE --weather FILE``: a year of operation, planned day by day."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "simulate",
+        help="plan every day of a year from a typical-year weather file, and the baseline",
+        description=(
+            "Plan each local day with a look-ahead, keep the day, carry the state (SoC, "
+            "gas-holder level, energy served) to the next; run the rule-based baseline on the "
+            "same days. Writes the operation, monthly and annual KPIs and plots to --out."
+        ),
+    )
+    p.add_argument("site", metavar="SITE", help="site YAML file")
+    p.add_argument(
+        "--weather",
+        required=True,
+        metavar="FILE",
+        help="typical-year weather file (TMY3, EPW, PVGIS TMY)",
+    )
+    p.add_argument("--year", type=int, default=None, help="calendar year (default: this year)")
+    p.add_argument(
+        "--out", default=None, metavar="DIR", help="output folder (default: ./<site>-year)"
+    )
+    p.add_argument("--days", type=int, default=None, help="simulate only the first N days")
+    p.add_argument("--start", default=None, metavar="YYYY-MM-DD", help="first day (default: 1 Jan)")
+    p.add_argument("--no-baseline", action="store_true", help="skip the rule-based baseline")
+    p.add_argument("--quiet", action="store_true", help="no progress line")
+    p.set_defaults(func=run)
+
+
+def _first_day(args: argparse.Namespace, year: int) -> date:
+    if args.start is None:
+        return date(year, 1, 1)
+    try:
+        return date.fromisoformat(args.start)
+    except ValueError:
+        raise SystemExit(f"--start must be a date YYYY-MM-DD, got {args.start!r}") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    from api.commands import load_site_or_report
+    from optimizer.errors import PlanningError
+    from optimizer.studies.runs import run_year
+
+    site = load_site_or_report(args.site)
+    if site is None:
+        return 2
+    year = args.year or datetime.now(UTC).year
+    first = _first_day(args, year)
+    days = args.days or (date(first.year + 1, 1, 1) - date(first.year, 1, 1)).days
+    if days < 1:
+        print(f"--days must be ≥ 1, got {days}", file=sys.stderr)
+        return 2
+    out = Path(args.out or f"{site.name}-year")
+    try:
+        summary = run_year(
+            site,
+            args.weather,
+            first,
+            days,
+            out,
+            baseline=not args.no_baseline,
+            progress=None if args.quiet else sys.stderr,
+        )
+    except (PlanningError, ValueError, OSError) as exc:
+        print(f"simulate: {exc}", file=sys.stderr)
+        return 1
+    for line in summary:
+        print(line)
+    return 0

@@ -1,0 +1,100 @@
+"""``villagegrid size SITE --weather FILE``: choose capacities, cost–carbon front, sensitivity."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "size",
+        help="choose PV, battery, gas-holder and genset capacities for least annualised cost",
+        description=(
+            "Size every device that has `economics` in the site file (existing capacity is kept "
+            "as a lower bound) in one LP over representative days or the full year; write the "
+            "sizes, the economics table, the resized site file and a day-by-day dispatch check."
+        ),
+    )
+    p.add_argument("site", metavar="SITE", help="site YAML file")
+    p.add_argument("--weather", required=True, metavar="FILE", help="typical-year weather file")
+    p.add_argument("--year", type=int, default=None, help="calendar year (default: this year)")
+    p.add_argument(
+        "--out", default=None, metavar="DIR", help="output folder (default: ./<site>-size)"
+    )
+    p.add_argument(
+        "--days",
+        type=int,
+        default=12,
+        metavar="K",
+        help="representative days (default 12); 0: the full year, 8760 hourly steps",
+    )
+    p.add_argument("--greenfield", action="store_true", help="ignore existing capacity")
+    p.add_argument(
+        "--pareto", type=int, default=None, metavar="N", help="N-point cost–carbon front"
+    )
+    p.add_argument(
+        "--vary",
+        action="append",
+        default=[],
+        metavar="PARAM=v1,v2",
+        help="sensitivity: size again for each value (dotted site path); repeatable",
+    )
+    p.add_argument(
+        "--check-days",
+        type=int,
+        default=365,
+        metavar="N",
+        help="days of the dispatch check of the sized site (0: none; default 365)",
+    )
+    p.add_argument(
+        "--workers", type=int, default=None, help="processes for --vary (default: cores)"
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress line")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from api.commands import load_site_or_report
+    from optimizer.errors import PlanningError
+    from optimizer.studies.sensitivity import checked_cases, parse_vary
+    from optimizer.studies.sizing_runs import run_sizing
+    from sites.load import SiteError
+
+    site = load_site_or_report(args.site)
+    if site is None:
+        return 2
+    try:
+        varies = [parse_vary(v) for v in args.vary]
+        checked_cases(site, varies)
+    except ValueError as exc:
+        print(f"size: {exc}", file=sys.stderr)
+        return 2
+    if args.days < 0 or (args.pareto is not None and args.pareto < 2):
+        print("size: --days must be ≥ 0 and --pareto ≥ 2", file=sys.stderr)
+        return 2
+    try:
+        lines = run_sizing(
+            site,
+            args.weather,
+            args.year or datetime.now(UTC).year,
+            Path(args.out or f"{site.name}-size"),
+            representative_days=args.days or None,
+            greenfield=args.greenfield,
+            pareto_points=args.pareto,
+            varies=varies,
+            check_days=args.check_days,
+            workers=args.workers,
+            progress=None if args.quiet else sys.stderr,
+        )
+    except SiteError as exc:
+        print(f"size: {exc}", file=sys.stderr)
+        return 2
+    except (PlanningError, ValueError, OSError) as exc:
+        print(f"size: {exc}", file=sys.stderr)
+        return 1
+    for line in lines:
+        print(line)
+    return 0

@@ -1,0 +1,227 @@
+"""Reading a long operation table: monthly and annual KPIs, energy flows and plots.
+
+The operation table is a plan table over many days (columns ``<device>.<quantity>_<unit>``,
+UTC index labelled by interval start). KPIs per month are computed by the optimizer's own
+accounting on that month's rows, so that a month, a year and a single plan are measured the
+same way. Plots use the site's local time and are drawn on :class:`matplotlib.figure.Figure`
+objects (no global pyplot state).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sites.schema import Battery, FixedLoad, Genset, Grid, HeatLoad, PvArray, ShiftableLoad, Site
+
+#: Which column of which device kind feeds which energy-balance category, with its sign on the
+#: bus (+ supply, − demand). The categories are what the monthly balance plot stacks.
+FLOWS: dict[type, tuple[tuple[str, str, float], ...]] = {
+    PvArray: (("pv_kw", "PV", 1.0),),
+    Genset: (("power_kw", "genset", 1.0),),
+    Battery: (("discharge_kw", "battery discharge", 1.0), ("charge_kw", "battery charge", -1.0)),
+    Grid: (("import_kw", "grid import", 1.0), ("export_kw", "grid export", -1.0)),
+    FixedLoad: (("power_kw", "loads", -1.0),),
+    ShiftableLoad: (("power_kw", "loads", -1.0),),
+    HeatLoad: (("backup_kw", "heat/cold backup", -1.0),),
+}
+UNSERVED = ("unserved_kw", "unserved", 1.0)
+
+#: Meteorological seasons by month for the northern hemisphere; flipped in the south.
+SEASONS_NORTH: dict[str, tuple[int, ...]] = {
+    "Dec-Feb": (12, 1, 2),
+    "Mar-May": (3, 4, 5),
+    "Jun-Aug": (6, 7, 8),
+    "Sep-Nov": (9, 10, 11),
+}
+
+COLOURS = {
+    "PV": "#f2b701",
+    "genset": "#7f3c8d",
+    "battery discharge": "#3969ac",
+    "grid import": "#80ba5a",
+    "unserved": "#e73f74",
+    "loads": "#555555",
+    "battery charge": "#11a579",
+    "grid export": "#a5aa99",
+    "heat/cold backup": "#e68310",
+}
+
+
+def energy_flows(site: Site, table: pd.DataFrame) -> pd.DataFrame:
+    """Bus flows by category [kW], + supply and − demand; rows sum to zero when balanced."""
+    flows: dict[str, pd.Series] = {}
+    for device in site.devices:
+        for quantity, label, sign in FLOWS.get(type(device), ()):
+            column = f"{device.name}.{quantity}"
+            if column in table:
+                flows[label] = flows.get(label, 0.0) + sign * table[column]
+    if UNSERVED[0] in table:
+        flows[UNSERVED[1]] = table[UNSERVED[0]]
+    return pd.DataFrame(flows, index=table.index)
+
+
+def local_month(site: Site, index: pd.DatetimeIndex) -> pd.Index:
+    """``YYYY-MM`` of each interval's local start."""
+    return pd.Index(index.tz_convert(site.tz).strftime("%Y-%m"), name="month")
+
+
+def period_kpis(
+    site: Site,
+    table: pd.DataFrame,
+    kpis: Callable[[Site, pd.DataFrame], dict[str, Any]] | None = None,
+) -> pd.DataFrame:
+    """KPIs of every local month and of the whole table (row ``year``).
+
+    ``kpis`` defaults to :func:`optimizer.accounting.kpis`; ratios (renewable fraction,
+    self-sufficiency) are computed on each period's energy, not averaged over months.
+    """
+    if kpis is None:
+        from optimizer.accounting import kpis as accounting_kpis
+
+        kpis = accounting_kpis
+    measure = kpis
+    months = local_month(site, table.index)
+    rows = {m: measure(site, part) for m, part in table.groupby(months, sort=True)}
+    rows["year"] = measure(site, table)
+    frame = pd.DataFrame.from_dict(rows, orient="index")
+    frame.index.name = "period"
+    return frame
+
+
+def monthly_energy(site: Site, table: pd.DataFrame) -> pd.DataFrame:
+    """Energy of each balance category by local month [kWh]."""
+    flows = energy_flows(site, table) * site.step_h
+    return flows.groupby(local_month(site, table.index), sort=True).sum()
+
+
+def _figure(width: float = 10.0, height: float = 5.0) -> Any:
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def plot_monthly_balance(
+    site: Site, table: pd.DataFrame, path: str | Path, title: str = ""
+) -> Path:
+    """Stacked monthly bars: supplies up, demands down [MWh]."""
+    energy = monthly_energy(site, table) / 1000.0
+    fig = _figure()
+    ax = fig.add_subplot()
+    x = np.arange(len(energy))
+    up = np.zeros(len(energy))
+    down = np.zeros(len(energy))
+    for label in energy.columns:
+        values = energy[label].to_numpy()
+        pos, neg = values.clip(min=0), values.clip(max=0)
+        if pos.any():
+            ax.bar(x, pos, bottom=up, label=label, color=COLOURS.get(label))
+            up += pos
+        if neg.any():
+            ax.bar(x, neg, bottom=down, label=label, color=COLOURS.get(label))
+            down += neg
+    ax.axhline(0, color="black", linewidth=0.8)
+    labels = [pd.Timestamp(f"{m}-01").strftime("%b %y") for m in energy.index]
+    ax.set_xticks(x, labels, rotation=45)
+    ax.set_ylabel("energy [MWh]  (supply + / demand −)")
+    ax.set_title(title or f"{site.name}: monthly energy balance")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    out = Path(path)
+    fig.savefig(out, dpi=110)
+    return out
+
+
+def heatmap_column(site: Site, table: pd.DataFrame) -> tuple[str, str]:
+    """The series a year heat-map shows: grid import if the site has a grid, else unserved."""
+    grids = site.of_type(Grid)
+    if grids and f"{grids[0].name}.import_kw" in table:
+        return f"{grids[0].name}.import_kw", "grid import [kW]"
+    return UNSERVED[0], "unserved load [kW]"
+
+
+def plot_year_heatmap(site: Site, table: pd.DataFrame, path: str | Path, title: str = "") -> Path:
+    """Day of year × local hour heat-map of grid import (or unserved load) [kW]."""
+    column, label = heatmap_column(site, table)
+    series = table[column] if column in table else pd.Series(0.0, index=table.index)
+    local = series.index.tz_convert(site.tz)
+    grid = series.groupby([pd.Index(local.date), pd.Index(local.hour)]).mean().unstack()
+    fig = _figure(10, 4.5)
+    ax = fig.add_subplot()
+    days = grid.index
+    image = ax.imshow(
+        grid.to_numpy().T,
+        aspect="auto",
+        origin="lower",
+        cmap="magma_r",
+        extent=(0, len(days), 0, 24),
+        interpolation="nearest",
+    )
+    ticks = [i for i, d in enumerate(days) if d.day == 1]
+    ax.set_xticks(ticks, [pd.Timestamp(days[i]).strftime("%b") for i in ticks])
+    ax.set_yticks([0, 6, 12, 18, 24])
+    ax.set_ylabel(f"local hour ({site.location.timezone})")
+    ax.set_title(title or f"{site.name}: {label.split(' [')[0]} over the period")
+    fig.colorbar(image, ax=ax, label=label)
+    out = Path(path)
+    fig.savefig(out, dpi=110)
+    return out
+
+
+def seasons(site: Site) -> dict[str, tuple[int, ...]]:
+    """Season names and months for the site's hemisphere."""
+    if site.location.latitude_deg >= 0:
+        return SEASONS_NORTH
+    names = list(SEASONS_NORTH)
+    flipped = names[2:] + names[:2]
+    return {name: SEASONS_NORTH[other] for name, other in zip(names, flipped, strict=True)}
+
+
+def typical_days(site: Site, table: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Mean flow by local hour for each season present in the table [kW]."""
+    flows = energy_flows(site, table)
+    local = flows.index.tz_convert(site.tz)
+    out = {}
+    for name, months in seasons(site).items():
+        mask = np.isin(local.month, months)
+        if mask.any():
+            out[name] = flows[mask].groupby(local.hour[mask]).mean()
+    return out
+
+
+def plot_typical_days(site: Site, table: pd.DataFrame, path: str | Path, title: str = "") -> Path:
+    """One panel per season: mean supplies stacked above zero, demands below [kW]."""
+    days = typical_days(site, table)
+    fig = _figure(11, 6)
+    axes = fig.subplots(2, 2, sharex=True, sharey=True).ravel()
+    handles: dict[str, Any] = {}
+    for ax, (name, mean) in zip(axes, days.items(), strict=False):
+        hours = np.append(mean.index.to_numpy(), mean.index[-1] + 1)  # close the last step
+        for sign in (1.0, -1.0):
+            parts = {c: (sign * mean[c]).clip(lower=0) * sign for c in mean.columns}
+            parts = {c: v for c, v in parts.items() if v.abs().sum() > 1e-9}
+            if parts:
+                stacks = ax.stackplot(
+                    hours,
+                    *[np.append(v.to_numpy(), v.iloc[-1]) for v in parts.values()],
+                    labels=list(parts),
+                    colors=[COLOURS.get(c, "#999999") for c in parts],
+                    step="post",
+                )
+                handles.update(zip(parts, stacks, strict=True))
+        ax.axhline(0, color="black", linewidth=0.8)
+        ax.set_title(name)
+        ax.set_xlim(0, 24)
+        ax.set_xticks([0, 6, 12, 18, 24])
+    for ax in axes[len(days) :]:
+        ax.set_visible(False)
+    fig.supxlabel(f"local hour ({site.location.timezone})")
+    fig.supylabel("mean power [kW]  (supply + / demand −)")
+    fig.suptitle(title or f"{site.name}: typical day of each season")
+    fig.legend(list(handles.values()), list(handles), loc="outside right upper", frameon=False)
+    out = Path(path)
+    fig.savefig(out, dpi=110)
+    return out

@@ -1,0 +1,199 @@
+"""A period of operation planned day by day: rolling horizon with state carried over.
+
+Each local day is planned with a look-ahead (by default the day and the next one, 48 h), and
+only the first day of the plan is kept, as an operator re-planning every midnight would do.
+The state at the end of the kept day — battery SoC, gas-holder level, energy the shiftable
+loads have received in their current period, genset output — starts the next day's plan.
+The inputs of the whole period are built once (PV from the weather file, loads, tariffs,
+digester production) and sliced per day. The same days are also run under the rule-based
+baseline, from its own carried state, so the savings are those of a whole year.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sites.schema import Battery, Digester, Genset, ShiftableLoad, Site
+from sites.timeindex import day_index
+
+#: Days planned beyond the kept day (the look-ahead) [day].
+LOOK_AHEAD_DAYS = 1
+
+Planner = Callable[..., Any]
+
+
+@dataclass
+class Simulation:
+    """The kept rows of every day's plan, and how each day's solve went."""
+
+    site: Site
+    table: pd.DataFrame
+    statuses: list[str] = field(default_factory=list)
+    solve_time_s: float = 0.0
+
+    @property
+    def days(self) -> int:
+        return len(self.statuses)
+
+
+class ServedEnergy:
+    """Energy each shiftable load has received in its current period, for the next day's state.
+
+    Uses the optimizer's own calendar of periods (:func:`optimizer.windows.period_labels`),
+    computed once for the whole simulated index, so the state means what the model expects.
+    """
+
+    def __init__(self, site: Site, index: pd.DatetimeIndex) -> None:
+        from optimizer.windows import period_labels
+
+        self.step_h = site.step_h
+        self.loads = [
+            (spec, pd.Series(period_labels(site, spec, index), index=index))
+            for spec in site.of_type(ShiftableLoad)
+        ]
+
+    def at(self, kept: pd.DataFrame, start: pd.Timestamp) -> dict[str, float]:
+        """Served energy at ``start`` after the operation ``kept`` (ending at ``start``) [kWh].
+
+        Only a period that the next day still belongs to is owed anything: past rows and the
+        next day share at most one period, the current one.
+        """
+        out = {}
+        for spec, labels in self.loads:
+            ahead = set(labels[start : start + pd.Timedelta(days=1)].to_numpy().tolist())
+            recent = kept.iloc[-int(spec.period_days * 24 / self.step_h) :]
+            mask = np.isin(labels.reindex(recent.index).to_numpy(), list(ahead - {-1}))
+            served = float(recent[f"{spec.name}.power_kw"].to_numpy()[mask].sum() * self.step_h)
+            out[spec.name] = min(max(served, 0.0), spec.energy_kwh)
+        return out
+
+
+def carried_state(site: Site, kept: pd.DataFrame, served_kwh: dict[str, float]) -> Any:
+    """The state after the operation ``kept`` (levels at the end of its last row)."""
+    from optimizer.state import State
+
+    last = kept.iloc[-1]
+
+    def level(name: str, column: str, top: float) -> float:
+        return float(np.clip(last[f"{name}.{column}"], 0.0, top))
+
+    return State(
+        battery_soc_kwh={
+            b.name: level(b.name, "soc_kwh", b.capacity_kwh) for b in site.of_type(Battery)
+        },
+        holder_m3={
+            d.name: level(d.name, "gas_m3", d.holder_max_m3) for d in site.of_type(Digester)
+        },
+        genset_kw={g.name: level(g.name, "power_kw", g.rated_kw) for g in site.of_type(Genset)},
+        served_kwh=served_kwh,
+    )
+
+
+class OptimisedDays:
+    """Plans horizons with the optimizer (cost mode), re-using the built model between days.
+
+    Days of the same shape (length, shiftable-load windows) share one built model and its
+    kept HiGHS object; only inputs and state are pushed and the LP is re-solved from its last
+    basis (:class:`optimizer.plan.Planner`). Per-plan baseline comparison is skipped: the
+    baseline runs as its own simulation.
+    """
+
+    def __init__(self, keep: int = 4) -> None:
+        from optimizer.plan import Planner
+
+        self.planner = Planner(keep=keep)
+
+    def __call__(
+        self, site: Site, index: pd.DatetimeIndex, inputs: pd.DataFrame, state: Any
+    ) -> Any:
+        return self.planner.plan(site, index, inputs, state, assess_plan=False)
+
+
+def baseline_day(site: Site, index: pd.DatetimeIndex, inputs: pd.DataFrame, state: Any) -> Any:
+    """The rule-based plan of one horizon."""
+    from optimizer.baseline import rule_based_plan
+
+    return rule_based_plan(site, inputs, state)
+
+
+def period_inputs(
+    site: Site,
+    first_day: date,
+    days: int,
+    weather: pd.DataFrame | None,
+    look_ahead_days: int = LOOK_AHEAD_DAYS,
+) -> pd.DataFrame:
+    """Every input of the period and its look-ahead, built once [kW, m³, currency/kWh ...]."""
+    from optimizer.inputs import build_inputs
+
+    index = day_index(site, first_day, days + look_ahead_days)
+    return build_inputs(site, index, weather=weather)
+
+
+def simulate(
+    site: Site,
+    inputs: pd.DataFrame,
+    first_day: date,
+    days: int,
+    *,
+    planner: Planner | None = None,
+    look_ahead_days: int = LOOK_AHEAD_DAYS,
+    state: Any = None,
+    progress: Callable[[int, int, Any], None] | None = None,
+) -> Simulation:
+    """Plan ``days`` local days in sequence, each with a look-ahead, keeping the first day.
+
+    Parameters
+    ----------
+    site : Site
+    inputs : DataFrame
+        Inputs covering the period and the look-ahead (:func:`period_inputs`).
+    first_day : date
+        First local day.
+    days : int
+        Number of days kept.
+    planner : callable, optional
+        ``planner(site, index, inputs, state) -> Plan``: :class:`OptimisedDays` (default) or
+        :func:`baseline_day`.
+    state : State, optional
+        Start state; the site file's by default.
+    progress : callable, optional
+        Called after each day with (days done, days, the day's plan).
+    """
+    from optimizer.state import State
+
+    if days < 1:
+        raise ValueError(f"days must be ≥ 1, got {days}")
+    planner = planner or OptimisedDays()
+    tracker = ServedEnergy(site, pd.DatetimeIndex(inputs.index))
+    current = state if state is not None else State.from_site(site)
+    kept_parts: list[pd.DataFrame] = []
+    sim = Simulation(site=site, table=pd.DataFrame())
+    for i in range(days):
+        day = first_day + timedelta(days=i)
+        horizon = day_index(site, day, 1 + look_ahead_days)
+        missing = horizon.difference(inputs.index)
+        if len(missing):
+            raise ValueError(
+                f"inputs end at {inputs.index[-1]} but day {day} with its "
+                f"{look_ahead_days}-day look-ahead needs up to {horizon[-1]} (UTC)"
+            )
+        plan = planner(site, horizon, inputs.loc[horizon], current)
+        kept_index = day_index(site, day, 1)
+        kept = plan.table.loc[kept_index]
+        kept_parts.append(kept)
+        sim.statuses.append(plan.status)
+        sim.solve_time_s += float(plan.solve_time_s)
+        history = pd.concat(kept_parts[-8:])
+        served = tracker.at(history, kept_index[-1] + site.step)
+        current = carried_state(site, history, served)
+        if progress is not None:
+            progress(i + 1, days, plan)
+    sim.table = pd.concat(kept_parts)
+    return sim

@@ -1,0 +1,203 @@
+"""Sizing studies as the CLI runs them: inputs from a weather file, results to a folder."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any, TextIO
+
+import pandas as pd
+
+from optimizer.studies import design, report
+from optimizer.studies.economics import levelised_cost_of_energy, net_present_cost
+from optimizer.studies.runs import local_frame, weather_for
+from optimizer.studies.sizing import SizingResult
+from sites.schema import Site
+
+
+def sizing_study(
+    site: Site,
+    weather: pd.DataFrame,
+    year: int,
+    representative_days: int | None = design.DEFAULT_REPRESENTATIVE_DAYS,
+    greenfield: bool = False,
+) -> dict[str, Any]:
+    """One sizing of ``site``: its capacities and annual figures, as a flat dict.
+
+    Module-level, so that sensitivity cases can run it in worker processes.
+    """
+    hourly = design.hourly(site)
+    inputs = design.year_inputs(hourly, weather, year)
+    result = design.size(
+        hourly, inputs, representative_days=representative_days, greenfield=greenfield
+    )
+    row: dict[str, Any] = {"status": result.status}
+    row.update({f"{n} [{result.units[n]}]": v for n, v in result.capacities.items()})
+    row.update(result.annual)
+    return row
+
+
+def economics_table(site: Site, result: SizingResult, served_kwh: float | None) -> pd.DataFrame:
+    """Per-device economics plus rows for operation and the total, with NPC and LCOE."""
+    table = result.economics.copy()
+    operation = result.annual["operation_cost"]
+    rate, life = site.discount_rate_pu, site.project_life_years
+    table.loc["operation"] = {
+        "annualised": operation,
+        "npc": net_present_cost(operation, rate, life),
+    }
+    total = float(table["annualised"].sum())
+    table.loc["total"] = {"annualised": total, "npc": float(table["npc"].sum())}
+    if served_kwh:
+        table["lcoe_per_kwh"] = float("nan")
+        table.loc["total", "lcoe_per_kwh"] = levelised_cost_of_energy(total, served_kwh)
+    return table
+
+
+def _sizes(site: Site, result: SizingResult) -> pd.DataFrame:
+    rows = []
+    for name, value in result.capacities.items():
+        rows.append(
+            {
+                "device": name,
+                "unit": result.units[name],
+                "existing": result.existing[name],
+                "chosen": value,
+                "added": value - result.existing[name],
+            }
+        )
+    return pd.DataFrame(rows).set_index("device")
+
+
+def plot_pareto(site: Site, front: pd.DataFrame, path: Path) -> Path:
+    """Annualised cost against annual emissions of the front's points."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7, 5), layout="constrained")
+    ax = fig.add_subplot()
+    tonnes = front["emissions_kgco2"] / 1000.0
+    cost = (front["total_annualised_cost"] + front["penalty_cost"]) / 1000.0
+    ax.plot(tonnes, cost, "o-", color="#3969ac")
+    for i, (x, y) in enumerate(zip(tonnes, cost, strict=True)):
+        ax.annotate(str(i), (x, y), textcoords="offset points", xytext=(5, 5))
+    ax.set_xlabel("annual emissions [tCO2e]")
+    ax.set_ylabel(f"annualised cost incl. lost load [k{site.currency}/year]")
+    ax.set_title(f"{site.name}: cost–carbon front (0 = least cost)")
+    ax.grid(alpha=0.3)
+    fig.savefig(path, dpi=110)
+    return path
+
+
+def run_sizing(
+    site: Site,
+    weather_path: str | Path,
+    year: int,
+    out: Path,
+    *,
+    representative_days: int | None = design.DEFAULT_REPRESENTATIVE_DAYS,
+    greenfield: bool = False,
+    pareto_points: int | None = None,
+    varies: Sequence[tuple[str, Sequence[Any]]] = (),
+    check_days: int = 365,
+    workers: int | None = None,
+    progress: TextIO | None = None,
+) -> list[str]:
+    """Size, check, and optionally trace the front and run sensitivities; write to ``out``."""
+    from sites.load import dump_site
+
+    out.mkdir(parents=True, exist_ok=True)
+    days = (date(year + 1, 1, 1) - date(year, 1, 1)).days
+    weather = weather_for(site, weather_path, date(year, 1, 1), days)
+    hourly = design.hourly(site)
+    inputs = design.year_inputs(hourly, weather, year)
+    started = time.perf_counter()
+    result = design.size(
+        hourly, inputs, representative_days=representative_days, greenfield=greenfield
+    )
+    lines = [
+        f"sized {site.name} on "
+        + (f"{representative_days} representative days" if representative_days else "8760 h")
+        + f" in {time.perf_counter() - started:.1f} s ({result.status})"
+    ]
+    sizes = _sizes(site, result)
+    sizes.to_csv(out / "sizes.csv")
+    sized = design.resized(site, result.capacities)
+    (out / "sized_site.yaml").write_text(dump_site(sized), encoding="utf-8")
+    files = [out / "sizes.csv", out / "sized_site.yaml"]
+    served = None
+    if check_days > 0:
+        served, check_lines, check_files = dispatch_check(
+            sized, weather, year, check_days, out, progress
+        )
+        lines += check_lines
+        files += check_files
+    econ = economics_table(site, result, served)
+    econ.to_csv(out / "economics.csv")
+    files.append(out / "economics.csv")
+    for name, row in sizes.iterrows():
+        lines.append(
+            f"  {name}: {row['chosen']:,.1f} {row['unit']} (existing {row['existing']:,.1f})"
+        )
+    cur = site.currency
+    total = econ.loc["total"]
+    lines.append(
+        f"  annualised cost {total['annualised']:,.0f} {cur}/year, NPC {total['npc']:,.0f} {cur}, "
+        f"emissions {result.annual['emissions_kgco2'] / 1000:,.1f} tCO2e/year"
+        + (f", LCOE {total['lcoe_per_kwh']:.3f} {cur}/kWh" if served else "")
+    )
+    if pareto_points:
+        front, _ = design.pareto(
+            hourly,
+            inputs,
+            pareto_points,
+            representative_days=representative_days,
+            greenfield=greenfield,
+        )
+        front.to_csv(out / "pareto.csv")
+        files += [out / "pareto.csv", plot_pareto(site, front, out / "pareto.png")]
+        lines.append(f"  front: {len(front)} points written")
+    if varies:
+        from optimizer.studies.sensitivity import run_cases
+
+        table = run_cases(
+            sizing_study,
+            site,
+            varies,
+            max_workers=workers,
+            weather=weather,
+            year=year,
+            representative_days=representative_days,
+            greenfield=greenfield,
+        )
+        table.to_csv(out / "sensitivity.csv", index=False)
+        files.append(out / "sensitivity.csv")
+        lines.append(f"  sensitivity: {len(table)} cases")
+    lines.append(f"  wrote {', '.join(str(f) for f in files)}")
+    return lines
+
+
+def dispatch_check(
+    sized: Site, weather: pd.DataFrame, year: int, days: int, out: Path, progress: TextIO | None
+) -> tuple[float, list[str], list[Path]]:
+    """Plan the sized site day by day; returns the served load per year [kWh], lines, files."""
+    from optimizer.studies.runs import _progress_printer
+    from optimizer.studies.simulation import period_inputs, simulate
+
+    first = date(year, 1, 1)
+    inputs = period_inputs(sized, first, days, weather)
+    sim = simulate(sized, inputs, first, days, progress=_progress_printer(progress, "check"))
+    local_frame(sized, sim.table).to_csv(out / "check_operation.csv")
+    kpis = report.period_kpis(sized, sim.table)
+    kpis.to_csv(out / "check_kpis.csv")
+    balance = report.plot_monthly_balance(sized, sim.table, out / "check_monthly_balance.png")
+    year_row = kpis.loc["year"]
+    scale = 365.0 / days
+    served = (year_row["load_kwh"] - year_row["unserved_kwh"]) * scale
+    line = (
+        f"  dispatch check over {days} days: cost {year_row['cost'] * scale:,.0f} "
+        f"{sized.currency}/year, unserved {year_row['unserved_kwh'] * scale:,.0f} kWh/year, "
+        f"renewable {year_row['renewable_fraction_pu']:.1%}"
+    )
+    return served, [line], [out / "check_operation.csv", out / "check_kpis.csv", balance]

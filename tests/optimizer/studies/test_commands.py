@@ -1,0 +1,115 @@
+"""The simulate and size commands, run end to end on a pvlib-shipped typical year."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from api.cli import main
+
+SITES = Path(__file__).resolve().parents[3] / "sites"
+
+
+@pytest.fixture(scope="module")
+def tmy3() -> str:
+    import pvlib
+
+    return os.path.join(os.path.dirname(pvlib.__file__), "data", "723170TYA.CSV")
+
+
+def test_simulate_writes_tables_and_plots(tmp_path, tmy3, capsys) -> None:
+    out = tmp_path / "year"
+    code = main(
+        [
+            "simulate",
+            str(SITES / "mountain_hamlet.yaml"),
+            "--weather",
+            tmy3,
+            "--year",
+            "2026",
+            "--days",
+            "2",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    printed = capsys.readouterr()
+    assert "optimised: 2 days" in printed.out and "savings:" in printed.out
+    assert "day 2/2" in printed.err  # progress
+    operation = pd.read_csv(out / "operation.csv", index_col=0)
+    assert len(operation) == 48
+    assert operation.index[0] == "2026-01-01 00:00:00+08:00"  # local time at the edges
+    kpis = pd.read_csv(out / "kpis.csv", index_col=[0, 1])
+    assert {("optimised", "year"), ("baseline", "year"), ("optimised", "2026-01")} <= set(
+        kpis.index
+    )
+    energy = kpis.loc[("optimised", "year")]
+    assert energy["load_kwh"] == pytest.approx(2 * (60 + 12), rel=1e-6)
+    for name in ("monthly_balance.png", "heatmap.png", "typical_days.png"):
+        assert (out / name).stat().st_size > 10_000
+
+
+def test_simulate_names_a_bad_site(tmp_path, tmy3, capsys) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        (SITES / "mountain_hamlet.yaml").read_text().replace("step_minutes: 60", "step_minutes: 7")
+    )
+    assert main(["simulate", str(bad), "--weather", tmy3, "--days", "1"]) == 2
+    assert "step_minutes" in capsys.readouterr().err
+
+
+def test_size_writes_sizes_economics_front_and_sensitivity(tmp_path, tmy3, capsys) -> None:
+    out = tmp_path / "size"
+    code = main(
+        [
+            "size",
+            str(SITES / "mountain_hamlet.yaml"),
+            "--weather",
+            tmy3,
+            "--year",
+            "2026",
+            "--days",
+            "3",
+            "--check-days",
+            "2",
+            "--pareto",
+            "3",
+            "--workers",
+            "2",
+            "--vary",
+            "devices.diesel-backup.fuel.price_per_l=8.2,16.4",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0, capsys.readouterr().err
+    sizes = pd.read_csv(out / "sizes.csv", index_col=0)
+    assert set(sizes.index) == {"hamlet-roofs", "hamlet-battery", "diesel-backup"}
+    assert (sizes["chosen"] >= sizes["existing"] - 1e-6).all()
+    assert sizes.loc["hamlet-roofs", "chosen"] <= 250 * 0.18 + 1e-6  # usable area × kWp/m²
+    econ = pd.read_csv(out / "economics.csv", index_col=0)
+    assert econ.loc["total", "lcoe_per_kwh"] > 0
+    front = pd.read_csv(out / "pareto.csv", index_col=0)
+    assert len(front) == 3 and front["emissions_kgco2"].is_monotonic_decreasing
+    sens = pd.read_csv(out / "sensitivity.csv")
+    assert sens["devices.diesel-backup.fuel.price_per_l"].tolist() == [8.2, 16.4]
+    # dearer diesel never buys more diesel
+    assert sens["emissions_kgco2"].iloc[1] <= sens["emissions_kgco2"].iloc[0] + 1e-6
+    assert (out / "sized_site.yaml").read_text().startswith("name: mountain-hamlet")
+
+
+def test_size_refuses_a_bad_vary_before_any_work(tmp_path, tmy3, capsys) -> None:
+    site = str(SITES / "mountain_hamlet.yaml")
+    out = tmp_path / "never"
+    assert (
+        main(["size", site, "--weather", tmy3, "--vary", "devices.nope.x=1", "--out", str(out)])
+        == 2
+    )
+    assert "no item named 'nope'" in capsys.readouterr().err
+    assert main(["size", site, "--weather", tmy3, "--vary", "carbon_price_per_kgco2=-1"]) == 2
+    assert "carbon_price_per_kgco2: must be ≥ 0, got -1" in capsys.readouterr().err
+    assert not out.exists()
