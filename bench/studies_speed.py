@@ -35,7 +35,6 @@ def main() -> None:
     from optimizer.studies import design
     from optimizer.studies.runs import weather_for
     from optimizer.studies.simulation import OptimisedDays, period_inputs, simulate
-    from optimizer.studies.sizing import build_sizing, solve_sizing
     from sites.load import load_site
 
     site = load_site(args.site)
@@ -71,25 +70,25 @@ def main() -> None:
     hourly = design.hourly(site)
     year_inputs = design.year_inputs(hourly, weather, args.year)
     t3 = time.perf_counter()
-    indexes, weights, _ = design.periods(hourly, year_inputs, None)
-    sm = build_sizing(hourly, year_inputs, indexes, weights, budget=hourly.capital_budget)
+    rep = design.size(hourly, year_inputs)
     t4 = time.perf_counter()
-    result = solve_sizing(sm)
-    t5 = time.perf_counter()
-    print(
-        f"8760-h sizing LP: build {t4 - t3:.1f} s + compile and solve {t5 - t4:.1f} s = "
-        f"{t5 - t3:.1f} s ({result.status})  aim < 30 s"
-    )
-    indexes, weights, _ = design.periods(hourly, year_inputs, design.DEFAULT_REPRESENTATIVE_DAYS)
-    t6 = time.perf_counter()
-    rep = solve_sizing(build_sizing(hourly, year_inputs, indexes, weights))
-    t7 = time.perf_counter()
-    print(
-        f"{len(indexes)}-representative-day sizing LP: {t7 - t6:.1f} s; total annualised cost "
-        f"{rep.annual['total_annualised_cost']:,.0f} vs full year "
-        f"{result.annual['total_annualised_cost']:,.0f} {site.currency}/year "
-        f"({rep.annual['total_annualised_cost'] / result.annual['total_annualised_cost'] - 1:+.1%})"
-    )
+    print(f"{design.DEFAULT_REPRESENTATIVE_DAYS}-representative-day sizing LP: {t4 - t3:.1f} s")
+    for greenfield in (False, True):
+        t5 = time.perf_counter()
+        full = design.size(hourly, year_inputs, representative_days=None, greenfield=greenfield)
+        t6 = time.perf_counter()
+        cost = full.annual["total_annualised_cost"]
+        print(
+            f"8760-h sizing LP{' (greenfield)' if greenfield else ''}: {t6 - t5:.1f} s "
+            f"({full.status}; warm-started from representative days)  aim < 30 s; "
+            f"capacities {', '.join(f'{n} {v:.1f}' for n, v in full.capacities.items())}"
+        )
+        if not greenfield:
+            rep_cost = rep.annual["total_annualised_cost"]
+            print(
+                f"  total annualised cost: representative days {rep_cost:,.0f}, full year "
+                f"{cost:,.0f} {site.currency}/year ({rep_cost / cost - 1:+.1%})"
+            )
 
 
 if __name__ == "__main__":

@@ -31,6 +31,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--days", type=int, default=None, help="simulate only the first N days")
     p.add_argument("--start", default=None, metavar="YYYY-MM-DD", help="first day (default: 1 Jan)")
+    p.add_argument(
+        "--look-ahead",
+        type=int,
+        default=1,
+        metavar="DAYS",
+        help="days planned beyond each kept day (default 1: a 48 h horizon)",
+    )
     p.add_argument("--no-baseline", action="store_true", help="skip the rule-based baseline")
     p.add_argument("--quiet", action="store_true", help="no progress line")
     p.set_defaults(func=run)
@@ -56,8 +63,11 @@ def run(args: argparse.Namespace) -> int:
     year = args.year or datetime.now(UTC).year
     first = _first_day(args, year)
     days = args.days or (date(first.year + 1, 1, 1) - date(first.year, 1, 1)).days
-    if days < 1:
-        print(f"--days must be ≥ 1, got {days}", file=sys.stderr)
+    if days < 1 or args.look_ahead < 0:
+        print(
+            f"--days must be ≥ 1 and --look-ahead ≥ 0, got {days}, {args.look_ahead}",
+            file=sys.stderr,
+        )
         return 2
     out = Path(args.out or f"{site.name}-year")
     try:
@@ -68,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
             days,
             out,
             baseline=not args.no_baseline,
+            look_ahead_days=args.look_ahead,
             progress=None if args.quiet else sys.stderr,
         )
     except (PlanningError, ValueError, OSError) as exc:

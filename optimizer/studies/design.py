@@ -21,6 +21,8 @@ from sites.timeindex import day_index
 
 #: A capacity below this is not built: the device leaves the resized site [unit].
 NOTHING_BUILT = 1e-6
+#: Periods longer than this are sized from a representative-day start [day].
+WARM_START_FROM_DAYS = 60
 #: Representative days used when none is asked for.
 DEFAULT_REPRESENTATIVE_DAYS = 12
 
@@ -74,12 +76,31 @@ def size(
     emission_cap_kgco2: float | None = None,
     least_carbon: bool = False,
 ) -> SizingResult:
-    """Size ``site`` (hourly) on ``inputs`` (hourly, a year) — see :mod:`sizing`."""
+    """Size ``site`` (hourly) on ``inputs`` (hourly, a year) — see :mod:`sizing`.
+
+    On the full year (``representative_days=None``) the representative-day sizing runs first
+    and its capacities warm-start the full LP.
+    """
+    start = None
+    if representative_days is None and len(inputs) * site.step_h > 24 * WARM_START_FROM_DAYS:
+        start = size(
+            site,
+            inputs,
+            representative_days=DEFAULT_REPRESENTATIVE_DAYS,
+            greenfield=greenfield,
+            emission_cap_kgco2=emission_cap_kgco2,
+            least_carbon=least_carbon,
+        )
     indexes, weights, _ = periods(site, inputs, representative_days)
     sm = build_sizing(
         site, inputs, indexes, weights, greenfield=greenfield, budget=site.capital_budget
     )
-    return solve_sizing(sm, emission_cap_kgco2=emission_cap_kgco2, least_carbon=least_carbon)
+    return solve_sizing(
+        sm,
+        emission_cap_kgco2=emission_cap_kgco2,
+        least_carbon=least_carbon,
+        start=None if start is None else start.capacities,
+    )
 
 
 def pareto(

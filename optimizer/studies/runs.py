@@ -22,12 +22,18 @@ from optimizer.studies.typical_year import typical_year
 from sites.schema import Site
 
 
-def weather_for(site: Site, path: str | Path, first_day: date, days: int) -> pd.DataFrame:
+def weather_for(
+    site: Site,
+    path: str | Path,
+    first_day: date,
+    days: int,
+    look_ahead_days: int = LOOK_AHEAD_DAYS,
+) -> pd.DataFrame:
     """A typical-year file placed on every calendar year the period touches (UTC index)."""
     from forecasting.weather import read_any_weather
 
     data, meta = read_any_weather(path)
-    last = first_day + timedelta(days=days + LOOK_AHEAD_DAYS)
+    last = first_day + timedelta(days=days + look_ahead_days)
     years = range(first_day.year, last.year + 1)
     placed = pd.concat([typical_year(data, meta, site, y) for y in years]).sort_index()
     return placed[~placed.index.duplicated(keep="last")]
@@ -97,14 +103,15 @@ def run_year(
     out: Path,
     *,
     baseline: bool = True,
+    look_ahead_days: int = LOOK_AHEAD_DAYS,
     progress: TextIO | None = None,
 ) -> list[str]:
     """Simulate ``days`` days from a typical-year file and write the results to ``out``.
 
     Returns the lines of a short summary (annual cost, emissions and savings).
     """
-    weather = weather_for(site, weather_path, first_day, days)
-    inputs = period_inputs(site, first_day, days, weather)
+    weather = weather_for(site, weather_path, first_day, days, look_ahead_days)
+    inputs = period_inputs(site, first_day, days, weather, look_ahead_days)
     planners: dict[str, Any] = {"optimised": OptimisedDays()}
     if baseline:
         planners["baseline"] = baseline_day
@@ -117,6 +124,7 @@ def run_year(
             first_day,
             days,
             planner=planner,
+            look_ahead_days=look_ahead_days,
             progress=_progress_printer(progress, label),
         )
         sims[label].solve_time_s = time.perf_counter() - started

@@ -91,9 +91,7 @@ def cases(varies: Sequence[tuple[str, Sequence[Any]]]) -> list[dict[str, Any]]:
     ]
 
 
-def checked_cases(
-    site: Site, varies: Sequence[tuple[str, Sequence[Any]]]
-) -> list[dict[str, Any]]:
+def checked_cases(site: Site, varies: Sequence[tuple[str, Sequence[Any]]]) -> list[dict[str, Any]]:
     """Every case of the grid, each site copy built (so validated) once: a bad path or value
     fails before any work starts."""
     grid = cases(varies)

@@ -220,12 +220,16 @@ def solve_sizing(
     least_carbon: bool = False,
     time_limit_s: float | None = None,
     problem: Any = None,
+    start: dict[str, float] | None = None,
 ) -> SizingResult:
     """Solve the sizing LP: least annual cost (under an optional cap on annual emissions),
     or least emissions and then least cost (``least_carbon``).
 
     ``problem``: the compiled LP of ``sm`` from an earlier call (``result.problem``), re-solved
-    without compiling again.
+    without compiling again. ``start``: capacities to solve at first (e.g. those of a
+    representative-day sizing); the LP with them fixed solves like a plan, and its basis then
+    warm-starts the LP with free capacities, which is many times faster than a cold start on a
+    full year.
     """
     from optimizer.solve import StudyProblem
 
@@ -233,6 +237,11 @@ def solve_sizing(
         problem = StudyProblem(sm.model)
     problem.set_upper(sm.model.allowed_kgco2, emission_cap_kgco2)
     problem.release()
+    if start:
+        fixed = [(sm.model.capacity[c.name], start[c.name], start[c.name]) for c in sm.candidates]
+        problem.restrict(_within(sm, fixed))
+        problem.solve("objective", time_limit_s=time_limit_s)
+        problem.release()
     stages = ("penalty_objective", "emissions_objective") if least_carbon else ()
     for _ in range(MAX_RESOLVES + 1):
         status, x, objectives = problem.solve("objective", stages=stages, time_limit_s=time_limit_s)
@@ -241,6 +250,17 @@ def solve_sizing(
             break
         problem.restrict(bounds)
     return _result(sm, problem, SimpleNamespace(status=status, x=x, objectives=objectives))
+
+
+def _within(sm: SizingModel, fixed: list[tuple[Any, float, float]]) -> list[Any]:
+    """``(var, value, value)`` bounds clipped into each capacity's own bounds."""
+    bounds = {c.name: (c.existing, c.upper) for c in sm.candidates}
+    out = []
+    for (var, value, _), c in zip(fixed, sm.candidates, strict=True):
+        low, high = bounds[c.name]
+        value = max(low, value if high is None else min(high, value))
+        out.append((var, value, value))
+    return out
 
 
 def _restrictions(sm: SizingModel, problem: Any, x: np.ndarray) -> list[Any]:

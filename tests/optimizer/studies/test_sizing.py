@@ -195,3 +195,13 @@ def test_representative_days_match_the_full_period(hamlet_case) -> None:
     rep = design.size(site, inputs, representative_days=8)
     assert full.status == rep.status == "optimal"
     assert rep.annual["objective"] == pytest.approx(full.annual["objective"], rel=0.05)
+
+
+def test_a_warm_start_reaches_the_same_optimum(demo_case) -> None:
+    site, inputs = demo_case
+    indexes, weights, _ = design.periods(site, inputs, None)
+    cold = solve_sizing(build_sizing(site, inputs, indexes, weights, greenfield=True))
+    start = {name: 2 * value + 1 for name, value in cold.capacities.items()}
+    warm = solve_sizing(build_sizing(site, inputs, indexes, weights, greenfield=True), start=start)
+    assert warm.status == "optimal"
+    assert warm.annual["objective"] == pytest.approx(cold.annual["objective"], rel=1e-6)
