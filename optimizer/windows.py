@@ -8,7 +8,7 @@ window opened, and its period is ``k = ordinal(window day) // N`` for a period o
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
@@ -19,6 +19,9 @@ from sites.timeindex import local_hours
 #: Label of an interval outside every window.
 OUTSIDE = -1
 
+#: ``date.toordinal()`` of 1970-01-01: numpy counts days from there.
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
 
 def _opened(
     site: Site, load: ShiftableLoad, index: pd.DatetimeIndex
@@ -28,9 +31,9 @@ def _opened(
     hours = local_hours(site, index)
     since_open = (hours - load.window_start_h) % 24
     inside = since_open < window_hours(load.window_start_h, load.window_end_h)
-    local = index.tz_convert(site.tz)
-    opened = (local - pd.to_timedelta(since_open, unit="h")).date
-    ordinals = np.fromiter((d.toordinal() for d in opened), dtype=np.int64, count=len(index))
+    local = index.tz_convert(site.tz).tz_localize(None)  # local wall-clock times
+    opened = (local - pd.to_timedelta(since_open, unit="h")).to_numpy()
+    ordinals = opened.astype("datetime64[D]").astype(np.int64) + _EPOCH_ORDINAL
     return inside, ordinals // load.period_days
 
 

@@ -22,6 +22,7 @@ class ShiftableLoadModel(DeviceModel):
     def __init__(self, spec: ShiftableLoad, site: Any):
         super().__init__(spec, site)
         self._labels: tuple[Any, Array] | None = None
+        self._due: tuple[Any, list[tuple[float, float]]] | None = None
 
     def labels(self, index: pd.DatetimeIndex) -> Array:
         """Period of each interval (``OUTSIDE`` for none), as ``optimizer.windows`` defines it."""
@@ -43,8 +44,12 @@ class ShiftableLoadModel(DeviceModel):
     def due_bounds(self, data: DeviceData) -> list[tuple[float, float]]:
         """Lower and upper bound of the energy due in each touched period [kWh]."""
         served = data.state.served_kwh[self.name]
-        due = due_energy(self.site, self.spec, data.index, served)
-        return [(due[k].low_kwh, due[k].high_kwh) for k in self.periods(data.index)]
+        key = (data.index[0], len(data.index), served)
+        if self._due is None or self._due[0] != key:
+            due = due_energy(self.site, self.spec, data.index, served)
+            bounds = [(due[k].low_kwh, due[k].high_kwh) for k in self.periods(data.index)]
+            self._due = (key, bounds)
+        return self._due[1]
 
     # --- model --------------------------------------------------------------------------
     def build(self, blk: Any, ctx: Context) -> None:
