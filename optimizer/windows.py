@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 
 from sites.schema import ShiftableLoad, Site, window_hours
-from sites.timeindex import local_hours
 
 #: Label of an interval outside every window.
 OUTSIDE = -1
@@ -22,18 +21,22 @@ OUTSIDE = -1
 #: ``date.toordinal()`` of 1970-01-01: numpy counts days from there.
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
+_MINUTE_NS, _HOUR_NS, _DAY_NS = 60 * 10**9, 3600 * 10**9, 86400 * 10**9
+
 
 def _opened(
     site: Site, load: ShiftableLoad, index: pd.DatetimeIndex
 ) -> tuple[np.ndarray, np.ndarray]:
     """Whether each interval is in a window, and the period of the window that opened last
     at or before its start (the current period, inside a window or not)."""
-    hours = local_hours(site, index)
+    # local wall-clock times [ns since 1970-01-01 local]; hour and minute from them as
+    # ``sites.timeindex.local_hours`` has them (the DatetimeIndex fields are much slower)
+    wall_ns = index.tz_convert(site.tz).tz_localize(None).as_unit("ns").asi8
+    hours = (wall_ns // _HOUR_NS) % 24 + ((wall_ns // _MINUTE_NS) % 60) / 60
     since_open = (hours - load.window_start_h) % 24
     inside = since_open < window_hours(load.window_start_h, load.window_end_h)
-    local = index.tz_convert(site.tz).tz_localize(None)  # local wall-clock times
-    opened = (local - pd.to_timedelta(since_open, unit="h")).to_numpy()
-    ordinals = opened.astype("datetime64[D]").astype(np.int64) + _EPOCH_ORDINAL
+    opened_ns = wall_ns - pd.to_timedelta(since_open, unit="h").as_unit("ns").asi8
+    ordinals = opened_ns // _DAY_NS + _EPOCH_ORDINAL
     return inside, ordinals // load.period_days
 
 
