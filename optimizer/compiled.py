@@ -63,7 +63,8 @@ class Compiled:
         offsets = np.asarray(info.c_offset, dtype=float)
         self.rows = {n: c[[i], :].toarray().ravel() for i, n in enumerate(names) if n in OBJECTIVES}
         self.offsets = {n: float(offsets[i]) for i, n in enumerate(names)}
-        self.day_rows = [
+        self._emission_terms: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._day_rows: list[tuple[np.ndarray, np.ndarray]] | None = [
             (c[[i], :].indices, c[[i], :].data)
             for i, n in enumerate(names)
             if n.startswith("day_emissions[")
@@ -80,23 +81,26 @@ class Compiled:
         (as ``factor × param`` where possible, else as a general expression)."""
         fast: list[tuple[int, int, ParamData, float]] = []
         general: list[tuple[int, int, Any]] = []
-        bounds = np.empty((2, self.n_cols))
-        bounds[0], bounds[1] = -np.inf, np.inf
         numbers = native_numeric_types
+
+        def value(side: int, j: int, expr: Any) -> float:
+            term = _param_term(expr)
+            if term is None:
+                general.append((side, j, expr))
+                return float(expr())
+            fast.append((side, j, *term))
+            return term[1] * term[0].value
+
+        # plain lists, filled in one pass: indexing a numpy array per element costs more
+        low: list[Any] = [-np.inf] * self.n_cols
+        high: list[Any] = [np.inf] * self.n_cols
         for j, v in enumerate(self.columns):
-            for side, expr in ((0, v.lower), (1, v.upper)):
-                if expr is None:
-                    continue
-                if type(expr) in numbers:
-                    bounds[side, j] = expr
-                    continue
-                term = _param_term(expr)
-                if term is None:
-                    general.append((side, j, expr))
-                    bounds[side, j] = expr()
-                else:
-                    fast.append((side, j, *term))
-                    bounds[side, j] = term[1] * term[0].value
+            lower, upper = v.lower, v.upper
+            if lower is not None:
+                low[j] = lower if type(lower) in numbers else value(0, j, lower)
+            if upper is not None:
+                high[j] = upper if type(upper) in numbers else value(1, j, upper)
+        bounds = np.array([low, high], dtype=float)
         self._fast = fast
         self._fast_side = np.array([f[0] for f in fast], dtype=np.int64)
         self._fast_col = np.array([f[1] for f in fast], dtype=np.int64)
@@ -161,13 +165,37 @@ class Compiled:
             self.offsets["penalty_objective"] + self.offsets["horizon_objective"]
         )
         self.offsets["emissions_objective"] = 0.0
-        self.day_rows = []
-        for group in vm.days:
-            inside = np.isin(t, group)
-            row = np.zeros(self.n_cols)
-            np.add.at(row, col[inside], e[inside])
-            nz = np.flatnonzero(row)
-            self.day_rows.append((nz, row[nz]))
+        # the per-day rows are needed only under an emission budget: made on first use
+        self._emission_terms = (col, t, e)
+        self._day_rows = None
+
+    @property
+    def day_rows(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Nonzero columns and values of each local day's emissions row [kgCO2e]."""
+        if self._day_rows is None:
+            assert self._emission_terms is not None
+            self._day_rows = self._sum_by_day(*self._emission_terms)
+        return self._day_rows
+
+    def _sum_by_day(
+        self, col: np.ndarray, t: np.ndarray, e: np.ndarray
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per local day: the emission coefficients ``e`` summed by column, zeros left out
+        (in the order of the terms, so each sum is the one a dense row would accumulate)."""
+        day_of = np.full(self.vm.n, -1, dtype=np.int64)
+        for d, group in enumerate(self.vm.days):
+            day_of[group] = d
+        day = day_of[t]
+        order = np.argsort(day, kind="stable")
+        bounds = np.searchsorted(day[order], np.arange(len(self.vm.days) + 1))
+        out = []
+        for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+            terms = order[lo:hi]
+            columns, inverse = np.unique(col[terms], return_inverse=True)
+            sums = np.bincount(inverse, weights=e[terms], minlength=len(columns))
+            keep = sums != 0
+            out.append((columns[keep], sums[keep]))
+        return out
 
     def row(self, name: str) -> tuple[np.ndarray, np.ndarray, float]:
         """Nonzero columns, values and constant of an objective row (or ``day_emissions[d]``)."""
