@@ -78,6 +78,7 @@ def build_model(
     *,
     devices: list[DeviceModel] | None = None,
     pyomo_objective: bool = False,
+    key: tuple | None = None,
 ) -> VillageModel:
     """Build the model of ``site`` over ``index`` (data are pushed later by ``set_data``).
 
@@ -88,6 +89,7 @@ def build_model(
     ``optimizer.compiled``), which spares the compiler a walk over it. With
     ``pyomo_objective`` the model also states it in Pyomo — ``objective``,
     ``emissions_objective`` and ``day_emissions[d]`` — so tests can check the two agree.
+    ``key`` is the model's ``structure_key`` when the caller has it already.
     """
     devices = device_models(site) if devices is None else devices
     n, step_h = len(index), site.step_h
@@ -116,7 +118,8 @@ def build_model(
         m.horizon_objective = pyo.Objective(expr=m.horizon_cost)
         if pyomo_objective:
             _state_objective(m, blocks, site, index, step_h)
-    key = structure_key(site, index, inputs, devices)
+    if key is None:
+        key = structure_key(site, index, inputs, devices)
     return VillageModel(site, devices, m, n, step_h, key, local_days(site, index))
 
 

@@ -119,7 +119,7 @@ class Planner:
             vm, problem = self._kept[key]
             return vm, problem, True
         t0 = time.perf_counter()
-        vm = build_model(site, index, inputs, devices=devices)
+        vm = build_model(site, index, inputs, devices=devices, key=key)
         self.last_timings["build_s"] = time.perf_counter() - t0
         return vm, None, False
 
