@@ -15,6 +15,7 @@ import numpy as np
 from pyomo.common.gc_manager import PauseGC
 from pyomo.common.numeric_types import native_numeric_types
 from pyomo.core.base.param import ParamData
+from pyomo.core.base.set import Reals
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from optimizer.devices.base import DeviceData
@@ -95,7 +96,10 @@ class Compiled:
         low: list[Any] = [-np.inf] * self.n_cols
         high: list[Any] = [np.inf] * self.n_cols
         for j, v in enumerate(self.columns):
-            lower, upper = v.lower, v.upper
+            if v.domain is Reals:  # no domain bound to combine: the bounds as stated
+                lower, upper = v._lb, v._ub
+            else:
+                lower, upper = v.lower, v.upper
             if lower is not None:
                 low[j] = lower if type(lower) in numbers else value(0, j, lower)
             if upper is not None:
