@@ -62,6 +62,21 @@ def test_simulate_names_a_bad_site(tmp_path, tmy3, capsys) -> None:
     assert "step_minutes" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--days", "0"], "--days must be ≥ 1"),
+        (["--year", "0"], "--year must be"),
+    ],
+)
+def test_simulate_refuses_a_zero_days_or_year(tmp_path, tmy3, capsys, args, message) -> None:
+    out = tmp_path / "never"
+    site = str(SITES / "mountain_hamlet.yaml")
+    assert main(["simulate", site, "--weather", tmy3, "--out", str(out), *args]) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()
+
+
 def test_size_writes_sizes_economics_front_and_sensitivity(tmp_path, tmy3, capsys) -> None:
     out = tmp_path / "size"
     code = main(
