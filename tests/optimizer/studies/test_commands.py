@@ -65,14 +65,20 @@ def test_simulate_names_a_bad_site(tmp_path, tmy3, capsys) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--days", "0"], "--days must be ≥ 1"),
-        (["--year", "0"], "--year must be"),
+        (["simulate", "--days", "0"], "--days must be ≥ 1"),
+        (["simulate", "--year", "0"], "--year must be"),
+        (["size", "--pareto", "1"], "--pareto must be ≥ 2, got 1"),
+        (["size", "--days", "400"], "--days must be from 0 to 366, got 400"),
+        (["size", "--check-days", "-1"], "--check-days must be ≥ 0, got -1"),
+        (["size", "--workers", "0"], "--workers must be ≥ 1, got 0"),
+        (["size", "--year", "0"], "--year must be a calendar year"),
     ],
 )
-def test_simulate_refuses_a_zero_days_or_year(tmp_path, tmy3, capsys, args, message) -> None:
+def test_bad_options_are_refused_naming_the_value(tmp_path, tmy3, capsys, args, message) -> None:
     out = tmp_path / "never"
     site = str(SITES / "mountain_hamlet.yaml")
-    assert main(["simulate", site, "--weather", tmy3, "--out", str(out), *args]) == 2
+    command, *options = args
+    assert main([command, site, "--weather", tmy3, "--out", str(out), *options]) == 2
     assert message in capsys.readouterr().err
     assert not out.exists()
 
