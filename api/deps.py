@@ -66,7 +66,8 @@ def require(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
 
     async def check(principal: PrincipalDep) -> Principal:
         if principal.role not in roles:
-            raise HTTPException(403, f"this needs a {' or '.join(roles)} key, "
+            article = "an" if roles[0][0] in "aeiou" else "a"
+            raise HTTPException(403, f"this needs {article} {' or '.join(roles)} key, "
                                      f"not a {principal.role} key")
         return principal
 

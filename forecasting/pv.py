@@ -48,7 +48,7 @@ import pandas as pd
 import pvlib
 
 from forecasting.cloud import CloudCoefficients, ghi_from_cloud_cover
-from forecasting.weather import DEFAULT_TEMP_AIR_C, DEFAULT_WIND_SPEED_MS
+from forecasting.weather import DEFAULT_TEMP_AIR_C, DEFAULT_WIND_SPEED_MS, WeatherError
 from sites.schema import PvArray, Site
 
 #: Length of the sub-steps whose mid-points are averaged into an interval mean [min].
@@ -183,15 +183,17 @@ def _interp(source: pd.Series, times: pd.DatetimeIndex) -> np.ndarray:
 
 def _check_weather(site: Site, weather: pd.DataFrame, times: pd.DatetimeIndex) -> pd.DataFrame:
     if not isinstance(weather.index, pd.DatetimeIndex) or weather.index.tz is None:
-        raise ValueError("weather index must be a tz-aware DatetimeIndex (naive times are refused)")
+        raise WeatherError(
+            "weather index must be a tz-aware DatetimeIndex (naive times are refused)"
+        )
     if weather.empty:
-        raise ValueError("weather has no rows")
+        raise WeatherError("weather has no rows")
     w = weather.sort_index()
     w.index = w.index.tz_convert("UTC")
     spacing = w.index.to_series().diff().median() if len(w) > 1 else site.step
     slack = max(pd.Timedelta(spacing), pd.Timedelta(site.step))
     if w.index[0] > times[0] + slack or w.index[-1] < times[-1] - slack:
-        raise ValueError(
+        raise WeatherError(
             f"weather covers {w.index[0]} to {w.index[-1]} but the forecast needs "
             f"{times[0]} to {times[-1]} (UTC)"
         )

@@ -90,9 +90,11 @@ def from_records(table: pd.DataFrame, source: str = "<weather>") -> tuple[pd.Dat
         bad = (given & np.isnan(values)) | (values < low) | (values > high)
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
+            value = table[col].iloc[row]
+            value = value.item() if isinstance(value, np.generic) else value
             raise WeatherError(
                 f"{source}: row {row + 1}: {col} must be a number in [{low:g}, {high:g}] "
-                f"{unit}, got {table[col].iloc[row]!r}"
+                f"{unit}, got {value!r}"
             )
         if given.any():
             data[col] = values
@@ -158,13 +160,16 @@ def read_weather(path: str | Path) -> tuple[pd.DataFrame, dict]:
         except json.JSONDecodeError as exc:
             raise WeatherError(f"{path}: not valid JSON: {exc}") from None
         records = payload.get("data") if isinstance(payload, dict) else payload
-        if not isinstance(records, list):
+        if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
             raise WeatherError(f"{path}: expected a list of records or {{'data': [records]}}")
         table = pd.DataFrame.from_records(records)
     else:
         from io import StringIO
 
-        table = pd.read_csv(StringIO(text), comment="#", dtype={c: str for c in TIME_COLUMNS})
+        try:
+            table = pd.read_csv(StringIO(text), comment="#", dtype={c: str for c in TIME_COLUMNS})
+        except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
+            raise WeatherError(f"{path}: not a weather CSV: {exc}") from None
     return from_records(table, str(path))
 
 

@@ -193,6 +193,8 @@ def make(args: argparse.Namespace) -> tuple[Any, Any]:
 
         inputs = build_inputs(site, index, weather=weather, overrides=overrides)
         plan = make_plan(site, index, inputs, state, mode=args.mode, now=datetime.now(UTC))
+    except WeatherError as exc:
+        raise CommandError(f"--weather: {exc}") from None
     except PlanningError as exc:
         raise CommandError(str(exc)) from None
     return site, plan

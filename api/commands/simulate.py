@@ -60,9 +60,15 @@ def run(args: argparse.Namespace) -> int:
     site = load_site_or_report(args.site)
     if site is None:
         return 2
-    year = args.year or datetime.now(UTC).year
+    year = datetime.now(UTC).year if args.year is None else args.year
+    if not 1 <= year <= 9998:
+        print(f"--year must be a calendar year from 1 to 9998, got {year}", file=sys.stderr)
+        return 2
     first = _first_day(args, year)
-    days = args.days or (date(first.year + 1, 1, 1) - date(first.year, 1, 1)).days
+    if args.days is None:
+        days = (date(first.year + 1, 1, 1) - date(first.year, 1, 1)).days
+    else:
+        days = args.days
     if days < 1 or args.look_ahead < 0:
         print(
             f"--days must be ≥ 1 and --look-ahead ≥ 0, got {days}, {args.look_ahead}",

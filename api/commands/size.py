@@ -72,14 +72,26 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"size: {exc}", file=sys.stderr)
         return 2
-    if args.days < 0 or (args.pareto is not None and args.pareto < 2):
-        print("size: --days must be ≥ 0 and --pareto ≥ 2", file=sys.stderr)
+    year = datetime.now(UTC).year if args.year is None else args.year
+    problems = [
+        f"{option} must be {rule}, got {value}"
+        for option, value, bad, rule in (
+            ("--days", args.days, not 0 <= args.days <= 366, "from 0 to 366"),
+            ("--pareto", args.pareto, args.pareto is not None and args.pareto < 2, "≥ 2"),
+            ("--check-days", args.check_days, args.check_days < 0, "≥ 0"),
+            ("--workers", args.workers, args.workers is not None and args.workers < 1, "≥ 1"),
+            ("--year", year, not 1 <= year <= 9998, "a calendar year from 1 to 9998"),
+        )
+        if bad
+    ]
+    if problems:
+        print("size: " + "; ".join(problems), file=sys.stderr)
         return 2
     try:
         lines = run_sizing(
             site,
             args.weather,
-            args.year or datetime.now(UTC).year,
+            year,
             Path(args.out or f"{site.name}-size"),
             representative_days=args.days or None,
             greenfield=args.greenfield,

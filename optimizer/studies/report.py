@@ -125,7 +125,7 @@ def plot_monthly_balance(
             ax.bar(x, neg, bottom=down, label=label, color=COLOURS.get(label))
             down += neg
     ax.axhline(0, color="black", linewidth=0.8)
-    labels = [pd.Timestamp(f"{m}-01").strftime("%b %y") for m in energy.index]
+    labels = [pd.Timestamp(f"{m}-01").strftime("%b %Y") for m in energy.index]
     ax.set_xticks(x, labels, rotation=45)
     ax.set_ylabel("energy [MWh]  (supply + / demand −)")
     ax.set_title(title or f"{site.name}: monthly energy balance")
@@ -152,8 +152,12 @@ def plot_year_heatmap(site: Site, table: pd.DataFrame, path: str | Path, title: 
     fig = _figure(10, 4.5)
     ax = fig.add_subplot()
     days = grid.index
+    values = grid.to_numpy().T
+    peak = float(np.nanmax(values)) if values.size else 0.0
     image = ax.imshow(
-        grid.to_numpy().T,
+        values,
+        vmin=0.0,  # kW ≥ 0: an all-zero year shows an empty scale from 0, not ±0.1
+        vmax=peak if peak > 0 else 1.0,
         aspect="auto",
         origin="lower",
         cmap="magma_r",
@@ -218,6 +222,8 @@ def plot_typical_days(site: Site, table: pd.DataFrame, path: str | Path, title: 
         ax.set_xticks([0, 6, 12, 18, 24])
     for ax in axes[len(days) :]:
         ax.set_visible(False)
+    for ax in axes[: len(days)]:
+        ax.tick_params(labelbottom=True)  # a panel above a hidden one keeps its hour labels
     fig.supxlabel(f"local hour ({site.location.timezone})")
     fig.supylabel("mean power [kW]  (supply + / demand −)")
     fig.suptitle(title or f"{site.name}: typical day of each season")

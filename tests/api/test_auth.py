@@ -33,13 +33,16 @@ def test_tokens_are_not_stored_in_clear(api: Api) -> None:
 
 def test_roles(api: Api) -> None:
     api.put_site()
-    assert api.client.get("/v1/keys", headers=api.auth("manager")).status_code == 403
+    r = api.client.get("/v1/keys", headers=api.auth("manager"))
+    assert r.status_code == 403
+    assert r.json()["detail"] == "this needs an admin key, not a manager key"
     assert api.client.get("/v1/keys", headers=api.auth("controller")).status_code == 403
     assert api.client.get("/v1/sites", headers=api.auth("controller")).status_code == 403
     r = api.client.post(
         f"/v1/sites/{SITE}/plans", json={"date": "2026-07-01"}, headers=api.auth("controller")
     )
     assert r.status_code == 403
+    assert r.json()["detail"] == "this needs an admin or manager key, not a controller key"
     assert api.client.get("/v1/sites", headers=api.auth("admin")).status_code == 200
 
 

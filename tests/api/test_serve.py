@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,3 +50,13 @@ def test_serve_answers_on_loopback_and_stops_cleanly(tmp_path: Path) -> None:
     assert server.returncode in (0, -15), err
     assert "Traceback" not in err, err
     assert (tmp_path / "serve.db").exists()
+
+
+@pytest.mark.parametrize("port", ["99999", "0", "http"])
+def test_serve_refuses_a_port_out_of_range(port: str, capsys: pytest.CaptureFixture) -> None:
+    from api.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["serve", "--port", port])
+    assert exit_.value.code == 2
+    assert "--port: must" in capsys.readouterr().err

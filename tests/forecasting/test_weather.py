@@ -91,6 +91,20 @@ def test_bad_files_get_clear_errors(tmp_path, text, message):
         read_weather(write(tmp_path, "bad.csv", text))
 
 
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("empty.csv", "", "empty.csv: not a weather CSV"),
+        ("list.json", "[1, 2, 3]", "expected a list of records"),
+        ("rows.json", '{"data": [[1, 2]]}', "expected a list of records"),
+        ("neg.csv", "time,ghi_wm2\n2026-06-21T12:00Z,-100\n", r"W/m², got -100$"),
+    ],
+)
+def test_malformed_files_get_weather_errors(tmp_path, name, text, message):
+    with pytest.raises(WeatherError, match=message):
+        read_weather(write(tmp_path, name, text))
+
+
 def test_naive_weather_frame_is_refused_by_the_pv_chain():
     site = make_site([array("a", 25, 180)])
     idx = day_index(site, dt.date(2026, 6, 21))

@@ -102,6 +102,7 @@ def test_state_file_sets_the_initial_soc(tmp_path):
         (["--date", "2026-06-21", "--weather", "{missing}"], "--weather"),
         (["--date", "2026-06-21", "--state", "{odd_state}"], "battery_soc: unknown field"),
         (["--date", "2026-06-21", "--plot", "{missing_dir}"], "no directory"),
+        (["--date", "2026-06-21", "--weather", "{august}"], "--weather: weather covers"),
     ],
 )
 def test_bad_input_exits_2_with_a_clear_message(tmp_path, capsys, args, message):
@@ -116,7 +117,10 @@ def test_bad_input_exits_2_with_a_clear_message(tmp_path, capsys, args, message)
     bad_state.write_text('{"battery_soc_kwh": {"no-such-battery": 10}}', encoding="utf-8")
     odd_state = tmp_path / "odd.yaml"
     odd_state.write_text("battery_soc: 3\n", encoding="utf-8")
+    august = tmp_path / "august.csv"
+    august.write_text("time,ghi_wm2\n2026-08-01T00:00Z,0\n2026-08-01T01:00Z,0\n", encoding="utf-8")
     files = {
+        "august": august,
         "naive": naive,
         "unknown": unknown,
         "bad_state": bad_state,

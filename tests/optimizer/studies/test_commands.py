@@ -62,6 +62,27 @@ def test_simulate_names_a_bad_site(tmp_path, tmy3, capsys) -> None:
     assert "step_minutes" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["simulate", "--days", "0"], "--days must be ≥ 1"),
+        (["simulate", "--year", "0"], "--year must be"),
+        (["size", "--pareto", "1"], "--pareto must be ≥ 2, got 1"),
+        (["size", "--days", "400"], "--days must be from 0 to 366, got 400"),
+        (["size", "--check-days", "-1"], "--check-days must be ≥ 0, got -1"),
+        (["size", "--workers", "0"], "--workers must be ≥ 1, got 0"),
+        (["size", "--year", "0"], "--year must be a calendar year"),
+    ],
+)
+def test_bad_options_are_refused_naming_the_value(tmp_path, tmy3, capsys, args, message) -> None:
+    out = tmp_path / "never"
+    site = str(SITES / "mountain_hamlet.yaml")
+    command, *options = args
+    assert main([command, site, "--weather", tmy3, "--out", str(out), *options]) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()
+
+
 def test_size_writes_sizes_economics_front_and_sensitivity(tmp_path, tmy3, capsys) -> None:
     out = tmp_path / "size"
     code = main(

@@ -101,3 +101,27 @@ def test_plots_are_written(demo, tmp_path) -> None:
     means = report.typical_days(demo, table)
     assert set(means) == {"Dec-Feb", "Mar-May"}  # January to April only
     assert means["Dec-Feb"]["PV"].iloc[12] == pytest.approx(100.0)
+
+
+def _drawn(monkeypatch, draw, *args):
+    """The figure a plot function saves."""
+    from matplotlib.figure import Figure
+
+    saved = []
+    monkeypatch.setattr(Figure, "savefig", lambda fig, *a, **k: saved.append(fig))
+    draw(*args)
+    return saved[0]
+
+
+def test_plot_labels_are_unambiguous_for_a_short_period(demo, tmp_path, monkeypatch) -> None:
+    table = _table(demo, 7)
+    balance = _drawn(monkeypatch, report.plot_monthly_balance, demo, table, tmp_path / "b.png")
+    labels = [t.get_text() for t in balance.axes[0].get_xticklabels()]
+    assert labels == ["Jan 2026"]  # not "Jan 26", which reads as a day
+    typical = _drawn(monkeypatch, report.plot_typical_days, demo, table, tmp_path / "t.png")
+    shown = [ax for ax in typical.axes if ax.get_visible()]
+    assert len(shown) == 1
+    assert shown[0].xaxis.get_tick_params()["labelbottom"]  # hour labels on the only panel
+    zero = table.assign(**{"grid.import_kw": 0.0})
+    heat = _drawn(monkeypatch, report.plot_year_heatmap, demo, zero, tmp_path / "h.png")
+    assert heat.axes[0].images[0].get_clim() == (0.0, 1.0)  # no negative kW on the scale
