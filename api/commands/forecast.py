@@ -141,11 +141,17 @@ def plot(site: Any, pv: Any, loads: Any, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     local = pv.index.tz_convert(site.tz)
+    edges = local.append(local[-1:] + site.step)  # the last interval drawn to its end
+
+    def closed(series: Any) -> Any:
+        return list(series) + [series.iloc[-1]]
+
     fig, ax = plt.subplots(figsize=(11, 5), constrained_layout=True)
     for column in pv.columns:
-        ax.step(local, pv[column], where="post", label=column.split(".")[0])
+        ax.step(edges, closed(pv[column]), where="post", label=column.split(".")[0])
     for column in loads.columns:
-        ax.step(local, loads[column], where="post", linestyle="--", label=column.split(".")[0])
+        ax.step(edges, closed(loads[column]), where="post", linestyle="--",
+                label=column.split(".")[0])
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b %H:%M", tz=site.tz))
     ax.set_xlabel(f"local time ({site.location.timezone})")
     ax.set_ylabel("power [kW]")

@@ -76,6 +76,9 @@ def weather_frame(weather: WeatherIn | None) -> pd.DataFrame | None:
     if weather is None:
         return None
     columns = {k: v for k, v in weather.model_dump(exclude={"time"}).items() if v is not None}
+    if not columns:
+        series = ", ".join(k for k in WeatherIn.model_fields if k != "time")
+        raise Invalid("bad weather", [f"weather: give at least one series with time: {series}"])
     index = pd.DatetimeIndex(pd.to_datetime(weather.time, utc=True), name="time")
     if not index.is_monotonic_increasing or index.has_duplicates:
         raise Invalid("bad weather", ["weather.time: must be strictly increasing"])

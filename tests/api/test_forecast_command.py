@@ -28,6 +28,23 @@ def test_clear_sky_day_writes_local_table_and_plot(tmp_path, capsys):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
 
 
+def test_plot_draws_the_last_interval_to_the_end_of_the_day(tmp_path, monkeypatch):
+    import matplotlib.dates as mdates
+    from matplotlib.figure import Figure
+
+    saved = []
+    monkeypatch.setattr(Figure, "savefig", lambda fig, *a, **k: saved.append(fig))
+    code = main(["forecast", "sites/demo_village.yaml", "--date", "2026-06-21",
+                 "--plot", str(tmp_path / "f.png")])  # fmt: skip
+    assert code == 0
+    lines = saved[0].axes[0].get_lines()
+    assert len(lines) == 6  # five arrays and the households
+    end = pd.Timestamp("2026-06-22T00:00+08:00")
+    for line in lines:
+        last = mdates.num2date(mdates.date2num(line.get_xdata()[-1]))
+        assert pd.Timestamp(last) == end
+
+
 def greensboro_site(tmp_path: Path) -> Path:
     data = yaml.safe_load(Path("sites/dairy_cooperative.yaml").read_text(encoding="utf-8"))
     data["location"] = {"latitude_deg": 36.1, "longitude_deg": -79.95, "altitude_m": 273,

@@ -169,3 +169,10 @@ def test_weather_given_with_the_request_drives_the_pv_forecast(api: Api) -> None
         headers=api.auth(),
     )
     assert r.status_code == 422 and "ghi_wm2" in r.text
+    no_series = {"date": DAY, "weather": {"time": hours}}
+    r = api.client.post(f"/v1/sites/{SITE}/plans", json=no_series, headers=api.auth())
+    assert r.status_code == 422
+    assert r.json()["errors"] == [
+        "weather: give at least one series with time: ghi_wm2, dni_wm2, dhi_wm2, "
+        "cloud_cover_pct, temp_air_c, wind_speed_ms"
+    ]
