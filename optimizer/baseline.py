@@ -70,7 +70,8 @@ class _ShiftableRule:
         self.load = load
         self.labels = period_labels(site, load, index)
         due = due_energy(site, load, index, state.served_kwh[load.name])
-        self.left = {k: d.high_kwh for k, d in due.items()}
+        # the share due inside the horizon, as the plan must serve at least (windows.due_energy)
+        self.left = {k: d.low_kwh for k, d in due.items()}
         self.later = np.zeros(len(index), dtype=int)  # intervals of the period still to come
         seen: dict[int, int] = {}
         for t in range(len(index) - 1, -1, -1):

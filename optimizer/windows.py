@@ -63,8 +63,10 @@ def due_energy(
     -----
     ``high = E − E_srv`` for the current period (that of the window that opened last at or
     before the horizon's start), ``E`` otherwise;
-    ``low = max(0, high − P̄ W_after)``, with ``W_after`` [h] the window time of the period
-    after the horizon's end (energy that can still be served later need not be served now).
+    ``low = max(0, high − P̄ W_after, high · W_in / (W_in + W_after))``, with ``W_in`` and
+    ``W_after`` [h] the window time of the period inside the horizon and after its end:
+    energy that can still be served later need not all be served now, but the horizon takes
+    at least its pro-rata share, so deferring work past the horizon's end is not free.
     """
     labels = period_labels(site, load, index)
     touched = sorted(set(labels[labels != OUTSIDE].tolist()))
@@ -81,5 +83,8 @@ def due_energy(
     for k in touched:
         high = load.energy_kwh - (served_kwh if k == current else 0.0)
         w_after = float(np.count_nonzero(after_labels == k)) * site.step_h
-        out[int(k)] = Due(max(0.0, high - load.max_power_kw * w_after), max(0.0, high))
+        w_in = float(np.count_nonzero(labels == k)) * site.step_h
+        high = max(0.0, high)
+        share = high * w_in / (w_in + w_after) if w_in + w_after > 0 else high
+        out[int(k)] = Due(max(0.0, high - load.max_power_kw * w_after, share), high)
     return out

@@ -80,15 +80,16 @@ def _period_day(days: int, first: bool) -> date:
     return day
 
 
-def test_a_period_over_two_days_serves_now_only_what_cannot_wait():
-    # 30 kWh per 2 days, 2 kW for 12 h a day: the second day holds at most 24 kWh,
-    # so the first day must serve 6 kWh, and (prices flat) no more
+def test_a_period_over_two_days_serves_its_pro_rata_share_now():
+    # 30 kWh per 2 days, 2 kW for 12 h a day. The second day could hold 24 kWh, so only 6 kWh
+    # cannot wait; but the first day holds half the period's window time, so it takes its
+    # pro-rata share, 15 kWh (and, prices flat, no more): deferring past the horizon is not free
     dryer = pump(energy_kwh=30, period_days=2, window_start_h=0, window_end_h=12)
     site = toy_site(grid(), dryer)
     first = plan(site, 24, day=_period_day(2, True))
-    assert first.table["pump.power_kw"].sum() == pytest.approx(6)
-    second = plan(site, 24, day=_period_day(2, False), state=State(served_kwh={"pump": 6.0}))
-    assert second.table["pump.power_kw"].sum() == pytest.approx(24)
+    assert first.table["pump.power_kw"].sum() == pytest.approx(15)
+    second = plan(site, 24, day=_period_day(2, False), state=State(served_kwh={"pump": 15.0}))
+    assert second.table["pump.power_kw"].sum() == pytest.approx(15)
 
 
 def test_energy_beyond_what_the_rest_of_the_window_holds_names_the_parameters():
@@ -107,6 +108,7 @@ def test_nothing_outside_the_window():
     outside = np.setdiff1d(np.arange(24), inside)
     assert power[outside].sum() == pytest.approx(0)
     # 00-02 h finish the window opened yesterday at 22 h (nothing served yet: all 4 kWh);
-    # today's window runs on past midnight, so the plan leaves its energy to tomorrow
+    # today's window runs on past midnight: half its window time is inside the horizon, so
+    # half its energy (2 kWh) is served now, in the cheaper of its two hours (23 h)
     assert power[0:2].tolist() == pytest.approx([2, 2])
-    assert power[22:24].tolist() == pytest.approx([0, 0])
+    assert power[22:24].tolist() == pytest.approx([0, 2])
