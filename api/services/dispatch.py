@@ -3,8 +3,9 @@ few, from in-memory copies of the stored compact arrays.
 
 Each interval is served by the first of:
 1. the current plan of its local day, if it covers the interval (fresh);
-2. the last good plan: the current plan of the latest of the previous days that covers it
-   (stale);
+2. the last good plan (stale): an earlier plan of its local day that covers it (newest
+   first: a short plan made later does not hide a full-day plan), else the current plan of
+   the latest of the previous days that covers it;
 3. the rule-based fallback plan of its local day, made once and stored (stale).
 A poll costs a few dictionary lookups: pointers and sites are cached for
 ``dispatch_cache_ttl_s`` (dropped at once when this process moves a pointer; when one
@@ -66,14 +67,24 @@ def conditional(
     return 200, headers, found.body
 
 
-def _candidates(day: date, pointers: list[tuple[date, str]]) -> tuple[str, ...]:
-    """Plan ids of ``day`` and the ``LOOKBACK_DAYS`` before it, newest day first; the first
-    is "" when ``day`` has no pointer of its own (only its own plan is fresh)."""
+#: how many superseded plans of a day dispatch looks through before older days' plans
+_EARLIER_PLANS = 8
+
+
+def _candidates(
+    day: date, pointers: list[tuple[date, str]], earlier: tuple[str, ...] = ()
+) -> tuple[str, ...]:
+    """Plan ids of ``day`` and the ``LOOKBACK_DAYS`` before it, newest day first, with the
+    day's ``earlier`` (superseded) plans right after its current one; the first is "" when
+    ``day`` has no pointer of its own (only its own current plan is fresh)."""
     ids = [(d, plan_id) for d, plan_id in pointers if day - timedelta(days=LOOKBACK_DAYS) <= d
            <= day]
     ids.sort(reverse=True)
-    ordered = tuple(plan_id for _, plan_id in ids)
-    return ordered if ids and ids[0][0] == day else ("",) + ordered
+    ordered = [plan_id for _, plan_id in ids]
+    own = bool(ids) and ids[0][0] == day
+    head, rest = (ordered[:1], ordered[1:]) if own else ([""], ordered)
+    extra = [plan_id for plan_id in earlier if plan_id not in ordered]
+    return tuple(head + extra + rest)
 
 
 class Dispatcher:
@@ -118,6 +129,9 @@ class Dispatcher:
         except Stale:
             if not io:
                 raise CacheMiss(name) from None
+        site = self.site(name)[0]
+        day_start = pd.Timestamp(day, tz=site.tz).tz_convert("UTC").to_pydatetime()
+        day_end = (pd.Timestamp(day, tz=site.tz) + pd.Timedelta(days=1)).tz_convert("UTC")
         with self._store.reader() as s:
             rows = s.execute(
                 select(CurrentPlan.local_day, CurrentPlan.plan_id).where(
@@ -125,7 +139,16 @@ class Dispatcher:
                     CurrentPlan.local_day >= day - timedelta(days=LOOKBACK_DAYS),
                 )
             ).all()
-        entry = _candidates(day, [(d, plan_id) for d, plan_id in rows])
+            earlier = s.scalars(
+                select(PlanRow.plan_id)
+                .where(
+                    PlanRow.site == name, PlanRow.kind != "fallback",
+                    PlanRow.start < day_end.to_pydatetime(), PlanRow.end > day_start,
+                )
+                .order_by(PlanRow.requested_at.desc(), PlanRow.created_at.desc())
+                .limit(_EARLIER_PLANS)
+            ).all()
+        entry = _candidates(day, [(d, plan_id) for d, plan_id in rows], tuple(earlier))
         per_site.put(day, entry)
         return entry
 
@@ -151,7 +174,10 @@ class Dispatcher:
             for name, day in wanted:
                 per_site = self._pointers.get(name)
                 if per_site is not None and self._generation.get(name) == generation.get(name):
-                    per_site.put(day, _candidates(day, by_site.get(name, [])))
+                    # the day's earlier plans stay candidates (a pointer moved elsewhere adds
+                    # its old plan to them)
+                    earlier = tuple(i for i in per_site.peek(day) or () if i)
+                    per_site.put(day, _candidates(day, by_site.get(name, []), earlier))
         cached = set(self._site_cache.keys())
         if cached:
             for row in self._sites.list_latest():

@@ -50,6 +50,11 @@ class TtlCache(Generic[K, V]):
             self._claims[key] = now
         raise Stale(key)
 
+    def peek(self, key: K) -> V | None:
+        """The cached value, fresh or expired, without claiming it; None when absent."""
+        hit = self._data.get(key)
+        return None if hit is None else hit[0]
+
     def put(self, key: K, value: V) -> None:
         with self._lock:
             if len(self._data) >= self.limit:

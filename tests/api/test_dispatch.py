@@ -131,3 +131,16 @@ def test_another_process_moving_the_pointer_is_seen_after_a_refresh(
     poller.app.state.services.dispatcher.refresh()
     doc = _body(poller.dispatch())
     assert (doc["plan_id"], doc["stale"]) == (made["plan_id"], False)
+
+
+def test_a_short_later_plan_does_not_hide_the_full_day_plan(api: Api) -> None:
+    api.put_site()
+    full = api.plan({"date": "2026-07-01"})
+    short = api.plan({"start": "2026-07-01T10:00:00+08:00", "horizon_hours": 0.5})
+    # 10:07 is inside the short plan, which is now the day's current plan: fresh
+    doc = _body(api.dispatch())
+    assert (doc["plan_id"], doc["stale"], doc["fallback"]) == (short["plan_id"], False, False)
+    # noon is outside it: the earlier full-day plan answers (stale), not the fallback
+    doc = _body(api.dispatch(at="2026-07-01T12:00:00+08:00"))
+    assert (doc["plan_id"], doc["stale"], doc["fallback"]) == (full["plan_id"], True, False)
+    assert [i["status"] for i in doc["intervals"]] == ["optimal"] * 4
