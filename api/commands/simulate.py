@@ -43,17 +43,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _first_day(args: argparse.Namespace, year: int) -> date:
+def _first_day(args: argparse.Namespace, year: int) -> date | None:
     if args.start is None:
         return date(year, 1, 1)
     try:
         return date.fromisoformat(args.start)
     except ValueError:
-        raise SystemExit(f"--start must be a date YYYY-MM-DD, got {args.start!r}") from None
+        print(f"--start must be a date YYYY-MM-DD, got {args.start!r}", file=sys.stderr)
+        return None
 
 
 def run(args: argparse.Namespace) -> int:
     from api.commands import load_site_or_report
+    from forecasting.weather import WeatherError
     from optimizer.errors import PlanningError
     from optimizer.studies.runs import run_year
 
@@ -65,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"--year must be a calendar year from 1 to 9998, got {year}", file=sys.stderr)
         return 2
     first = _first_day(args, year)
+    if first is None:
+        return 2
     if args.days is None:
         days = (date(first.year + 1, 1, 1) - date(first.year, 1, 1)).days
     else:
@@ -87,6 +91,9 @@ def run(args: argparse.Namespace) -> int:
             look_ahead_days=args.look_ahead,
             progress=None if args.quiet else sys.stderr,
         )
+    except WeatherError as exc:  # a bad --weather file is bad input
+        print(f"simulate: --weather: {exc}", file=sys.stderr)
+        return 2
     except (PlanningError, ValueError, OSError) as exc:
         print(f"simulate: {exc}", file=sys.stderr)
         return 1

@@ -58,6 +58,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from api.commands import load_site_or_report
+    from forecasting.weather import WeatherError
     from optimizer.errors import PlanningError
     from optimizer.studies.sensitivity import checked_cases, parse_vary
     from optimizer.studies.sizing_runs import run_sizing
@@ -103,6 +104,9 @@ def run(args: argparse.Namespace) -> int:
         )
     except SiteError as exc:
         print(f"size: {exc}", file=sys.stderr)
+        return 2
+    except WeatherError as exc:  # a bad --weather file is bad input
+        print(f"size: --weather: {exc}", file=sys.stderr)
         return 2
     except (PlanningError, ValueError, OSError) as exc:
         print(f"size: {exc}", file=sys.stderr)

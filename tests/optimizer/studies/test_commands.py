@@ -134,3 +134,19 @@ def test_size_refuses_a_bad_vary_before_any_work(tmp_path, tmy3, capsys) -> None
     assert main(["size", site, "--weather", tmy3, "--vary", "carbon_price_per_kgco2=-1"]) == 2
     assert "carbon_price_per_kgco2: must be ≥ 0, got -1" in capsys.readouterr().err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("command", ["simulate", "size"])
+def test_bad_weather_file_is_bad_input(tmp_path, command, capsys) -> None:
+    empty = tmp_path / "weather.csv"
+    empty.write_text("", encoding="utf-8")
+    site = str(SITES / "mountain_hamlet.yaml")
+    assert main([command, site, "--weather", str(empty), "--out", str(tmp_path / "o")]) == 2
+    assert f"{command}: --weather:" in capsys.readouterr().err
+
+
+def test_simulate_bad_start_date_is_bad_input(tmp_path, tmy3, capsys) -> None:
+    site = str(SITES / "mountain_hamlet.yaml")
+    args = ["simulate", site, "--weather", tmy3, "--start", "2026-13-01", "--out", str(tmp_path)]
+    assert main(args) == 2
+    assert "--start must be a date YYYY-MM-DD, got '2026-13-01'" in capsys.readouterr().err
