@@ -393,6 +393,12 @@ class Site(Strict):
 
     name: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_\-]*$")
     description: str = ""
+    county: str | None = Field(
+        default=None, min_length=1, max_length=64, description="county the village belongs to"
+    )
+    township: str | None = Field(
+        default=None, min_length=1, max_length=64, description="township within the county"
+    )
     location: Location
     step_minutes: Literal[15, 30, 60] = Field(default=60, description="planning time step")
     currency: str = Field(default="CNY", pattern=r"^[A-Z]{3}$", description="ISO 4217 code")
