@@ -26,6 +26,7 @@ from sites.schema import (
     PvArray,
     ShiftableLoad,
     Site,
+    lost_load_value_per_kwh,
 )
 
 #: Density of methane at 0 °C and 101.325 kPa [kg/m³] (normal cubic metre). Source: the ideal
@@ -39,6 +40,9 @@ METHANE_DENSITY_KG_PER_M3 = 0.717
 #: Methane from a digester is biogenic, so the non-fossil value applies; the CO2 from
 #: burning or flaring biogas is biogenic too and counts as zero.
 METHANE_GWP100_NON_FOSSIL = 27.0
+
+#: Differences below this count as none when plans are compared [kWh or m³].
+EQUAL_TERMS_KWH = 1e-3
 
 #: A device counts as running in an interval when its output exceeds this [kW].
 RUNNING_THRESHOLD_KW = 1e-6
@@ -81,23 +85,39 @@ def step_hours(site: Site, table: pd.DataFrame) -> float:
 Accounts = tuple[np.ndarray, np.ndarray]
 
 
-def _grid(device: Grid, table: pd.DataFrame, step_h: float) -> Accounts:
+def grid_emissions(
+    device: Grid, table: pd.DataFrame, step_h: float, accounting: str
+) -> np.ndarray:
+    """Grid emissions per interval [kgCO2e] under a carbon-accounting convention.
+
+    ``location``: gross import × the interval's factor (GHG Protocol Scope 2 Guidance, 2015,
+    location-based method). ``net``: exports credited at the same factor (as NREL REopt's
+    ``include_exported_elec_emissions_in_total``). See docs/kpis.md, *Carbon accounting*.
+    """
+    n = device.name
+    flow = column(table, f"{n}.import_kw")
+    if accounting == "net":
+        flow = flow - column(table, f"{n}.export_kw")
+    return flow * step_h * column(table, f"{n}.carbon_kgco2_per_kwh")
+
+
+def _grid(device: Grid, table: pd.DataFrame, step_h: float, site: Site) -> Accounts:
     n = device.name
     imp = column(table, f"{n}.import_kw") * step_h
     exp = column(table, f"{n}.export_kw") * step_h
     cost = imp * column(table, f"{n}.import_price_per_kwh") - exp * column(
         table, f"{n}.export_price_per_kwh"
     )
-    return cost, imp * column(table, f"{n}.carbon_kgco2_per_kwh")
+    return cost, grid_emissions(device, table, step_h, site.carbon_accounting)
 
 
-def _battery(device: Battery, table: pd.DataFrame, step_h: float) -> Accounts:
+def _battery(device: Battery, table: pd.DataFrame, step_h: float, site: Site) -> Accounts:
     n = device.name
     throughput = (column(table, f"{n}.charge_kw") + column(table, f"{n}.discharge_kw")) * step_h
     return throughput * device.wear_cost_per_kwh, np.zeros(len(table))
 
 
-def _genset(device: Genset, table: pd.DataFrame, step_h: float) -> Accounts:
+def _genset(device: Genset, table: pd.DataFrame, step_h: float, site: Site) -> Accounts:
     n = device.name
     cost = column(table, f"{n}.power_kw") * step_h * device.variable_om_per_kwh
     emissions = np.zeros(len(table))
@@ -108,7 +128,7 @@ def _genset(device: Genset, table: pd.DataFrame, step_h: float) -> Accounts:
     return cost, emissions
 
 
-def _digester(device: Digester, table: pd.DataFrame, step_h: float) -> Accounts:
+def _digester(device: Digester, table: pd.DataFrame, step_h: float, site: Site) -> Accounts:
     vented = column(table, f"{device.name}.vented_m3")
     return np.zeros(len(table)), vented * vented_kgco2e_per_m3(device.methane_fraction_pu)
 
@@ -142,7 +162,7 @@ def interval_accounts(site: Site, table: pd.DataFrame) -> pd.DataFrame:
     ``cost = Σ_grid (P_imp·c_imp − P_exp·c_exp)·Δt + Σ_diesel F_l·c_l
     + Σ_battery (P_ch + P_dis)·Δt·c_wear + Σ_genset P_gen·Δt·c_om``
 
-    ``emissions = Σ_grid P_imp·Δt·e_grid + Σ_diesel F_l·e_l
+    ``emissions = Σ_grid P_imp·Δt·e_grid (− P_exp·Δt·e_grid under net accounting) + Σ_diesel F_l·e_l
     + Σ_digester V_vent·x_CH4·ρ_CH4·GWP100``
 
     Penalties that are not money paid (unserved load, the carbon price) and the horizon-wide
@@ -154,7 +174,7 @@ def interval_accounts(site: Site, table: pd.DataFrame) -> pd.DataFrame:
     for device in site.devices:
         account = _ACCOUNTS.get(type(device))
         if account is not None:
-            c, e = account(device, table, step_h)
+            c, e = account(device, table, step_h, site)
             cost += c
             emissions += e
     return pd.DataFrame({"cost": cost, "emissions_kgco2": emissions}, index=table.index)
@@ -203,29 +223,43 @@ def kpis(site: Site, table: pd.DataFrame) -> dict[str, float]:
     export_kwh = _sum(table, grids, "export_kw", dt)
     diesel_kwh = _sum(table, diesel, "power_kw", dt)
     unserved_kwh = float(column(table, "unserved_kw").sum() * dt)
-    load_kwh = _sum(table, loads, "power_kw", dt) + _sum(table, heat_loads, "backup_kw", dt)
-    served_kwh = load_kwh - unserved_kwh
+    backup_kwh = _sum(table, heat_loads, "backup_kw", dt)
+    demand_kwh = _sum(table, loads, "demand_kw", dt) + backup_kwh
+    served_kwh = _sum(table, loads, "served_kw", dt) + backup_kwh
+    location = sum(
+        (grid_emissions(g, table, dt, "location").sum() for g in grids), 0.0
+    )
+    net = sum((grid_emissions(g, table, dt, "net").sum() for g in grids), 0.0)
+    total = float(accounts["emissions_kgco2"].sum())
+    own = location if site.carbon_accounting == "location" else net
     usable_kwh = sum(b.capacity_kwh * (b.soc_max_pu - b.soc_min_pu) for b in batteries)
     import_kw = sum((column(table, f"{g.name}.import_kw") for g in grids), np.zeros(len(table)))
     running = sum(
         (column(table, f"{g.name}.power_kw") > RUNNING_THRESHOLD_KW for g in gensets),
         np.zeros(len(table)),
     )
-    return {
+    out = {
         "cost": float(accounts["cost"].sum()),
-        "emissions_kgco2": float(accounts["emissions_kgco2"].sum()),
+        "emissions_kgco2": total,
+        "emissions_location_kgco2": float(total - own + location),
+        "emissions_net_kgco2": float(total - own + net),
         "renewable_fraction_pu": _complement_share(
-            import_kwh + diesel_kwh, served_kwh + export_kwh
+            import_kwh + diesel_kwh + unserved_kwh, demand_kwh + export_kwh
         ),
-        "self_sufficiency_pu": _complement_share(import_kwh, served_kwh),
+        "self_sufficiency_pu": _complement_share(import_kwh + unserved_kwh, demand_kwh),
+        "served_fraction_pu": _complement_share(unserved_kwh, demand_kwh)
+        if demand_kwh > RUNNING_THRESHOLD_KW
+        else 1.0,
         "curtailed_kwh": _sum(table, arrays, "curtailed_kw", dt),
         "unserved_kwh": unserved_kwh,
+        "demand_kwh": demand_kwh,
+        "served_kwh": served_kwh,
         "peak_import_kw": float(import_kw.max(initial=0.0)),
         "import_kwh": import_kwh,
         "export_kwh": export_kwh,
         "pv_kwh": _sum(table, arrays, "pv_kw", dt),
         "genset_kwh": _sum(table, gensets, "power_kw", dt),
-        "load_kwh": load_kwh,
+        "load_kwh": demand_kwh,
         "battery_cycles": _sum(table, batteries, "discharge_kw", dt) / usable_kwh
         if usable_kwh > 0
         else 0.0,
@@ -237,6 +271,71 @@ def kpis(site: Site, table: pd.DataFrame) -> dict[str, float]:
         "diesel_l": _sum(table, diesel, "fuel_l"),
         "genset_hours": float(running.sum() * dt),
     }
+    for ld in loads:
+        out[f"{ld.name}.unserved_kwh"] = float(column(table, f"{ld.name}.shed_kw").sum() * dt)
+    return out
+
+
+def lost_load_value(site: Site, table: pd.DataFrame) -> float:
+    """Value of the load a plan leaves unserved [currency]: each load's shed energy at its own
+    value of lost load, and unserved heat at the site's."""
+    dt = step_hours(site, table)
+    voll = site.value_of_lost_load_per_kwh
+    loads = site.of_type(FixedLoad) + site.of_type(ShiftableLoad)
+    value = sum(
+        lost_load_value_per_kwh(ld, voll) * column(table, f"{ld.name}.shed_kw").sum() * dt
+        for ld in loads
+    )
+    value += sum(
+        voll * column(table, f"{h.name}.unserved_kw").sum() * dt for h in site.of_type(HeatLoad)
+    )
+    return float(value)
+
+
+def comparison(
+    site: Site,
+    plan: pd.DataFrame,
+    rules: pd.DataFrame,
+    stored_value: dict[str, float],
+) -> dict[str, float | bool]:
+    """What a plan saves against the rule-based dispatch, on equal terms.
+
+    Money and emissions saved are stated as they are, and beside them the two differences
+    that make plans unequal (docs/baseline.md, *Comparing on equal terms*): energy served
+    (shed energy at each load's value of lost load) and energy left in store at the end
+    (each store's end level at its value of stored energy, ``stored_value``: plan-table
+    level column → value per unit). ``equal_terms`` says whether both differences vanish;
+    ``valued_saving`` adds their value to the money saved.
+    """
+    dt = step_hours(site, plan)
+    mine, theirs = kpis(site, plan), kpis(site, rules)
+    served = lost_load_value(site, rules) - lost_load_value(site, plan)
+    stored = sum(
+        value * (column(plan, name)[-1] - column(rules, name)[-1])
+        for name, value in stored_value.items()
+    )
+    stored_units = {
+        name: float(column(plan, name)[-1] - column(rules, name)[-1]) for name in stored_value
+    }
+    unserved_gap = theirs["unserved_kwh"] - mine["unserved_kwh"]
+    equal = abs(unserved_gap) <= EQUAL_TERMS_KWH * max(dt, 1.0) and all(
+        abs(v) <= EQUAL_TERMS_KWH for v in stored_units.values()
+    )
+    out: dict[str, float | bool] = {
+        "cost_saving": theirs["cost"] - mine["cost"],
+        "emissions_saving_kgco2": theirs["emissions_kgco2"] - mine["emissions_kgco2"],
+        "emissions_location_saving_kgco2": theirs["emissions_location_kgco2"]
+        - mine["emissions_location_kgco2"],
+        "emissions_net_saving_kgco2": theirs["emissions_net_kgco2"] - mine["emissions_net_kgco2"],
+        "served_more_kwh": unserved_gap,
+        "served_more_value": served,
+        "stored_more_value": float(stored),
+        "equal_terms": bool(equal),
+    }
+    out["valued_saving"] = out["cost_saving"] + served + float(stored)
+    for name, units in stored_units.items():
+        out[f"stored_more.{name}"] = units
+    return out
 
 
 def objective_terms(site: Site, table: pd.DataFrame) -> dict[str, float]:
@@ -262,15 +361,11 @@ def objective_terms(site: Site, table: pd.DataFrame) -> dict[str, float]:
         g.peak_import_charge_per_kw * float(column(table, f"{g.name}.import_kw").max(initial=0.0))
         for g in site.of_type(Grid)
     )
-    unserved_kwh = column(table, "unserved_kw").sum() * dt
-    unserved_kwh += sum(
-        column(table, f"{h.name}.unserved_kw").sum() * dt for h in site.of_type(HeatLoad)
-    )
     emissions = float(accounts["emissions_kgco2"].sum())
     terms = {
         "cost": float(accounts["cost"].sum()),
         "horizon_cost": float(horizon),
-        "penalty": float(site.value_of_lost_load_per_kwh * unserved_kwh),
+        "penalty": lost_load_value(site, table),
         "emissions_kgco2": emissions,
         "carbon_cost": site.carbon_price_per_kgco2 * emissions,
     }

@@ -57,6 +57,7 @@ from sites.schema import (
     PvArray,
     ShiftableLoad,
     Site,
+    lost_load_value_per_kwh,
 )
 
 if TYPE_CHECKING:
@@ -119,7 +120,8 @@ def _trim(gensets: list[GensetRule], excess_kw: float) -> None:
 #: Order of a device's decision columns in the plan table, as the LP writes them.
 QUANTITY_ORDER = (
     "pv_kw", "curtailed_kw", "charge_kw", "discharge_kw", "soc_kwh", "gas_m3", "flared_m3",
-    "vented_m3", "power_kw", "fuel_m3", "fuel_l", "on_pu", "heat_kw", "chp_heat_kw",
+    "vented_m3", "power_kw", "demand_kw", "served_kw", "shed_kw", "fuel_m3", "fuel_l", "on_pu",
+    "heat_kw", "chp_heat_kw",
     "backup_kw", "unserved_kw", "import_kw", "export_kw",
 )  # fmt: skip
 
@@ -179,15 +181,19 @@ def dispatch(site: Site, inputs: pd.DataFrame, state: State | None = None) -> pd
     ready: list[Rule] = [*batteries, *digesters.values(), *gensets, *grids]
     settle: list[Rule] = [*batteries, *gensets, *digesters.values(), *grids]
 
+    # loads are shed in this order: the least value of lost load first
+    shed_order = sorted(
+        [*fixed, *(sh.load for sh in shiftable)],
+        key=lambda ld: lost_load_value_per_kwh(ld, site.value_of_lost_load_per_kwh),
+    )
     for t in range(n):
         # 1. loads
-        load_kw = 0.0
+        demand: dict[str, float] = {}
         for ld in fixed:
-            out[f"{ld.name}.power_kw"][t] = col[f"{ld.name}.forecast_kw"][t]
-            load_kw += col[f"{ld.name}.forecast_kw"][t]
+            demand[ld.name] = col[f"{ld.name}.forecast_kw"][t]
         for sh in shiftable:
-            out[f"{sh.load.name}.power_kw"][t] = p = sh.power_kw(t, dt)
-            load_kw += p
+            demand[sh.load.name] = sh.power_kw(t, dt)
+        load_kw = sum(demand.values())
         # 2. self-discharge, production and cooking, ramp bounds
         for rule in ready:
             rule.prepare(t)
@@ -205,7 +211,13 @@ def dispatch(site: Site, inputs: pd.DataFrame, state: State | None = None) -> pd
             cut = min(short, b.forced_kw)
             b.forced_kw -= cut
             short -= cut
-        out["unserved_kw"][t] = max(0.0, short)
+        out["unserved_kw"][t] = left = max(0.0, short)
+        for ld in shed_order:
+            shed = min(left, demand[ld.name])
+            left -= shed
+            out[f"{ld.name}.demand_kw"][t] = demand[ld.name]
+            out[f"{ld.name}.served_kw"][t] = demand[ld.name] - shed
+            out[f"{ld.name}.shed_kw"][t] = shed
         if short > EPS:
             marginal = site.value_of_lost_load_per_kwh
 

@@ -25,7 +25,14 @@ from optimizer.model import VillageModel
 ZERO = 1e-9
 
 #: The objectives every model has (``optimizer.model.build_model``).
-OBJECTIVES = ("objective", "emissions_objective", "penalty_objective", "horizon_objective")
+OBJECTIVES = (
+    "objective",
+    "emissions_objective",
+    "penalty_objective",
+    "horizon_objective",
+    "unserved_objective",
+    "shortfall_objective",
+)
 
 
 def _param_term(expr: Any) -> tuple[ParamData, float] | None:
@@ -139,7 +146,8 @@ class Compiled:
     def refresh_objective(self, datas: list[DeviceData]) -> None:
         """The objective, emissions and per-day emission rows from the devices' formulas.
 
-        ``objective`` = penalty + horizon cost (compiled) + Σ cost + carbon price × emissions
+        ``objective`` = penalty + horizon cost + value of stored energy short of the end
+        targets (compiled) + Σ cost + carbon price × emissions
         (numbers from ``DeviceModel.coefficients``); see ``optimizer.model.build_model``.
         """
         vm = self.vm
@@ -160,13 +168,18 @@ class Compiled:
         emission_row = np.zeros(self.n_cols)
         np.add.at(emission_row, col, e)
         price = vm.site.carbon_price_per_kgco2
-        main = self.rows["penalty_objective"] + self.rows["horizon_objective"]
-        main = main.copy()
+        main = (
+            self.rows["penalty_objective"]
+            + self.rows["horizon_objective"]
+            + self.rows["shortfall_objective"]
+        )
         np.add.at(main, col, c + price * e)
         self.rows["objective"] = main
         self.rows["emissions_objective"] = emission_row
         self.offsets["objective"] = (
-            self.offsets["penalty_objective"] + self.offsets["horizon_objective"]
+            self.offsets["penalty_objective"]
+            + self.offsets["horizon_objective"]
+            + self.offsets["shortfall_objective"]
         )
         self.offsets["emissions_objective"] = 0.0
         # the per-day rows are needed only under an emission budget: made on first use

@@ -31,13 +31,61 @@ def local_days(site: Site, index: pd.DatetimeIndex) -> list[list[int]]:
     return list(groups.values())
 
 
+#: A stored kWh is worth the dearest supply kWh of the horizon times this [-]: 1.25 covers
+#: charging losses down to an efficiency of 0.8, so that refilling a store to its target pays
+#: at any price the horizon offers (docs/formulation.md, *End-of-horizon targets*).
+STORED_ENERGY_PREMIUM_PU = 1.25
+
+#: Largest value of stored energy, as a share of the lowest value of lost load of any load
+#: [pu]: stored energy is always worth far less than serving load, so storage is drained
+#: before any load is shed (docs/formulation.md, *End-of-horizon targets*).
+ENERGY_VALUE_CAP_PU = 0.25
+
+
+def energy_value_per_kwh(
+    site: Site, index: pd.DatetimeIndex, devices: list[DeviceModel]
+) -> float:
+    """Value of a kWh kept in store at the end of the horizon [currency/kWh].
+
+    The dearest kWh any supply of the site offers within the horizon at the site file's own
+    prices (each device's ``supply_price_per_kwh`` on its ``site_inputs``: import price plus
+    carbon price × factor, a genset's fuel and running cost per kWh ...) times a premium, so
+    that no store is emptied for money alone. It depends on the site and the horizon, not on
+    forecasts or overrides, so re-plans reuse the model. Capped at
+    ``ENERGY_VALUE_CAP_PU`` × the lowest value of lost load, and the cap itself when the site
+    has no priced supply (PV and storage only).
+
+    Notes
+    -----
+    .. math:: v = \min\big(\max_{d,t} p_{d,t},\ \kappa\, \min_l \mathrm{VOLL}_l\big)
+
+    Discharging one stored kWh delivers :math:`\eta_d \le 1` kWh that displaces at most
+    :math:`\max p`, so with :math:`v \ge \max p` a store ends below its target only where
+    that energy serves load (worth VOLL ≫ v) or meets an emission limit.
+    """
+    voll = [d.lost_load_value_per_kwh for d in devices if hasattr(d, "lost_load_value_per_kwh")]
+    cap = ENERGY_VALUE_CAP_PU * min(voll, default=site.value_of_lost_load_per_kwh)
+    highest = -np.inf
+    for dev in devices:
+        price = dev.supply_price_per_kwh(dev.site_inputs(index))
+        if price is not None and np.isfinite(price).any():
+            highest = max(highest, float(np.nanmax(price)))
+    value = cap if not np.isfinite(highest) else min(STORED_ENERGY_PREMIUM_PU * max(highest, 0.0), cap)
+    return round(value, 9)
+
+
 def structure_key(
     site: Site, index: pd.DatetimeIndex, inputs: pd.DataFrame, devices: list[DeviceModel]
 ) -> tuple:
-    """Everything that fixes the model's shape; equal keys mean a model can be reused."""
+    """Everything that fixes the model's shape; equal keys mean a model can be reused.
+
+    The value of stored energy is a coefficient of the model, so it is part of the key (it
+    changes only with the site file's prices over the horizon, e.g. an outage).
+    """
     return (
         site,  # frozen and hashable: equal sites give equal keys
         len(index),
+        energy_value_per_kwh(site, index, devices),
         tuple(d.structure_key(index, inputs) for d in devices),
     )
 
@@ -93,10 +141,20 @@ def build_model(
     """
     devices = device_models(site) if devices is None else devices
     n, step_h = len(index), site.step_h
+    if key is None:
+        key = structure_key(site, index, inputs, devices)
     with PauseGC():
         m = pyo.ConcreteModel(name=site.name)
         m.T = pyo.RangeSet(0, n - 1)
-        ctx = Context(site=site, index=index, inputs=inputs, T=m.T, n=n, step_h=step_h)
+        ctx = Context(
+            site=site,
+            index=index,
+            inputs=inputs,
+            T=m.T,
+            n=n,
+            step_h=step_h,
+            energy_value_per_kwh=key[2],
+        )
         m.devices = pyo.Block([d.name for d in devices])
         for dev in devices:
             dev.build(m.devices[dev.name], ctx)
@@ -108,18 +166,24 @@ def build_model(
         )
         horizon = [dev.horizon_cost(blk, ctx) for dev, blk in blocks]
         penalty = [dev.penalty(blk, ctx) for dev, blk in blocks]
-        for dev, *terms in zip(devices, horizon, penalty, strict=True):
+        unserved = [dev.unserved_kwh(blk, ctx) for dev, blk in blocks]
+        shortfall = [dev.end_value(blk, ctx) for dev, blk in blocks]
+        for dev, *terms in zip(devices, horizon, penalty, unserved, shortfall, strict=True):
             if any(True for term in terms for _ in identify_mutable_parameters(term)):
                 # re-plans keep these rows from the first compile (optimizer.compiled)
-                raise TypeError(f"{dev.name}: horizon_cost and penalty must not depend on inputs")
+                raise TypeError(
+                    f"{dev.name}: horizon_cost, penalty, unserved_kwh and end_value must not "
+                    "depend on inputs"
+                )
         m.horizon_cost = pyo.Expression(expr=sum(horizon))
         m.penalty = pyo.Expression(expr=sum(penalty))
+        m.end_value = pyo.Expression(expr=sum(shortfall))
         m.penalty_objective = pyo.Objective(expr=m.penalty)
         m.horizon_objective = pyo.Objective(expr=m.horizon_cost)
+        m.unserved_objective = pyo.Objective(expr=sum(unserved))
+        m.shortfall_objective = pyo.Objective(expr=m.end_value)
         if pyomo_objective:
             _state_objective(m, blocks, site, index, step_h)
-    if key is None:
-        key = structure_key(site, index, inputs, devices)
     return VillageModel(site, devices, m, n, step_h, key, local_days(site, index))
 
 
@@ -138,6 +202,7 @@ def _state_objective(
         expr=sum(m.cost[t] for t in m.T)
         + m.horizon_cost
         + m.penalty
+        + m.end_value
         + site.carbon_price_per_kgco2 * total_emissions
     )
     m.emissions_objective = pyo.Objective(expr=total_emissions)

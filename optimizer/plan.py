@@ -177,6 +177,7 @@ def make_plan(
     time_limit_s: float | None = None,
     mip_rel_gap: float | None = None,
     now: datetime | None = None,
+    carbon_guard: bool | None = None,
 ) -> Plan:
     """Plan every device of ``site`` over ``index``.
 
@@ -199,6 +200,12 @@ def make_plan(
         Relative optimality gap for models with commitment (MILP).
     now : datetime, optional
         Stamps ``created_at``; nothing else depends on it.
+    carbon_guard : bool, optional
+        In ``cost`` mode, emit no more than the rule-based dispatch on the same inputs;
+        None: the site's ``carbon_guard`` (on by default).
+
+    Serving load comes first in every mode: the plan sheds the least energy any schedule
+    can, and emission limits give way to that (docs/formulation.md, *Order of goals*).
 
     Raises
     ------
@@ -219,6 +226,7 @@ def make_plan(
         time_limit_s=time_limit_s,
         mip_rel_gap=mip_rel_gap,
         now=now,
+        carbon_guard=carbon_guard,
     )
 
 

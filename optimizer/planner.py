@@ -26,6 +26,11 @@ from optimizer.plan import MODES, Plan
 from optimizer.state import State
 from sites.schema import Site
 
+#: Slack of the carbon guard on the rule-based dispatch's emissions, relative [pu] and
+#: absolute [kgCO2e]: round-off of the two computations, not a licence to emit more.
+GUARD_TOLERANCE_PU = 1e-9
+GUARD_TOLERANCE_KGCO2 = 1e-6
+
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
@@ -61,24 +66,44 @@ def _optional(module: str) -> Any:
 
 
 def assess(
-    site: Site, plan: Plan, inputs: pd.DataFrame, state: State, now: datetime | None
+    site: Site,
+    plan: Plan,
+    inputs: pd.DataFrame,
+    state: State,
+    now: datetime | None,
+    base: Plan | None = None,
+    stored_value: dict[str, float] | None = None,
 ) -> Plan:
-    """The plan with its KPIs and its baseline comparison filled in (when available)."""
+    """The plan with its KPIs and its baseline comparison filled in (when available).
+
+    ``base`` is the rule-based plan on the same inputs when the caller has made it already;
+    ``stored_value`` maps each store's level column to its value of stored energy
+    (``stored_values``), to compare plans that end with different stored energy.
+    """
     accounting = _optional("optimizer.accounting")
     kpis = accounting.kpis(site, plan.table) if accounting is not None else {}
     baseline: dict[str, Any] = {}
     rules = _optional("optimizer.baseline")
     if rules is not None:
-        base = rules.rule_based_plan(site, inputs, state, now=now)
+        if base is None:
+            base = rules.rule_based_plan(site, inputs, state, now=now)
         baseline = dict(base.kpis)
-        if "cost" in kpis and "cost" in baseline:
-            baseline["cost_saving"] = baseline["cost"] - kpis["cost"]
-        if "emissions_kgco2" in kpis and "emissions_kgco2" in baseline:
-            baseline["emissions_saving_kgco2"] = (
-                baseline["emissions_kgco2"] - kpis["emissions_kgco2"]
+        if accounting is not None:
+            baseline.update(
+                accounting.comparison(site, plan.table, base.table, stored_value or {})
             )
-
     return replace(plan, kpis=kpis, baseline=baseline)
+
+
+def stored_values(vm: Any) -> dict[str, float]:
+    """Plan-table level column → value per unit of what a store holds at the end, for every
+    device whose block has an end-of-horizon target (``optimizer.devices.storage``)."""
+    out = {}
+    for dev in vm.devices:
+        blk = vm.block(dev)
+        if hasattr(blk, "end_value_per_unit"):
+            out[f"{dev.prefix}{blk.end_level_column}"] = float(blk.end_value_per_unit)
+    return out
 
 
 class Planner:
@@ -137,6 +162,7 @@ class Planner:
         mip_rel_gap: float | None = None,
         now: datetime | None = None,
         assess_plan: bool = True,
+        carbon_guard: bool | None = None,
     ) -> Plan:
         """Plan ``site`` over ``index``; see ``make_plan``."""
         t_start = time.perf_counter()
@@ -156,6 +182,9 @@ class Planner:
         from optimizer.solve import HighsProblem
 
         self.last_timings = {}
+        guard = mode == "cost" and (site.carbon_guard if carbon_guard is None else carbon_guard)
+        base: Plan | None = None
+        cap: float | None = None
         vm, problem, reused = self._problem(site, index, inputs)
         datas = vm.set_data(index, inputs, state)
         t0 = time.perf_counter()
@@ -173,8 +202,21 @@ class Planner:
             self._devices = {s: d for s, d in self._devices.items() if s in kept_sites}
         try:
             solution = self._solve(
-                vm, problem, mode, emission_budget_kgco2, time_limit_s, mip_rel_gap
+                vm, problem, mode, emission_budget_kgco2, None, time_limit_s, mip_rel_gap
             )
+            if guard:  # the carbon guard: re-solve at the rules' emissions if above them
+                from optimizer.baseline import rule_based_plan
+
+                base = rule_based_plan(site, inputs, state, now=now)
+                rules_kgco2 = float(base.kpis["emissions_kgco2"])
+                cap = rules_kgco2 + abs(rules_kgco2) * GUARD_TOLERANCE_PU + GUARD_TOLERANCE_KGCO2
+                if solution.objectives["emissions_objective"] > cap:
+                    problem.release()
+                    solver_s = solution.solver_time_s
+                    solution = self._solve(
+                        vm, problem, mode, emission_budget_kgco2, cap, time_limit_s, mip_rel_gap
+                    )
+                    solution.solver_time_s += solver_s
         except InfeasibleError:
             conflicts = [
                 c for dev, data in zip(vm.devices, datas, strict=True) for c in dev.conflicts(data)
@@ -199,9 +241,16 @@ class Planner:
             "penalty": objectives["penalty_objective"],
             "emissions_kgco2": objectives["emissions_objective"],
             "carbon_cost": site.carbon_price_per_kgco2 * objectives["emissions_objective"],
+            "stored_shortfall_value": objectives["shortfall_objective"],
+            "unserved_kwh": objectives["unserved_objective"],
             "objective": objectives["objective"],
             "mode": mode,
+            "carbon_accounting": site.carbon_accounting,
+            "carbon_guard": bool(guard),
+            "emission_limits_met": solution.limits_met,
         }
+        if cap is not None:
+            terms["carbon_guard_kgco2"] = cap
         if emission_budget_kgco2 is not None:
             terms["emission_budget_kgco2"] = emission_budget_kgco2
         if solution.mip_gap is not None:
@@ -216,7 +265,9 @@ class Planner:
             solve_time_s=self.last_timings["total_s"],
             objective_terms=terms,
         )
-        return assess(site, plan, inputs, state, now) if assess_plan else plan
+        if not assess_plan:
+            return plan
+        return assess(site, plan, inputs, state, now, base, stored_values(vm))
 
     @staticmethod
     def _solve(
@@ -224,11 +275,17 @@ class Planner:
         problem: Any,
         mode: str,
         budget: float | None,
+        cap: float | None,
         time_limit_s: float | None,
         mip_rel_gap: float | None,
     ) -> Any:
         """Solve, then re-solve while any device asks for bounds its rules need."""
-        options = dict(mode=mode, emission_budget_kgco2=budget, mip_rel_gap=mip_rel_gap)
+        options = dict(
+            mode=mode,
+            emission_budget_kgco2=budget,
+            emission_cap_kgco2=cap,
+            mip_rel_gap=mip_rel_gap,
+        )
         deadline = None if time_limit_s is None else time.perf_counter() + time_limit_s
         solver_s = 0.0
         for _ in range(vm.n + 1):

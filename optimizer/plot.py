@@ -67,7 +67,7 @@ def supply_and_demand(site: Site, table: pd.DataFrame) -> tuple[dict[str, np.nda
         "grid": _sum(table, [f"{g}.import_kw" for g in grids]),
         "unserved": _sum(table, ["unserved_kw"]),
     }
-    loads = [f"{ld.name}.power_kw" for ld in site.of_type(FixedLoad) + site.of_type(ShiftableLoad)]
+    loads = [f"{ld.name}.demand_kw" for ld in site.of_type(FixedLoad) + site.of_type(ShiftableLoad)]
     load = _sum(table, loads) + _sum(table, [f"{h.name}.backup_kw" for h in site.of_type(HeatLoad)])
     total = load + _sum(table, [f"{b}.charge_kw" for b in batteries])
     total = total + _sum(table, [f"{g}.export_kw" for g in grids])

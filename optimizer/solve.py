@@ -26,6 +26,14 @@ from optimizer.model import VillageModel
 LEXICOGRAPHIC_TOLERANCE_PU = 1e-6
 LEXICOGRAPHIC_TOLERANCE_ABS = 1e-6
 
+#: Absolute slack of particular stages: unserved energy is kept to its least within 1e-9 kWh,
+#: so later stages cannot trade a sliver of lost load for money [kWh].
+STAGE_TOLERANCE_ABS = {"unserved_objective": 1e-9}
+
+#: Unserved energy below this counts as none [kWh]: above it, a cost-mode plan checks that
+#: no schedule sheds less (solver round-off stays far below it).
+UNSERVED_TOLERANCE_KWH = 1e-6
+
 #: Relative optimality gap of MILPs (commitment) unless the caller gives one [pu]. Proving
 #: the last fraction of a percent can take minutes (a day of the demo village with a
 #: committed genset: 0.8 % in 2 s, 0.3 % after 20 s).
@@ -54,6 +62,7 @@ class Solution:
     objectives: dict[str, float]  #: value of each objective row, constants included
     solver_time_s: float  #: HiGHS's own run time, summed over stages
     mip_gap: float | None
+    limits_met: bool = True  #: False when emission limits gave way to serving load
 
 
 def _new_highs() -> Any:
@@ -242,10 +251,23 @@ class HighsProblem:
         *,
         mode: str = "cost",
         emission_budget_kgco2: float | None = None,
+        emission_cap_kgco2: float | None = None,
         time_limit_s: float | None = None,
         mip_rel_gap: float | None = None,
     ) -> Solution:
-        """Solve in ``mode`` ("cost" or "carbon"), optionally under a daily emission budget."""
+        """Solve in ``mode`` ("cost" or "carbon"), optionally under emission limits.
+
+        Serving load comes first in every mode (docs/formulation.md, *Order of goals*): the
+        plan's unserved energy is the least any schedule reaches on these inputs. Emission
+        limits — the daily ``emission_budget_kgco2`` and the horizon's ``emission_cap_kgco2``
+        (the carbon guard) — hold only as far as that allows; where they cannot, the plan
+        emits as little as it can instead and ``Solution.limits_met`` is False.
+
+        Stages, each fixing its optimum (within ``LEXICOGRAPHIC_TOLERANCE_*``) for the next:
+        ``cost``: unserved energy → (limits) → objective; ``carbon``: unserved energy →
+        value of stored energy short of targets → emissions → objective. In ``cost`` mode
+        without limits the unserved stage runs only when the plan sheds load.
+        """
         h, cm = self.highs, self.compiled
         self._reset_rows()
         self._solver_s = 0.0
@@ -258,18 +280,38 @@ class HighsProblem:
             days = self.vm.n * self.vm.step_h / 24.0
             abs_gap = DEFAULT_MIP_ABS_GAP_PER_DAY * days if mip_rel_gap is None else 0.0
             h.setOptionValue("mip_abs_gap", abs_gap)
+        limits: list[tuple[str, float]] = []
         if emission_budget_kgco2 is not None:
             for d, group in enumerate(self.vm.days):
                 share = len(group) * self.vm.step_h / 24.0
-                self._add_row(f"day_emissions[{d}]", emission_budget_kgco2 * share)
-        stages = ["penalty_objective", "emissions_objective"] if mode == "carbon" else []
-        statuses = []
-        for stage in stages:
-            statuses.append(self._run(stage, deadline))
-            best = cm.value(stage, np.asarray(h.getSolution().col_value))
-            slack = abs(best) * LEXICOGRAPHIC_TOLERANCE_PU + LEXICOGRAPHIC_TOLERANCE_ABS
-            self._add_row(stage, best + slack)
-        statuses.append(self._run("objective", deadline))
+                limits.append((f"day_emissions[{d}]", emission_budget_kgco2 * share))
+        if emission_cap_kgco2 is not None:
+            limits.append(("emissions_objective", emission_cap_kgco2))
+        statuses: list[str] = []
+        limits_met = True
+        if mode == "carbon":
+            self._fix_stage("unserved_objective", deadline, statuses)
+            limits_met = self._add_limits(limits, deadline, statuses)
+            for stage in ("shortfall_objective", "emissions_objective"):
+                self._fix_stage(stage, deadline, statuses)
+            statuses.append(self._run("objective", deadline))
+        else:
+            for name, upper in limits:
+                self._add_row(name, upper)
+            try:
+                statuses.append(self._run("objective", deadline))
+                x = np.asarray(h.getSolution().col_value)
+                sheds = cm.value("unserved_objective", x) > UNSERVED_TOLERANCE_KWH
+            except InfeasibleError:
+                if not limits:
+                    raise
+                sheds = True
+            if sheds:  # make sure no schedule sheds less, then keep what limits allow
+                self._reset_rows()
+                statuses = []
+                self._fix_stage("unserved_objective", deadline, statuses)
+                limits_met = self._add_limits(limits, deadline, statuses)
+                statuses.append(self._run("objective", deadline))
         solution = h.getSolution()
         x = np.asarray(solution.col_value)
         gap: float | None = None
@@ -280,7 +322,36 @@ class HighsProblem:
             bus_dual = np.asarray(solution.row_dual)[cm.bus_rows]
         status = "optimal" if all(s == "optimal" for s in statuses) else "time_limit"
         objectives = {name: cm.value(name, x) for name in cm.rows}
-        return Solution(status, x, bus_dual, objectives, self._solver_s, gap)
+        return Solution(status, x, bus_dual, objectives, self._solver_s, gap, limits_met)
+
+    def _fix_stage(self, stage: str, deadline: float | None, statuses: list[str]) -> float:
+        """Minimise ``stage``, then keep it at its optimum (plus the tolerance) by a row."""
+        statuses.append(self._run(stage, deadline))
+        best = self.compiled.value(stage, np.asarray(self.highs.getSolution().col_value))
+        absolute = STAGE_TOLERANCE_ABS.get(stage, LEXICOGRAPHIC_TOLERANCE_ABS)
+        slack = abs(best) * LEXICOGRAPHIC_TOLERANCE_PU + absolute
+        self._add_row(stage, best + slack)
+        return best
+
+    def _add_limits(
+        self, limits: list[tuple[str, float]], deadline: float | None, statuses: list[str]
+    ) -> bool:
+        """Add the emission-limit rows if the model stays feasible with them; otherwise
+        minimise emissions instead (serving load came first). True when the limits hold."""
+        if not limits:
+            return True
+        first = self.compiled.n_rows + self._extra_rows
+        for name, upper in limits:
+            self._add_row(name, upper)
+        try:
+            self._run("emissions_objective", deadline)
+            return True
+        except InfeasibleError:
+            rows = np.arange(first, first + len(limits), dtype=np.int32)
+            self.highs.deleteRows(len(rows), rows)
+            self._extra_rows -= len(limits)
+            self._fix_stage("emissions_objective", deadline, statuses)
+            return False
 
 
 class StudyProblem:

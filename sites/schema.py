@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from sites.grid_factors import GRID_FACTORS, GridFactor, GridRegion
+
 #: Temperature models for the cell-temperature step, named ``<family>_<mounting>``.
 #: Building-integrated arrays run hotter than open racks; see forecasting/pv.py.
 TemperatureModel = Literal[
@@ -31,6 +33,20 @@ TemperatureModel = Literal[
 
 #: Shapes of a typical rural day used to spread a fixed load's daily energy.
 LoadShape = Literal["rural_household", "school", "farm_daytime", "flat"]
+
+#: How an end-of-horizon storage target is kept (docs/formulation.md, *End-of-horizon targets*).
+EndTarget = Literal["soft", "hard"]
+
+#: Load priorities, least critical first; each scales the site's value of lost load.
+Priority = Literal["low", "normal", "high", "critical"]
+
+#: Factor on the site's value of lost load per priority [-]: shedding falls on ``low`` loads
+#: first and on ``critical`` ones last (docs/formulation.md, *Loads and shedding*). Policy
+#: values of this project, chosen so that each tier is at least twice the one below it.
+PRIORITY_FACTOR: dict[str, float] = {"low": 0.5, "normal": 1.0, "high": 2.0, "critical": 5.0}
+
+#: How grid emissions are counted (docs/kpis.md, *Carbon accounting*).
+CarbonAccounting = Literal["location", "net"]
 
 NonNeg = Annotated[float, Field(ge=0)]
 Positive = Annotated[float, Field(gt=0)]
@@ -136,6 +152,14 @@ class Battery(Device):
     end_soc_pu: Fraction | None = Field(
         default=None, description="end-of-horizon target; default: at least the initial SoC"
     )
+    end_target: EndTarget = Field(
+        default="soft", description="soft: energy left below the target is valued; hard: a bound"
+    )
+    stored_energy_value_per_kwh: float | None = Field(
+        default=None,
+        gt=0,
+        description="value of a kWh left below the end target; default: from the horizon's prices",
+    )
     self_discharge_pu_per_day: float = Field(default=0.0, ge=0, le=0.5)
     wear_cost_per_kwh: NonNeg = Field(default=0.0, description="per kWh of throughput")
 
@@ -173,6 +197,14 @@ class Digester(Device):
     holder_max_m3: Positive
     holder_initial_m3: NonNeg
     has_flare: bool = Field(default=True, description="without a flare, surplus gas is vented")
+    end_target: EndTarget = Field(
+        default="soft", description="soft: gas left below the initial level is valued; hard: a bound"
+    )
+    stored_gas_value_per_m3: float | None = Field(
+        default=None,
+        gt=0,
+        description="value of a m3 left below the end target; default: from the horizon's prices",
+    )
     cooking_gas_m3_per_day: NonNeg = 0.0
     cooking_profile_pu: tuple[float, ...] | None = Field(
         default=None, description="24 hourly weights of cooking use; default: three meals"
@@ -241,6 +273,10 @@ class FixedLoad(Device):
 
     kind: Literal["load"]
     type: Literal["fixed"]
+    priority: Priority = Field(default="normal", description="who is shed last: critical")
+    value_of_lost_load_per_kwh: float | None = Field(
+        default=None, gt=0, description="default: the site's value × the priority's factor"
+    )
     profile_kw: tuple[NonNeg, ...] | None = Field(default=None, description="24 hourly values")
     daily_energy_kwh: float | None = Field(default=None, gt=0)
     shape: LoadShape = "rural_household"
@@ -267,6 +303,10 @@ class ShiftableLoad(Device):
 
     kind: Literal["load"]
     type: Literal["shiftable"]
+    priority: Priority = Field(default="low", description="who is shed last: critical")
+    value_of_lost_load_per_kwh: float | None = Field(
+        default=None, gt=0, description="default: the site's value × the priority's factor"
+    )
     energy_kwh: Positive = Field(description="energy due in each period")
     period_days: int = Field(default=1, ge=1, le=7, description="days over which energy_kwh is due")
     min_power_kw: NonNeg = Field(default=0.0, description="lower bound inside the window")
@@ -346,7 +386,12 @@ class Grid(Device):
         min_length=1, description="bands covering the 24 hours of a day"
     )
     export_price_per_kwh: NonNeg = 0.0
-    carbon_kgco2_per_kwh: float = Field(ge=0, le=2, description="flat average factor")
+    carbon_kgco2_per_kwh: float | None = Field(
+        default=None, ge=0, le=2, description="flat factor; default: the grid_region's factor"
+    )
+    grid_region: GridRegion = Field(
+        default="national", description="names a published factor (sites/grid_factors.py)"
+    )
     hourly_carbon_kgco2_per_kwh: tuple[NonNeg, ...] | None = None
     peak_import_charge_per_kw: NonNeg = Field(default=0.0, description="on the horizon's peak")
     outages: tuple[Outage, ...] = ()
@@ -373,6 +418,13 @@ class Grid(Device):
             )
         return self
 
+    @property
+    def carbon_factor(self) -> GridFactor:
+        """The flat carbon factor in force, with its source: the file's value, or the region's."""
+        if self.carbon_kgco2_per_kwh is not None:
+            return GridFactor(self.carbon_kgco2_per_kwh, None, "the site file")
+        return GRID_FACTORS[self.grid_region]
+
     def import_price_at(self, hour: float) -> float:
         """Import price at a local clock hour [currency/kWh]."""
         for band in self.import_tariff:
@@ -382,6 +434,14 @@ class Grid(Device):
 
 
 Load = Annotated[FixedLoad | ShiftableLoad, Field(discriminator="type")]
+
+
+def lost_load_value_per_kwh(load: FixedLoad | ShiftableLoad, site_value_per_kwh: float) -> float:
+    """A load's value of lost load [currency/kWh]: its own, or the site's × its priority's
+    factor (``PRIORITY_FACTOR``)."""
+    if load.value_of_lost_load_per_kwh is not None:
+        return float(load.value_of_lost_load_per_kwh)
+    return site_value_per_kwh * PRIORITY_FACTOR[load.priority]
 AnyDevice = Annotated[
     PvArray | Battery | Digester | Genset | Load | HeatLoad | Grid, Field(discriminator="kind")
 ]
@@ -405,6 +465,12 @@ class Site(Strict):
     carbon_price_per_kgco2: NonNeg = Field(default=0.0, description="added to cost per kgCO2")
     value_of_lost_load_per_kwh: float = Field(
         default=20.0, gt=0, description="penalty per kWh of unserved load"
+    )
+    carbon_accounting: CarbonAccounting = Field(
+        default="location", description="location: gross import; net: exports credited"
+    )
+    carbon_guard: bool = Field(
+        default=True, description="cost mode may not emit more than the rule-based dispatch"
     )
     discount_rate_pu: float = Field(default=0.06, ge=0, le=0.5, description="for sizing")
     project_life_years: int = Field(default=20, ge=1, le=60, description="for sizing")

@@ -40,9 +40,9 @@ class Links:
         return list(self._draws.get((provider, quantity), ()))
 
 
-#: The link through which loads declare the electric demand they take from the bus: unserved
-#: energy can only stand in for that demand (provider, quantity for ``Links``).
-SHEDDABLE = ("_unserved", "demand_kw")
+#: The link through which loads declare the power they shed: the site-wide unserved-load total
+#: sums these (provider, quantity for ``Links``).
+SHEDDABLE = ("_unserved", "shed_kw")
 
 
 @dataclass
@@ -55,6 +55,9 @@ class Context:
     T: Any  #: the Pyomo time set, 0 .. T-1
     n: int  #: number of intervals
     step_h: float  #: interval length [h]
+    #: value of a kWh of electricity kept in store at the end of the horizon [currency/kWh]
+    #: (``optimizer.model.energy_value_per_kwh``; docs/formulation.md, *End-of-horizon targets*)
+    energy_value_per_kwh: float = 0.0
     links: Links = field(default_factory=Links)
 
 
@@ -175,6 +178,22 @@ class DeviceModel:
             emissions = np.broadcast_to(self.emissions(probe, data.step_h) - emissions0, (n,))
             out[name] = (np.asarray(cost, dtype=float), np.asarray(emissions, dtype=float))
         return out
+
+    def supply_price_per_kwh(self, inputs: Mapping[str, Array]) -> Array | None:
+        """Marginal cost of a kWh this device supplies to the bus, per interval [currency/kWh]
+        (NaN where it cannot supply); None for a device that is no priced supply. The highest
+        of these sets the value of stored energy (``optimizer.model.energy_value_per_kwh``)."""
+        return None
+
+    def unserved_kwh(self, blk: Any, ctx: Context) -> Any:
+        """Demand this device leaves unserved over the horizon [kWh] (electric or heat): what
+        planning minimises first in every mode."""
+        return 0.0
+
+    def end_value(self, blk: Any, ctx: Context) -> Any:
+        """Value of stored energy left below this device's end-of-horizon target [currency];
+        not money paid, but part of the objective (docs/formulation.md)."""
+        return 0.0
 
     def horizon_cost(self, blk: Any, ctx: Context) -> Any:
         """Money charged once per horizon [currency] (e.g. a peak-import charge)."""

@@ -10,7 +10,12 @@ from typing import Any
 import pyomo.environ as pyo
 
 from optimizer.devices.base import Array, Context, DeviceData, DeviceModel
-from optimizer.devices.storage import add_storage_balance, close_storage_cycle
+from optimizer.devices.storage import (
+    add_end_target,
+    add_storage_balance,
+    close_storage_cycle,
+    end_value,
+)
 from sites.schema import Battery
 
 
@@ -29,18 +34,16 @@ class BatteryModel(DeviceModel):
 
     def build(self, blk: Any, ctx: Context) -> None:
         b = self.spec
-        last = ctx.n - 1
         blk.initial_soc_kwh = pyo.Param(mutable=True, initialize=0.0)
         blk.end_soc_kwh = pyo.Param(mutable=True, initialize=0.0)
         blk.initial_kwh = pyo.Var(bounds=(blk.initial_soc_kwh, blk.initial_soc_kwh))
         blk.charge_kw = pyo.Var(ctx.T, bounds=(0.0, b.max_charge_kw))
         blk.discharge_kw = pyo.Var(ctx.T, bounds=(0.0, b.max_discharge_kw))
         low, high = b.soc_min_pu * b.capacity_kwh, b.soc_max_pu * b.capacity_kwh
-
-        def soc_bounds(m: Any, t: int) -> tuple[Any, Any]:
-            return (m.end_soc_kwh if t == last else low, high)
-
-        blk.soc_kwh = pyo.Var(ctx.T, bounds=soc_bounds)
+        blk.soc_kwh = pyo.Var(ctx.T, bounds=(low, high))
+        add_end_target(
+            blk, blk.soc_kwh, blk.end_soc_kwh, self.stored_value_per_kwh(ctx), b.end_target == "soft"
+        )
         eta_c, eta_d, step_h = b.charge_efficiency_pu, b.discharge_efficiency_pu, ctx.step_h
         add_storage_balance(
             blk,
@@ -58,6 +61,15 @@ class BatteryModel(DeviceModel):
         # kept inside the SoC window, so the last level's bounds stay ordered
         low, high = b.soc_min_pu * b.capacity_kwh, b.soc_max_pu * b.capacity_kwh
         blk.end_soc_kwh.set_value(min(max(self.end_target_kwh(initial), low), high))
+
+    def stored_value_per_kwh(self, ctx: Context) -> float:
+        """Value of a kWh left below the end target [currency/kWh]: the file's, or the
+        horizon's value of stored energy (``optimizer.model.energy_value_per_kwh``)."""
+        own = self.spec.stored_energy_value_per_kwh
+        return float(own) if own is not None else ctx.energy_value_per_kwh
+
+    def end_value(self, blk: Any, ctx: Context) -> Any:
+        return end_value(blk)
 
     def bus_kw(self, blk: Any, t: int) -> Any:
         return blk.discharge_kw[t] - blk.charge_kw[t]
@@ -83,7 +95,7 @@ class BatteryModel(DeviceModel):
             high, decay * initial + b.max_charge_kw * b.charge_efficiency_pu * horizon_h
         )
         target = min(max(self.end_target_kwh(initial), low), high)
-        if target > reachable + 1e-6:
+        if b.end_target == "hard" and target > reachable + 1e-6:
             out.append(
                 f"{self.name}: end-of-horizon SoC {target:g} kWh (end_soc_pu or the initial "
                 f"battery_soc_kwh {initial:g}) cannot be reached: at most {reachable:g} kWh with "

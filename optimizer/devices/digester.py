@@ -14,7 +14,12 @@ import pyomo.environ as pyo
 
 from optimizer.accounting import vented_kgco2e_per_m3
 from optimizer.devices.base import Array, Context, DeviceData, DeviceModel
-from optimizer.devices.storage import add_storage_balance, close_storage_cycle
+from optimizer.devices.storage import (
+    add_end_target,
+    add_storage_balance,
+    close_storage_cycle,
+    end_value,
+)
 from sites.schema import Digester
 from sites.timeindex import hourly_to_index
 
@@ -23,6 +28,11 @@ THREE_MEALS_PU = tuple(1.0 if h in (6, 7, 11, 12, 17, 18) else 0.0 for h in rang
 
 #: Tie-break cost of surplus gas [currency/m³]; see docs/formulation.md, *Tie-break costs*.
 SURPLUS_GAS_TIEBREAK_PER_M3 = 1e-4
+
+#: Least value of gas left below the holder's end target when no genset burns it
+#: [currency/m³]: above the surplus-gas tie-break, so a holder that only serves cooking still
+#: ends where it started when nothing else is at stake.
+STORED_GAS_VALUE_FLOOR_PER_M3 = 1e-2
 
 
 def production_m3(spec: Digester, index: pd.DatetimeIndex, step_h: float) -> Array:
@@ -64,14 +74,7 @@ class DigesterModel(DeviceModel):
             ctx.T, bounds=lambda b, t: (b.production_m3[t], b.production_m3[t])
         )
         blk.cooked_m3 = pyo.Var(ctx.T, bounds=lambda b, t: (b.cooking_m3[t], b.cooking_m3[t]))
-        last = ctx.n - 1
-        blk.gas_m3 = pyo.Var(
-            ctx.T,
-            bounds=lambda b, t: (
-                b.initial_level_m3 if t == last else d.holder_min_m3,
-                d.holder_max_m3,
-            ),
-        )
+        blk.gas_m3 = pyo.Var(ctx.T, bounds=(d.holder_min_m3, d.holder_max_m3))
         blk.flared_m3 = pyo.Var(ctx.T, bounds=(0.0, None if d.has_flare else 0.0))
         blk.vented_m3 = pyo.Var(ctx.T, bounds=(0.0, 0.0 if d.has_flare else None))
 
@@ -84,6 +87,26 @@ class DigesterModel(DeviceModel):
             return [(1.0, blk.produced_m3[t])] + [(-1.0, v) for v in taken]
 
         add_storage_balance(blk, "gas_balance", blk.gas_m3, blk.initial_m3, inflow)
+        kwh_per_m3 = max(ctx.links.drawn(self.name, "kwh_per_m3"), default=0.0)
+        add_end_target(
+            blk,
+            blk.gas_m3,
+            blk.initial_level_m3,
+            self.stored_value_per_m3(ctx, kwh_per_m3),
+            self.spec.end_target == "soft",
+        )
+
+    def stored_value_per_m3(self, ctx: Context, kwh_per_m3: float) -> float:
+        """Value of a m³ left below the initial level [currency/m³]: the file's, or the
+        horizon's value of stored energy × the best electricity per m³ of the gensets that
+        burn this gas (a floor of ``STORED_GAS_VALUE_FLOOR_PER_M3`` when none does)."""
+        own = self.spec.stored_gas_value_per_m3
+        if own is not None:
+            return float(own)
+        return max(ctx.energy_value_per_kwh * kwh_per_m3, STORED_GAS_VALUE_FLOOR_PER_M3)
+
+    def end_value(self, blk: Any, ctx: Context) -> Any:
+        return end_value(blk)
 
     def set_data(self, blk: Any, data: DeviceData) -> None:
         super().set_data(blk, data)
@@ -125,7 +148,7 @@ class DigesterModel(DeviceModel):
                 f"({made[t]:g} m³ from feedstocks) plus the holder's usable gas "
                 f"({level - d.holder_min_m3:g} m³ above holder_min_m3 {d.holder_min_m3:g})"
             )
-        elif made[-1] - cooked[-1] < -1e-6:
+        elif d.end_target == "hard" and made[-1] - cooked[-1] < -1e-6:
             out.append(
                 f"{self.name}: cooking gas over the horizon ({cooked[-1]:g} m³) exceeds "
                 f"production ({made[-1]:g} m³), so the holder cannot end at its initial "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pyomo.environ as pyo
 
 from optimizer.devices.base import Array, Context, DeviceData, DeviceModel
@@ -81,6 +82,9 @@ class GensetModel(DeviceModel):
             )
         if isinstance(g.fuel, BiogasFuel):
             ctx.links.draw(g.fuel.digester, "gas_m3", fuel)
+            # electricity per m³ at full load, for the value of the holder's gas
+            full_m3_per_kwh = slope + no_load / g.rated_kw
+            ctx.links.draw(g.fuel.digester, "kwh_per_m3", 1.0 / full_m3_per_kwh)
 
     def link(self, blk: Any, ctx: Context) -> None:
         takers = ctx.links.drawn(self.name, "heat_kw")
@@ -109,6 +113,20 @@ class GensetModel(DeviceModel):
         if isinstance(fuel, BiogasFuel):
             return 0.0
         return fuel.emission_kgco2_per_l * x["fuel_l"]
+
+    def supply_price_per_kwh(self, inputs: Any) -> Array | None:
+        """Running cost of a kWh at full load: fuel bought (diesel) with the carbon price on
+        its emissions, and variable O&M; biogas itself costs nothing here (its value is the
+        holder's)."""
+        g, n = self.spec, len(next(iter(inputs.values()), ()))
+        slope, no_load = self.fuel_line
+        per_kwh = g.variable_om_per_kwh
+        if not isinstance(g.fuel, BiogasFuel):
+            litres = slope + no_load / g.rated_kw
+            per_kwh += litres * (
+                g.fuel.price_per_l + self.site.carbon_price_per_kgco2 * g.fuel.emission_kgco2_per_l
+            )
+        return np.full(max(n, 1), per_kwh)
 
     def decisions(self, values: Any, data: DeviceData) -> dict[str, Array]:
         power = values("power_kw")

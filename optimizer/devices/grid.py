@@ -45,7 +45,7 @@ class GridModel(DeviceModel):
         if g.hourly_carbon_kgco2_per_kwh is not None:
             carbon = hourly_to_index(self.site, index, g.hourly_carbon_kgco2_per_kwh)
         else:
-            carbon = np.full(len(index), g.carbon_kgco2_per_kwh)
+            carbon = np.full(len(index), g.carbon_factor.kgco2_per_kwh)
         return {
             "import_price_per_kwh": np.array([g.import_price_at(h) for h in hours]),
             "export_price_per_kwh": np.full(len(index), g.export_price_per_kwh),
@@ -77,7 +77,19 @@ class GridModel(DeviceModel):
         ) * step_h
 
     def emissions(self, x: Any, step_h: float) -> Any:
+        """Import × hourly factor; under ``net`` accounting exports are credited at the same
+        factor (docs/kpis.md, *Carbon accounting*)."""
+        if self.site.carbon_accounting == "net":
+            return x["carbon_kgco2_per_kwh"] * (x["import_kw"] - x["export_kw"]) * step_h
         return x["carbon_kgco2_per_kwh"] * x["import_kw"] * step_h
+
+    def supply_price_per_kwh(self, inputs: dict[str, Array]) -> Array | None:
+        """Import price plus the carbon price on its emissions, where the grid is up."""
+        price = (
+            inputs["import_price_per_kwh"]
+            + self.site.carbon_price_per_kgco2 * inputs["carbon_kgco2_per_kwh"]
+        )
+        return np.where(inputs["available_pu"] > 0, price, np.nan)
 
     def horizon_cost(self, blk: Any, ctx: Context) -> Any:
         if self.spec.peak_import_charge_per_kw > 0:

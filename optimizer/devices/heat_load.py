@@ -9,7 +9,7 @@ from typing import Any
 
 import pyomo.environ as pyo
 
-from optimizer.devices.base import SHEDDABLE, Array, Context, DeviceData, DeviceModel
+from optimizer.devices.base import Array, Context, DeviceData, DeviceModel
 from sites.schema import HeatLoad
 
 
@@ -50,7 +50,6 @@ class HeatLoadModel(DeviceModel):
         )
         for unit in h.chp_units:
             ctx.links.draw(unit, "heat_kw", _Drawn(blk.drawn_kw, unit))
-        ctx.links.draw(*SHEDDABLE, blk.backup_kw)
 
     def bus_kw(self, blk: Any, t: int) -> Any:
         return -blk.backup_kw[t]
@@ -58,6 +57,9 @@ class HeatLoadModel(DeviceModel):
     def penalty(self, blk: Any, ctx: Context) -> Any:
         voll = self.site.value_of_lost_load_per_kwh
         return sum(voll * blk.unserved_kw[t] * ctx.step_h for t in ctx.T)
+
+    def unserved_kwh(self, blk: Any, ctx: Context) -> Any:
+        return sum(blk.unserved_kw[t] * ctx.step_h for t in ctx.T)
 
     def decisions(self, values: Any, data: DeviceData) -> dict[str, Array]:
         drawn = values("drawn_kw")  # shape (units, T)

@@ -11,12 +11,13 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from optimizer.devices.base import SHEDDABLE, Array, Context, DeviceData, DeviceModel
+from optimizer.devices.base import Array, Context, DeviceData
+from optimizer.devices.shedding import LoadModel
 from optimizer.windows import OUTSIDE, due_energy, period_labels
 from sites.schema import ShiftableLoad, window_hours
 
 
-class ShiftableLoadModel(DeviceModel):
+class ShiftableLoadModel(LoadModel):
     spec: ShiftableLoad
 
     def __init__(self, spec: ShiftableLoad, site: Any):
@@ -56,11 +57,11 @@ class ShiftableLoadModel(DeviceModel):
         s = self.spec
         labels, touched = self.labels(ctx.index), self.periods(ctx.index)
         inside = labels != OUTSIDE
-        blk.power_kw = pyo.Var(
+        blk.demand_kw = pyo.Var(
             ctx.T,
             bounds=lambda b, t: (s.min_power_kw, s.max_power_kw) if inside[t] else (0.0, 0.0),
         )
-        ctx.links.draw(*SHEDDABLE, blk.power_kw)
+        self.add_shedding(blk, ctx, bounded=False)
         blk.P = pyo.RangeSet(0, len(touched) - 1)
         blk.due_low_kwh = pyo.Param(blk.P, mutable=True, initialize=0.0)
         blk.due_high_kwh = pyo.Param(blk.P, mutable=True, initialize=0.0)
@@ -69,7 +70,7 @@ class ShiftableLoadModel(DeviceModel):
         blk.energy_due = pyo.Constraint(
             blk.P,
             rule=lambda b, k: (
-                sum(ctx.step_h * b.power_kw[t] for t in members[k]) - b.due_kwh[k] == 0
+                sum(ctx.step_h * b.demand_kw[t] for t in members[k]) - b.due_kwh[k] == 0
             ),
         )
 
@@ -77,12 +78,6 @@ class ShiftableLoadModel(DeviceModel):
         for k, (low, high) in enumerate(self.due_bounds(data)):
             blk.due_low_kwh[k].set_value(low)
             blk.due_high_kwh[k].set_value(high)
-
-    def bus_kw(self, blk: Any, t: int) -> Any:
-        return -blk.power_kw[t]
-
-    def decisions(self, values: Any, data: DeviceData) -> dict[str, Array]:
-        return {"power_kw": values("power_kw")}
 
     def conflicts(self, data: DeviceData) -> list[str]:
         s = self.spec

@@ -52,6 +52,36 @@ def add_storage_balance(
     blk.add_component(name, pyo.Constraint(times, rule=rule))
 
 
+def add_end_target(blk: Any, level: Any, target: Any, value: float, soft: bool) -> None:
+    """The end-of-horizon target of a store: ``level[last] ≥ target``, soft or hard.
+
+    ``target`` is a mutable Param (refreshed on every re-plan through the bounds of the fixed
+    column ``end_target``). Hard: ``end_target_row`` holds as stated. Soft (the default):
+    ``end_shortfall`` ≥ 0 makes up what is missing, and ``end_value(blk)`` charges it at
+    ``value`` per unit (docs/formulation.md, *End-of-horizon targets*).
+
+    Notes
+    -----
+    .. math:: S_{T-1} + s \ge S^{end}, \qquad s \ge 0 \ (\text{soft}), \quad s = 0 \
+       (\text{hard}), \qquad \text{end value} = v\, s
+    """
+    import pyomo.environ as pyo
+
+    last = level.index_set().last()
+    blk.end_target = pyo.Var(bounds=(target, target))
+    blk.end_shortfall = pyo.Var(bounds=(0.0, None if soft else 0.0))
+    blk.end_target_row = pyo.Constraint(
+        expr=level[last] + blk.end_shortfall - blk.end_target >= 0
+    )
+    blk.end_value_per_unit = value
+    blk.end_level_column = level.local_name  # e.g. soc_kwh: how a plan table shows the level
+
+
+def end_value(blk: Any) -> Any:
+    """Value of what a store's level ends below its target [currency] (``add_end_target``)."""
+    return blk.end_value_per_unit * blk.end_shortfall
+
+
 def close_storage_cycle(blk: Any, level: Any, initial: Any, low: Any, high: Any) -> None:
     """Sizing mode: the level stays in ``[low, high]``, starts anywhere in it and ends at least
     where it started, so a period can repeat (``low``/``high`` may hold a capacity Var).
@@ -71,6 +101,9 @@ def close_storage_cycle(blk: Any, level: Any, initial: Any, low: Any, high: Any)
         level[t].setub(None)
     initial.setlb(None)
     initial.setub(None)
+    if hasattr(blk, "end_target_row"):  # the cycle closes instead
+        blk.end_target_row.deactivate()
+        blk.end_shortfall.fix(0.0)
     blk.level_low = pyo.Constraint(times, rule=lambda _, t: level[t] >= low)
     blk.level_high = pyo.Constraint(times, rule=lambda _, t: level[t] <= high)
     blk.initial_low = pyo.Constraint(expr=initial >= low)

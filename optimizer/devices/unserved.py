@@ -1,7 +1,8 @@
-"""Unserved load: the bus's slack, priced at the site's value of lost load.
+"""Unserved load: the site-wide total of the power shed from every load.
 
-See docs/formulation.md, *unserved load*. It is not a device of the site file: the registry
-adds one to every site, so every plan exists and shows its shortfall.
+See docs/formulation.md, *Loads and shedding*. It is not a device of the site file: the
+registry adds one to every site. Each load sheds and prices its own power
+(``optimizer.devices.shedding``); this model only sums it into the plan's ``unserved_kw``.
 """
 
 from __future__ import annotations
@@ -28,19 +29,10 @@ class UnservedModel(DeviceModel):
         blk.unserved_kw = pyo.Var(ctx.T, bounds=(0.0, None))
 
     def link(self, blk: Any, ctx: Context) -> None:
-        # Lost load is load not served: it can stand in for the loads' own demand only, never
-        # for a battery's charging or an export (docs/formulation.md, *unserved load*).
-        demands = ctx.links.drawn(*SHEDDABLE)
-        blk.within_demand = pyo.Constraint(
-            ctx.T, rule=lambda b, t: b.unserved_kw[t] - sum(d[t] for d in demands) <= 0
+        sheds = ctx.links.drawn(*SHEDDABLE)
+        blk.total_shed = pyo.Constraint(
+            ctx.T, rule=lambda b, t: b.unserved_kw[t] - sum(s[t] for s in sheds) == 0
         )
-
-    def bus_kw(self, blk: Any, t: int) -> Any:
-        return blk.unserved_kw[t]
-
-    def penalty(self, blk: Any, ctx: Context) -> Any:
-        voll = self.site.value_of_lost_load_per_kwh
-        return sum(voll * blk.unserved_kw[t] * ctx.step_h for t in ctx.T)
 
     def decisions(self, values: Any, data: DeviceData) -> dict[str, Array]:
         return {"unserved_kw": values("unserved_kw")}

@@ -25,8 +25,8 @@ FLOWS: dict[type, tuple[tuple[str, str, float], ...]] = {
     Genset: (("power_kw", "genset", 1.0),),
     Battery: (("discharge_kw", "battery discharge", 1.0), ("charge_kw", "battery charge", -1.0)),
     Grid: (("import_kw", "grid import", 1.0), ("export_kw", "grid export", -1.0)),
-    FixedLoad: (("power_kw", "loads", -1.0),),
-    ShiftableLoad: (("power_kw", "loads", -1.0),),
+    FixedLoad: (("demand_kw", "loads", -1.0),),
+    ShiftableLoad: (("demand_kw", "loads", -1.0),),
     HeatLoad: (("backup_kw", "heat/cold backup", -1.0),),
 }
 UNSERVED = ("unserved_kw", "unserved", 1.0)

@@ -69,7 +69,7 @@ class ServedEnergy:
             ahead = set(labels[start : start + pd.Timedelta(days=1)].to_numpy().tolist())
             recent = kept.iloc[-int(spec.period_days * 24 / self.step_h) :]
             mask = np.isin(labels.reindex(recent.index).to_numpy(), list(ahead - {-1}))
-            served = float(recent[f"{spec.name}.power_kw"].to_numpy()[mask].sum() * self.step_h)
+            served = float(recent[f"{spec.name}.demand_kw"].to_numpy()[mask].sum() * self.step_h)
             out[spec.name] = min(max(served, 0.0), spec.energy_kwh)
         return out
 

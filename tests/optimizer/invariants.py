@@ -101,8 +101,13 @@ class _Checker:
         before = np.concatenate([[s0], soc[:-1]])
         gain = (b.charge_efficiency_pu * ch - dis / b.discharge_efficiency_pu) * self.dt
         self.close(f"{n} soc balance", soc, keep * before + gain)
-        end = b.end_soc_pu * cap if b.end_soc_pu is not None else s0
-        self.within(f"{n} end-of-horizon soc", soc[-1:], end)
+        if b.end_target == "hard":
+            end = b.end_soc_pu * cap if b.end_soc_pu is not None else s0
+            reachable = keep ** len(soc) * s0 + b.max_charge_kw * b.charge_efficiency_pu * (
+                self.dt * len(soc)
+            )  # an unreachable hard target is the LP's infeasibility, not the rules' fault
+            target = min(end, b.soc_max_pu * cap, reachable)
+            self.within(f"{n} end-of-horizon soc", soc[-1:], target)
         return dis - ch
 
     def digester(self, d: Digester, fuel: np.ndarray) -> None:
@@ -119,7 +124,8 @@ class _Checker:
         before = np.concatenate([[v0], gas[:-1]])
         change = self.c(f"{n}.production_m3") - self.c(f"{n}.cooking_m3") - fuel - flared - vented
         self.close(f"{n} gas balance", gas, before + change)
-        self.within(f"{n} end-of-horizon holder level", gas[-1:], v0)
+        if d.end_target == "hard":
+            self.within(f"{n} end-of-horizon holder level", gas[-1:], v0)
 
     def genset(self, g: Genset) -> tuple[np.ndarray, np.ndarray]:
         n, dt = g.name, self.dt
@@ -171,8 +177,15 @@ class _Checker:
         self.within(f"{n} CHP heat drawn", chp, 0.0, units)
         return backup
 
+    def served(self, name: str, demand: np.ndarray) -> np.ndarray:
+        """A load's served power: demand less shed, the shed within the demand [kW]."""
+        shed, served = self.c(f"{name}.shed_kw"), self.c(f"{name}.served_kw")
+        self.within(f"{name}.shed_kw", shed, 0.0, demand)
+        self.close(f"{name}.served_kw", served, demand - shed)
+        return served
+
     def shiftable(self, s: ShiftableLoad) -> np.ndarray:
-        p = self.c(f"{s.name}.power_kw")
+        p = self.c(f"{s.name}.demand_kw")
         labels = period_labels(self.site, s, self.table.index)
         inside = labels != OUTSIDE
         self.within(f"{s.name}.power_kw outside its window", p[~inside], 0.0, 0.0)
@@ -183,7 +196,7 @@ class _Checker:
             self.within(
                 f"{s.name} energy of period {k}", np.array([energy]), due.low_kwh, due.high_kwh
             )
-        return p
+        return self.served(s.name, p)
 
     def grid(self, gr: Grid) -> np.ndarray:
         avail = self.c(f"{gr.name}.available_pu")
@@ -212,26 +225,22 @@ def plan_problems(site: Site, plan: Any, state: Any = None) -> list[str]:
             fuel_by_digester[g.fuel.digester] += fuel
     for d in site.of_type(Digester):
         ck.digester(d, fuel_by_digester[d.name])
-    demand = 0.0
     for h in site.of_type(HeatLoad):
-        backup = ck.heat_load(h)
-        bus -= backup
-        demand = demand + backup
+        bus -= ck.heat_load(h)
+    shed = np.zeros(n)
     for ld in site.of_type(FixedLoad):
-        p = ck.c(f"{ld.name}.power_kw")
-        ck.close(f"{ld.name}.power_kw", p, ck.c(f"{ld.name}.forecast_kw"))
-        bus -= p
-        demand = demand + p
+        demand = ck.c(f"{ld.name}.demand_kw")
+        ck.close(f"{ld.name}.demand_kw", demand, ck.c(f"{ld.name}.forecast_kw"))
+        bus -= ck.served(ld.name, demand)
+        shed = shed + ck.c(f"{ld.name}.shed_kw")
     for s in site.of_type(ShiftableLoad):
-        p = ck.shiftable(s)
-        bus -= p
-        demand = demand + p
+        bus -= ck.shiftable(s)
+        shed = shed + ck.c(f"{s.name}.shed_kw")
     for gr in site.of_type(Grid):
         bus += ck.grid(gr)
-    unserved = ck.c("unserved_kw")
-    # lost load stands in only for the loads' own demand, never for charging or export
-    ck.within("unserved_kw", unserved, 0.0, demand)
-    ck.close("bus balance (net injection)", bus + unserved, 0.0)
+    # lost load is the loads' shed power only, never charging or export
+    ck.close("unserved_kw", ck.c("unserved_kw"), shed)
+    ck.close("bus balance (net injection)", bus, 0.0)
     # heat drawn from a unit by all loads together stays within its recovered heat
     for g in site.of_type(Genset):
         users = [h for h in site.of_type(HeatLoad) if g.name in h.chp_units]
@@ -245,7 +254,7 @@ def plan_problems(site: Site, plan: Any, state: Any = None) -> list[str]:
         reported = getattr(plan, "kpis", None)
         if reported:
             for key, value in kpis(site, table).items():
-                ck.close(f"kpis[{key!r}]", reported[key], value)
+                ck.close(f"kpis[{key!r}]", reported.get(key, np.nan), value)
     return ck.problems
 
 

@@ -35,6 +35,12 @@ KPI_KEYS = {
     "biogas_vented_m3",
     "diesel_l",
     "genset_hours",
+    "demand_kwh",
+    "served_kwh",
+    "served_fraction_pu",
+    "emissions_location_kgco2",
+    "emissions_net_kgco2",
+    "homes.unserved_kwh",
 }
 
 
@@ -81,7 +87,9 @@ def table():
         "diesel.fuel_l": [1.5, 0],
         "diesel.heat_kw": [0, 0],
         "homes.forecast_kw": [40, 30],
-        "homes.power_kw": [40, 30],
+        "homes.demand_kw": [40, 30],
+        "homes.served_kw": [39, 30],
+        "homes.shed_kw": [1, 0],
         "cold.forecast_kw": [6, 6],
         "cold.chp_heat_kw": [0, 0],
         "cold.backup_kw": [2, 0],
@@ -123,10 +131,18 @@ def test_kpis_by_hand(site, table):
         "unserved_kwh": 0.5,
         "peak_import_kw": 20,
         "genset_kwh": 9,
-        "load_kwh": 36,  # homes 40·0.5 + 30·0.5 and backup chiller 2·0.5
-        # served 35.5 kWh; non-renewable = import 10 + diesel 5; exports count as served
-        "renewable_fraction_pu": 1 - 15 / 50.5,
-        "self_sufficiency_pu": 1 - 10 / 35.5,
+        "load_kwh": 36,  # demand: homes 40·0.5 + 30·0.5 and backup chiller 2·0.5
+        "demand_kwh": 36,
+        "served_kwh": 35.5,  # 1 kW of the homes shed for 0.5 h
+        "served_fraction_pu": 35.5 / 36,
+        "homes.unserved_kwh": 0.5,
+        # shares of the demand (plus export): import 10 + diesel 5 + unserved 0.5 are not
+        # renewable; import 10 + unserved 0.5 are not self-supplied
+        "renewable_fraction_pu": 1 - 15.5 / 51,
+        "self_sufficiency_pu": 1 - 10.5 / 36,
+        # location: grid import 10 kWh × 0.6; net: less export 15 kWh × 0.6
+        "emissions_location_kgco2": 6 + 4.02 + 0.5 * 0.6 * 0.717 * 27,
+        "emissions_net_kgco2": 6 - 9 + 4.02 + 0.5 * 0.6 * 0.717 * 27,
         "battery_cycles": 10 / 85,  # 10 kWh discharged over 100 kWh × (0.95 − 0.1)
         "biogas_produced_m3": 10,
         "biogas_used_m3": 2.9,

@@ -73,7 +73,7 @@ def test_shiftable_load_runs_first_in_its_window_at_full_power():
     t = run(site, ts.hourly_index(24), **GRID_INPUTS)
     expected = np.zeros(24)
     expected[8:10] = 10
-    np.testing.assert_allclose(t["pump.power_kw"], expected)
+    np.testing.assert_allclose(t["pump.demand_kw"], expected)
     np.testing.assert_allclose(t["grid.import_kw"], expected)
 
 
@@ -84,7 +84,7 @@ def test_shiftable_load_keeps_its_minimum_power_for_the_rest_of_the_window():
     expected = np.zeros(24)
     expected[8] = 9
     expected[9:20] = 1
-    np.testing.assert_allclose(t["pump.power_kw"], expected)
+    np.testing.assert_allclose(t["pump.demand_kw"], expected)
 
 
 def test_shiftable_energy_already_served_is_not_served_again():
@@ -92,7 +92,7 @@ def test_shiftable_energy_already_served_is_not_served_again():
     site = ts.tiny_site(ts.grid(), ts.shiftable())
     index = ts.hourly_index(14, start="2026-06-01 10:00")
     t = run(site, index, State(served_kwh={"pump": 15.0}), **GRID_INPUTS)
-    np.testing.assert_allclose(t["pump.power_kw"], [5] + [0] * 13)
+    np.testing.assert_allclose(t["pump.demand_kw"], [5] + [0] * 13)
 
 
 def test_biogas_genset_is_held_to_the_gas_that_refills_the_holder():

@@ -107,7 +107,7 @@ def bus_injection(site: Site, table: pd.DataFrame) -> np.ndarray:
         elif isinstance(d, Genset):
             net += col("power_kw")
         elif isinstance(d, FixedLoad | ShiftableLoad):
-            net -= col("power_kw")
+            net -= col("demand_kw")
         elif isinstance(d, HeatLoad):
             net -= col("backup_kw")
         elif isinstance(d, Grid):
@@ -143,6 +143,7 @@ def check(site: Site, p: Plan, state: Any = None) -> None:
         terms["cost"]
         + terms["horizon_cost"]
         + terms["penalty"]
+        + terms["stored_shortfall_value"]
         + site.carbon_price_per_kgco2 * terms["emissions_kgco2"]
     )
     assert abs(total - terms["objective"]) < 1e-6 * max(1.0, abs(total))

@@ -65,7 +65,7 @@ def test_inputs_file_overrides_a_column(tmp_path):
     )
     plan, _ = plan_json(tmp_path, "--inputs", str(csv))
     assert (plan.table["households.forecast_kw"] == 5.0).all()
-    assert (plan.table["households.power_kw"] == 5.0).all()
+    assert (plan.table["households.demand_kw"] == 5.0).all()
     assert_plan_invariants(site, plan)
 
 

@@ -75,9 +75,20 @@ def test_initial_soc_comes_from_the_state():
 def test_unreachable_end_target_names_the_parameters():
     from optimizer.errors import InfeasibleError
 
-    site = toy_site(grid(), load(), battery(max_charge_kw=1, end_soc_pu=1.0))
+    site = toy_site(grid(), load(), battery(max_charge_kw=1, end_soc_pu=1.0, end_target="hard"))
     with pytest.raises(InfeasibleError, match="end_soc_pu.*max_charge_kw 1"):
         plan(site, 2)
+
+
+def test_a_soft_end_target_out_of_reach_is_valued_not_infeasible():
+    # 1 kW for 2 h charges 0.95 × 2 = 1.9 kWh of the 10 kWh target: the rest is short
+    site = toy_site(grid(), load(), battery(max_charge_kw=1, end_soc_pu=1.0))
+    p = plan(site, 2)
+    # a stored kWh short of the target is worth 1.25 × the dearest import price 1.0; charging
+    # costs 1.0 / 0.9 per stored kWh, less: the battery charges flat out, 0.9 kWh an hour
+    assert p.table["bat.soc_kwh"].tolist() == pytest.approx([0.9, 1.8])
+    # and ends 20 − 1.8 = 18.2 kWh short of its 20 kWh target
+    assert p.objective_terms["stored_shortfall_value"] == pytest.approx(1.25 * 18.2)
 
 
 def test_charge_and_discharge_never_exceed_their_limits():

@@ -10,7 +10,7 @@ from tests.optimizer.toy import grid, load, plan, toy_site
 def test_served_as_forecast():
     site = toy_site(grid(), load(), load("school"))
     p = plan(site, 3, load__forecast_kw=[1, 2, 3], school__forecast_kw=[4, 0, 1])
-    assert p.table["load.power_kw"].tolist() == pytest.approx([1, 2, 3])
+    assert p.table["load.demand_kw"].tolist() == pytest.approx([1, 2, 3])
     assert p.table["grid.import_kw"].tolist() == pytest.approx([5, 2, 4])
 
 

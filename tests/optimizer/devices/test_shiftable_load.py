@@ -30,7 +30,7 @@ PRICES = [1.0, 0.9, 0.2, 0.3, 0.8, 1.0, 0.1, 0.1]  # hours 6 and 7 are cheap but
 def test_lands_in_the_cheapest_hours_of_its_window():
     site = toy_site(grid(), pump())
     p = plan(site, 24, grid__import_price_per_kwh=PRICES + [1.0] * 16)
-    power = p.table["pump.power_kw"].to_numpy()
+    power = p.table["pump.demand_kw"].to_numpy()
     assert power[:8].tolist() == pytest.approx([0, 0, 2, 2, 0, 0, 0, 0])
     assert power.sum() == pytest.approx(4)
     assert p.objective_terms["cost"] == pytest.approx(2 * 0.2 + 2 * 0.3)
@@ -47,7 +47,7 @@ def test_energy_already_served_in_the_open_window_is_not_served_again():
         inputs(site, idx, grid__import_price_per_kwh=prices),
         State(served_kwh={"pump": 3.0}),
     )
-    power = p.table["pump.power_kw"].to_numpy()
+    power = p.table["pump.demand_kw"].to_numpy()
     assert power.sum() == pytest.approx(1)
     assert power[0] == pytest.approx(1)  # 02:00, the cheapest hour left
 
@@ -61,13 +61,13 @@ def test_energy_served_in_a_closed_window_does_not_count_for_the_next():
         state=State(served_kwh={"pump": 3.0}),
         grid__import_price_per_kwh=PRICES + [1.0] * 16,
     )
-    assert p.table["pump.power_kw"].sum() == pytest.approx(4)
+    assert p.table["pump.demand_kw"].sum() == pytest.approx(4)
 
 
 def test_min_power_holds_across_the_window():
     site = toy_site(grid(), pump(min_power_kw=0.5))
     p = plan(site, 24, grid__import_price_per_kwh=PRICES + [1.0] * 16)
-    power = p.table["pump.power_kw"].to_numpy()
+    power = p.table["pump.demand_kw"].to_numpy()
     assert (power[1:6] >= 0.5 - 1e-9).all()
     assert power.sum() == pytest.approx(4)
 
@@ -87,9 +87,9 @@ def test_a_period_over_two_days_serves_its_pro_rata_share_now():
     dryer = pump(energy_kwh=30, period_days=2, window_start_h=0, window_end_h=12)
     site = toy_site(grid(), dryer)
     first = plan(site, 24, day=_period_day(2, True))
-    assert first.table["pump.power_kw"].sum() == pytest.approx(15)
+    assert first.table["pump.demand_kw"].sum() == pytest.approx(15)
     second = plan(site, 24, day=_period_day(2, False), state=State(served_kwh={"pump": 15.0}))
-    assert second.table["pump.power_kw"].sum() == pytest.approx(15)
+    assert second.table["pump.demand_kw"].sum() == pytest.approx(15)
 
 
 def test_energy_beyond_what_the_rest_of_the_window_holds_names_the_parameters():
@@ -103,7 +103,7 @@ def test_energy_beyond_what_the_rest_of_the_window_holds_names_the_parameters():
 def test_nothing_outside_the_window():
     site = toy_site(grid(), pump(window_start_h=22, window_end_h=2))  # wraps past midnight
     p = plan(site, 24, grid__import_price_per_kwh=np.linspace(1, 0.1, 24))
-    power = p.table["pump.power_kw"].to_numpy()
+    power = p.table["pump.demand_kw"].to_numpy()
     inside = np.r_[0:2, 22:24]
     outside = np.setdiff1d(np.arange(24), inside)
     assert power[outside].sum() == pytest.approx(0)

@@ -33,7 +33,7 @@ def _table(site, days: int = 365) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "school-roof.pv_kw": pv,
-            "households.power_kw": load,
+            "households.demand_kw": load,
             "village-battery.charge_kw": charge,
             "village-battery.discharge_kw": discharge,
             "grid.import_kw": net.clip(min=0),
@@ -59,7 +59,7 @@ def test_monthly_energy_sums_to_the_year(demo) -> None:
     assert len(monthly) == 12
     assert monthly["PV"].sum() == pytest.approx(table["school-roof.pv_kw"].sum() * demo.step_h)
     assert monthly.loc["2026-02", "loads"] == pytest.approx(
-        -28 * table["households.power_kw"].iloc[:96].sum() * demo.step_h
+        -28 * table["households.demand_kw"].iloc[:96].sum() * demo.step_h
     )
 
 

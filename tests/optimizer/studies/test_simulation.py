@@ -84,7 +84,7 @@ def served_per_whole_period(site, table, days: int) -> dict[str, np.ndarray]:
     local = table.index.tz_convert(site.tz)
     out = {}
     for s in site.of_type(ShiftableLoad):
-        energy = table[f"{s.name}.power_kw"] * site.step_h
+        energy = table[f"{s.name}.demand_kw"] * site.step_h
         periods = pd.Series([d.toordinal() // s.period_days for d in local.date], index=local)
         by_period = energy.groupby(periods.to_numpy()).sum()
         size = len(local) // days * s.period_days
