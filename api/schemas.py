@@ -59,6 +59,10 @@ class PlanRequest(In):
         default="cost", description="least cost (with the carbon price), or least emissions first"
     )
     emission_budget_kgco2: NonNegFinite | None = None
+    carbon_guard: bool | None = Field(
+        default=None,
+        description="cost mode emits no more than the rule-based dispatch; default: the site's",
+    )
     time_limit_s: float | None = Field(default=None, gt=0, le=3600, allow_inf_nan=False)
     weather: WeatherIn | None = None
     overrides: dict[Annotated[str, Field(max_length=128)], list[Finite]] | None = Field(
@@ -89,6 +93,9 @@ class PlanSummary(BaseModel):
     current: bool
     kpis: dict[str, Any] = Field(default_factory=dict)
     baseline: dict[str, Any] = Field(default_factory=dict)
+    request: dict[str, Any] = Field(
+        default_factory=dict, description="what the plan was made for: its goal and inputs"
+    )
     solver: str | None = None
     solve_time_s: float | None = None
 

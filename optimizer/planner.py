@@ -209,7 +209,8 @@ class Planner:
 
                 base = rule_based_plan(site, inputs, state, now=now)
                 rules_kgco2 = float(base.kpis["emissions_kgco2"])
-                cap = rules_kgco2 + abs(rules_kgco2) * GUARD_TOLERANCE_PU + GUARD_TOLERANCE_KGCO2
+                allowed = rules_kgco2 - (1.0 - site.carbon_guard_pu) * abs(rules_kgco2)
+                cap = allowed + abs(allowed) * GUARD_TOLERANCE_PU + GUARD_TOLERANCE_KGCO2
                 if solution.objectives["emissions_objective"] > cap:
                     problem.release()
                     solver_s = solution.solver_time_s

@@ -32,8 +32,8 @@ class GridFactor(NamedTuple):
     source: str
 
 
-_MEE_2022 = "MEE/NBS announcement of the 2022 electricity CO2 emission factors (2024-12-20)"
-_MEE_2023 = "MEE/NBS 2023 electricity CO2 emission factors (2025)"
+_MEE_2022 = "MEE/NBS electricity CO2 factors for 2022, published 2024-12-20"
+_MEE_2023 = "MEE/NBS electricity CO2 factors for 2023, published 2025"
 
 #: Factor by region name [kgCO2/kWh]. Regional grids follow the MEE's division of China
 #: into seven regional grids; province names are given where a province's own factor differs

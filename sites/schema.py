@@ -472,6 +472,9 @@ class Site(Strict):
     carbon_guard: bool = Field(
         default=True, description="cost mode may not emit more than the rule-based dispatch"
     )
+    carbon_guard_pu: float = Field(
+        default=1.0, gt=0, le=1, description="share of the rules' emissions the guard allows"
+    )
     discount_rate_pu: float = Field(default=0.06, ge=0, le=0.5, description="for sizing")
     project_life_years: int = Field(default=20, ge=1, le=60, description="for sizing")
     capital_budget: float | None = Field(

@@ -131,15 +131,47 @@ def summary(site: Any, plan: Any) -> str:
         theirs = fmt.format(b[key] * scale) if key in b else ""
         lines.append(f"  {label:<17}{mine:>12}{theirs:>12}  {unit}")
     if "cost_saving" in b:
-        money, carbon = b["cost_saving"], b["emissions_saving_kgco2"]
-        cur = site.currency
-        lines.append(
-            "  against the rules the plan "
-            + (f"saves {money:.2f} {cur}" if money >= 0 else f"costs {-money:.2f} {cur} more")
-            + " and "
-            + (f"avoids {carbon:.1f} kgCO2e" if carbon >= 0 else f"emits {-carbon:.1f} kgCO2e more")
-        )
+        lines += comparison_lines(site, plan)
     return "\n".join(lines)
+
+
+def _amount(value: float, unit: str, more: str, less: str, same: str, digits: int) -> str:
+    if abs(value) < 0.5 * 10.0**-digits:
+        return same
+    return f"{less} {abs(value):.{digits}f} {unit}" if value >= 0 else (
+        f"{more} {abs(value):.{digits}f} {unit} more"
+    )
+
+
+def comparison_lines(site: Any, plan: Any) -> list[str]:
+    """What the plan saves against the rules, on equal terms or with the difference valued,
+    and how its CO2 is counted."""
+    b, terms, cur = plan.baseline, plan.objective_terms, site.currency
+    money = _amount(b["cost_saving"], cur, "costs", "saves", "costs as much", 2)
+    carbon = _amount(b["emissions_saving_kgco2"], "kgCO2e", "emits", "avoids", "emits as much", 1)
+    lines = [f"  against the rules the plan {money} and {carbon}"]
+    if not b.get("equal_terms", True):
+        served, stored = b.get("served_more_kwh", 0.0), b.get("stored_more_value", 0.0)
+        parts = []
+        if abs(served) > 1e-3:
+            parts.append(f"serves {served:+.1f} kWh more load (worth {b['served_more_value']:+.2f} "
+                         f"{cur} at the value of lost load)")
+        if abs(stored) > 1e-3:
+            parts.append(f"ends with stored energy worth {stored:+.2f} {cur} more")
+        lines.append("  not on equal terms: the plan " + " and ".join(parts)
+                     + f"; valued, it saves {b['valued_saving']:.2f} {cur}")
+    grid = next((d for d in site.devices if getattr(d, "kind", "") == "grid"), None)
+    counted = {"location": "gross grid import", "net": "grid import less export"}
+    if grid is not None:
+        factor = grid.carbon_factor
+        lines.append(
+            f"  CO2 ({site.carbon_accounting}-based): {counted[site.carbon_accounting]} × "
+            f"{factor.kgco2_per_kwh:g} kgCO2/kWh ({factor.source})"
+        )
+    if terms.get("carbon_guard"):
+        held = "" if terms.get("emission_limits_met", True) else " (gave way to serving load)"
+        lines.append(f"  carbon guard: at most {terms['carbon_guard_kgco2']:.1f} kgCO2e{held}")
+    return lines
 
 
 def write_plan(site: Any, plan: Any, out: str | None, plot: str | None) -> list[Path]:

@@ -20,7 +20,7 @@ import pandas as pd
 SETPOINT_QUANTITIES = frozenset({
     "pv_kw", "curtailed_kw", "charge_kw", "discharge_kw", "soc_kwh", "gas_m3", "flared_m3",
     "vented_m3", "power_kw", "on_pu", "heat_kw", "chp_heat_kw", "backup_kw", "import_kw",
-    "export_kw",
+    "export_kw", "served_kw", "shed_kw",
 })
 DECIMALS = 4
 

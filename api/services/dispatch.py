@@ -55,6 +55,29 @@ class DispatchAnswer:
     valid_until_s: int
 
 
+#: Shed power below this is no shedding [kW] (setpoints are rounded to 4 decimals).
+SHED_THRESHOLD_KW = 1e-3
+
+
+def _shedding(intervals: list[dict[str, Any]]) -> dict[str, Any]:
+    """Planned load shedding, for the top of the dispatch document: the loads shed in the
+    current interval [kW] and the starts of every interval served that sheds any load."""
+    def shed(setpoints: dict[str, dict[str, float]]) -> dict[str, float]:
+        return {
+            device: q["shed_kw"]
+            for device, q in setpoints.items()
+            if q.get("shed_kw", 0.0) > SHED_THRESHOLD_KW
+        }
+
+    now = shed(intervals[0]["setpoints"])
+    return {
+        "now": bool(now),
+        "now_kw": round(sum(now.values()), 4),
+        "loads_kw": now,
+        "intervals": [iv["start"] for iv in intervals if shed(iv["setpoints"])],
+    }
+
+
 def conditional(
     found: DispatchAnswer, moment_s: float, poll_interval_s: int, if_none_match: str | None
 ) -> tuple[int, dict[str, str], bytes]:
@@ -317,6 +340,7 @@ class Dispatcher:
         doc = {
             "site": site.name, "plan_id": first.plan_id, "status": first.status,
             "stale": not fresh, "fallback": first.status == "fallback",
+            "shedding": _shedding(intervals),
             "interval_start": intervals[0]["start"], "valid_until": local(valid_until_s),
             "setpoints": intervals[0]["setpoints"], "intervals": intervals,
         }

@@ -61,6 +61,7 @@ def solve_job(
     emission_budget_kgco2: float | None,
     time_limit_s: float,
     now: datetime,
+    carbon_guard: bool | None = None,
 ) -> StoredPlan:
     """Build the inputs and solve the LP; errors propagate to the caller."""
     from optimizer.inputs import build_inputs
@@ -69,7 +70,7 @@ def solve_job(
     inputs = build_inputs(site, index, weather=weather, overrides=overrides)
     plan = make_plan(
         site, index, inputs, state, mode=mode, emission_budget_kgco2=emission_budget_kgco2,
-        time_limit_s=time_limit_s, now=now,
+        time_limit_s=time_limit_s, now=now, carbon_guard=carbon_guard,
     )
     return _stored(plan, inputs)
 

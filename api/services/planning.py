@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
+from sqlalchemy import select
 
 from api.schemas import PlanRequest, StateIn, WeatherIn
 from api.services import jobs
@@ -18,7 +19,7 @@ from api.services.plans import summary_of
 from api.services.pool import SolvePool
 from api.services.sites import SiteBook
 from api.settings import Settings
-from api.store import PlanRow, SiteVersion, Store
+from api.store import CurrentPlan, PlanRow, SiteVersion, Store
 from sites.schema import Battery, Digester, Genset, ShiftableLoad, Site
 from sites.timeindex import day_index, horizon_index
 
@@ -26,6 +27,9 @@ from sites.timeindex import day_index, horizon_index
 PLAN_WINDOW_DAYS = 3660
 #: Solver outcomes that may become the current plan; any other leaves the pointer in place.
 ACCEPTED_STATUSES = frozenset({"optimal", "time_limit"})
+
+#: The parts of a plan request that re-plans and scheduled plans inherit (the manager's goal).
+GOAL_FIELDS = ("mode", "emission_budget_kgco2", "carbon_guard")
 
 #: Which devices each state entry may name, and the level it must not exceed.
 _STATE_DEVICES: dict[str, tuple[type, Callable[[Any], float] | None]] = {
@@ -99,6 +103,34 @@ def overrides_frame(
     return pd.DataFrame(overrides, index=index, dtype=float)
 
 
+def inherited_inputs(
+    site: Site, replaced: PlanRow | None, index: pd.DatetimeIndex
+) -> pd.DataFrame | None:
+    """The inputs a re-plan keeps from the plan it replaces, on ``index``: the columns that
+    plan's request overrode, and the PV it made from weather the request carried."""
+    if replaced is None:
+        return None
+    asked = json.loads(replaced.request_json or "{}")
+    columns = list(asked.get("override_columns") or [])
+    if asked.get("weather_source") == "request":
+        columns += [c for c in _input_names(site) if c.endswith(".available_kw")]
+    if not columns:
+        return None
+    from io import StringIO
+
+    given = pd.read_json(StringIO(replaced.inputs_json), orient="split")
+    given.index = pd.DatetimeIndex(given.index, tz="UTC") if given.index.tz is None else given.index
+    kept = given.reindex(index)[[c for c in dict.fromkeys(columns) if c in given.columns]]
+    kept = kept.dropna(axis=1)  # columns the old horizon does not cover are made anew
+    return kept if len(kept.columns) else None
+
+
+def _input_names(site: Site) -> list[str]:
+    from optimizer.inputs import input_columns
+
+    return list(input_columns(site))
+
+
 class Planner:
     """Solves plans in the pool and records them; calls ``on_moved(site)`` after a pointer move."""
 
@@ -134,43 +166,85 @@ class Planner:
             index = horizon_index(site, req.start or now, req.horizon_hours or 0)
         state = make_state(site, req.state)
         request = req.model_dump(mode="json", exclude={"weather", "overrides"})
-        request["weather_given"] = req.weather is not None
+        request["horizon_end"] = (index[-1] + site.step).isoformat()
+        request["weather_source"] = "request" if req.weather is not None else "clear sky"
         request["override_columns"] = sorted(req.overrides or {})
         return self.solve(
             site, sv, index, kind or ("day" if req.date else "horizon"), now, request,
             weather=weather_frame(req.weather), overrides=overrides_frame(req.overrides, index),
             state=state, mode=req.mode, budget=req.emission_budget_kgco2,
-            time_limit_s=self._time_limit(req.time_limit_s),
+            time_limit_s=self._time_limit(req.time_limit_s), carbon_guard=req.carbon_guard,
         )
 
+    def _replaced(self, name: str, day: date) -> PlanRow | None:
+        """The plan a new plan of ``day`` replaces: the day's current plan, else the site's
+        latest current plan before that day (for its goal only)."""
+        with self._store.reader() as s:
+            plan_id = self._store.pointer(s, name, day)
+            if plan_id is None:
+                plan_id = s.scalar(
+                    select(CurrentPlan.plan_id)
+                    .where(CurrentPlan.site == name, CurrentPlan.local_day < day)
+                    .order_by(CurrentPlan.local_day.desc())
+                    .limit(1)
+                )
+            return None if plan_id is None else s.get(PlanRow, plan_id)
+
+    def goal_of(self, name: str, day: date) -> tuple[dict[str, Any], PlanRow | None]:
+        """The goal (``GOAL_FIELDS``) of the plan a new plan of ``day`` replaces, and that
+        plan when it is the day's own."""
+        row = self._replaced(name, day)
+        if row is None:
+            return {}, None
+        asked = json.loads(row.request_json or "{}")
+        goal = {k: asked[k] for k in GOAL_FIELDS if asked.get(k) is not None}
+        if "inherited" in asked:  # a re-plan's goal is the one it inherited
+            goal = {**asked["inherited"], **goal}
+        return goal, row if row.local_day == day else None
+
     def plan_tomorrow(self, name: str, now: datetime) -> dict:
-        """The automatic plan: the site's next local day."""
+        """The automatic plan: the site's next local day, with the goal of the plan it
+        replaces (the day's current plan, else the site's latest)."""
         site, _ = self._sites.latest(name)
         tomorrow = local_day(site, now) + timedelta(days=1)
-        return self.request(name, PlanRequest(date=tomorrow), now, kind="auto")
+        goal, _ = self.goal_of(name, tomorrow)
+        return self.request(name, PlanRequest(date=tomorrow, **goal), now, kind="auto")
 
     def replan_rest_of_day(
         self, site: Site, sv: SiteVersion, at: datetime, state: Any, now: datetime
     ) -> dict:
-        """Re-plan from the interval containing ``at`` to the end of its local day."""
-        full = day_index(site, local_day(site, at))
+        """Re-plan from the interval containing ``at`` to the end of its local day, with the
+        goal and the given inputs (overrides, weather-derived PV) of the plan it replaces."""
+        day = local_day(site, at)
+        full = day_index(site, day)
         index = full[full + site.step > pd.Timestamp(at)]  # from the interval containing `at`
-        request = {"replan_from": at.isoformat(), "state": state.model_dump() if state else None}
+        goal, replaced = self.goal_of(site.name, day)
+        overrides = inherited_inputs(site, replaced, index)
+        request = {
+            "replan_from": at.isoformat(), "state": state.model_dump() if state else None,
+            "horizon_end": (index[-1] + site.step).isoformat(), "inherited": goal,
+            "inherited_from": replaced.plan_id if replaced is not None else None,
+            "override_columns": sorted(overrides.columns) if overrides is not None else [],
+            **goal,
+        }
         return self.solve(
-            site, sv, index, "replan", now, request, weather=None, overrides=None, state=state,
-            mode="cost", budget=None, time_limit_s=self._time_limit(None),
+            site, sv, index, "replan", now, request, weather=None, overrides=overrides,
+            state=state, mode=goal.get("mode", "cost"),
+            budget=goal.get("emission_budget_kgco2"), time_limit_s=self._time_limit(None),
+            carbon_guard=goal.get("carbon_guard"),
         )
 
     def solve(
         self, site: Site, sv: SiteVersion, index: pd.DatetimeIndex, kind: str, now: datetime,
         request: dict, *, weather: pd.DataFrame | None, overrides: pd.DataFrame | None,
         state: Any, mode: str, budget: float | None, time_limit_s: float,
+        carbon_guard: bool | None = None,
     ) -> dict:
         wait_s = time_limit_s + self._settings.solve_wait_margin_s
         try:
             stored = self.pool.run(
                 jobs.solve_job, site, index, weather, overrides, state, mode, budget,
-                time_limit_s, now, wait_s=wait_s,
+                time_limit_s, now, carbon_guard, wait_s=wait_s,
             )
         except ServiceError:
             raise

@@ -23,6 +23,7 @@ def summary_of(row: PlanRow, site_version: int, current: bool) -> dict[str, Any]
         "created_at": row.created_at, "current": current,
         "kpis": meta.get("kpis") or {}, "baseline": meta.get("baseline") or {},
         "solver": meta.get("solver"), "solve_time_s": meta.get("solve_time_s"),
+        "request": json.loads(row.request_json) if row.request_json else {},
     }
 
 
