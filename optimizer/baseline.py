@@ -137,6 +137,29 @@ def _column_order(site: Site, columns: pd.Index) -> list[str]:
     return sorted(columns, key=key)
 
 
+def spare_supply_kw(site: Site, col: dict[str, np.ndarray], n: int, dt: float) -> np.ndarray:
+    """Supply left for charging in each interval once the fixed loads are served [kW].
+
+    PV available, grid import within its limit where the grid is up, diesel units at their
+    rating and biogas units as far as the interval's production fuels them, less the fixed
+    loads' forecast: what the end-of-horizon rule may count on to refill a battery.
+    """
+    spare = np.zeros(n)
+    for a in site.of_type(PvArray):
+        spare += col[f"{a.name}.available_kw"]
+    for g in site.of_type(Grid):
+        spare += g.max_import_kw * col[f"{g.name}.available_pu"]
+    for gen in site.of_type(Genset):
+        if isinstance(gen.fuel, DieselFuel):
+            spare += gen.rated_kw
+        else:
+            made = col[f"{gen.fuel.digester}.production_m3"] - col[f"{gen.fuel.digester}.cooking_m3"]
+            spare += np.clip(made / (gen.fuel.m3_per_kwh * dt), 0.0, gen.rated_kw)
+    for ld in site.of_type(FixedLoad):
+        spare -= col[f"{ld.name}.forecast_kw"]
+    return spare
+
+
 def dispatch(site: Site, inputs: pd.DataFrame, state: State | None = None) -> pd.DataFrame:
     """Run the rule-based dispatch; return ``inputs`` with every decision column added.
 
@@ -168,7 +191,8 @@ def dispatch(site: Site, inputs: pd.DataFrame, state: State | None = None) -> pd
     fixed = site.of_type(FixedLoad)
     grids = [GridRule(g, col, out) for g in site.of_type(Grid)]
     shiftable = [_ShiftableRule(site, s, inputs.index, state) for s in site.of_type(ShiftableLoad)]
-    batteries = [BatteryRule(b, state, n, dt, out) for b in site.of_type(Battery)]
+    spare = spare_supply_kw(site, col, n, dt)
+    batteries = [BatteryRule(b, state, n, dt, out, spare) for b in site.of_type(Battery)]
     digesters = {d.name: DigesterRule(d, state, col, out) for d in site.of_type(Digester)}
     gensets = [
         GensetRule(g, state, dt, out, digesters.get(getattr(g.fuel, "digester", "")))

@@ -101,13 +101,25 @@ class BatteryRule:
     ``S_t = ρ S_{t−1} + (η_c P_c − P_d / η_d) Δ`` with ``ρ = (1 − σ)^(Δ/24)``.
     """
 
-    def __init__(self, spec: Battery, state: State, n: int, step_h: float, out: Table):
+    def __init__(
+        self,
+        spec: Battery,
+        state: State,
+        n: int,
+        step_h: float,
+        out: Table,
+        spare_kw: np.ndarray | None = None,
+    ):
         self.spec, self.dt, self.out = spec, step_h, out
         c = spec.capacity_kwh
         self.soc = state.battery_soc_kwh[spec.name]
         self.keep = (1 - spec.self_discharge_pu_per_day) ** (step_h / 24)
         target = spec.end_soc_pu * c if spec.end_soc_pu is not None else self.soc
-        rise = spec.charge_efficiency_pu * spec.max_charge_kw * step_h
+        # charging later is limited by the supply left over then, not only by the charger
+        charger = np.full(n, spec.max_charge_kw)
+        if spare_kw is not None:
+            charger = np.clip(spare_kw, 0.0, spec.max_charge_kw)
+        rise = spec.charge_efficiency_pu * charger * step_h
         self.floor = reach_floor(target, spec.soc_min_pu * c, rise, self.keep, n)
         self.kept = self.forced_kw = self.extra_kw = self.discharge_kw = 0.0
         self.room_charge_kw = self.room_discharge_kw = 0.0

@@ -47,6 +47,33 @@ def check_index(site: Site, index: pd.DatetimeIndex) -> pd.DatetimeIndex:
     return index.tz_convert("UTC")
 
 
+#: Relative slack on a device's input limit (forecast round-off) [pu].
+LIMIT_SLACK_PU = 1e-6
+
+
+def check_limits(site: Site, table: dict[str, np.ndarray], index: pd.DatetimeIndex) -> None:
+    """Every input within what its device can deliver (``DeviceModel.input_limits``).
+
+    Raises
+    ------
+    PlanningError
+        Naming the column, the first interval over the limit (site time) and the limit.
+    """
+    for name, (model, quantity) in input_columns(site).items():
+        limit = model.input_limits().get(quantity)
+        if limit is None or name not in table:
+            continue
+        top, field = limit
+        over = np.flatnonzero(table[name] > top * (1 + LIMIT_SLACK_PU) + TINY)
+        if over.size:
+            t = int(over[0])
+            when = index[t].tz_convert(site.tz).isoformat()
+            raise PlanningError(
+                f"input {name!r} is {table[name][t]:g} at {when}, above what {model.name} can "
+                f"deliver: {field} = {top:g} ({over.size} interval(s) over)"
+            )
+
+
 def input_columns(site: Site) -> dict[str, tuple[Any, str]]:
     """Every input column of the site -> (its device model, its quantity)."""
     from optimizer.devices import device_models
@@ -132,6 +159,7 @@ def build_inputs(
             raise PlanningError("overrides must have a timezone-aware index")
         over = overrides.tz_convert("UTC") if overrides.index.tz is not None else overrides
         given = {c: check_column(c, over[c], index) for c in over.columns}
+        check_limits(site, given, index)
     out: dict[str, np.ndarray] = {}
     forecasts: dict[str, pd.DataFrame] = {}
     args = {"pv": weather, "load": history}
@@ -173,4 +201,5 @@ def validate_inputs(site: Site, index: pd.DatetimeIndex, inputs: pd.DataFrame) -
             [check_column(c, values[:, i], index) for i, c in enumerate(columns)]
         )
     values[np.abs(values) < TINY] = 0.0
+    check_limits(site, {c: values[:, i] for i, c in enumerate(columns)}, index)
     return pd.DataFrame(values, index=index, columns=columns)

@@ -37,9 +37,9 @@ def local_days(site: Site, index: pd.DatetimeIndex) -> list[list[int]]:
 STORED_ENERGY_PREMIUM_PU = 1.25
 
 #: Largest value of stored energy, as a share of the lowest value of lost load of any load
-#: [pu]: stored energy is always worth far less than serving load, so storage is drained
-#: before any load is shed (docs/formulation.md, *End-of-horizon targets*).
-ENERGY_VALUE_CAP_PU = 0.25
+#: [pu]: stored energy is always worth less than serving load (docs/formulation.md,
+#: *End-of-horizon targets*); serving load first is also enforced by the order of goals.
+ENERGY_VALUE_CAP_PU = 0.5
 
 
 def energy_value_per_kwh(

@@ -126,6 +126,11 @@ class DeviceModel:
         """Input series this device derives from the site file (tariffs, production ...)."""
         return {}
 
+    def input_limits(self) -> dict[str, tuple[float, str]]:
+        """Largest value each input quantity can take, with the field that sets it (e.g. a PV
+        array's ``available_kw`` cannot exceed its ``inverter_ac_kw``)."""
+        return {}
+
     def structure_key(self, index: pd.DatetimeIndex, inputs: pd.DataFrame) -> Any:
         """What, besides the site and the length, fixes the shape of this block."""
         return None

@@ -19,6 +19,9 @@ class PvArrayModel(DeviceModel):
     inputs = ("available_kw",)
     forecast = "pv"
 
+    def input_limits(self) -> dict[str, tuple[float, str]]:
+        return {"available_kw": (self.spec.inverter_ac_kw, "inverter_ac_kw")}
+
     def build(self, blk: Any, ctx: Context) -> None:
         self.add_input_params(blk, ctx)
         blk.pv_kw = pyo.Var(ctx.T, bounds=lambda b, t: (0.0, b.available_kw[t]))

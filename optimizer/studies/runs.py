@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
+import numpy as np
 import pandas as pd
 
 from optimizer.studies import report
@@ -20,6 +21,7 @@ from optimizer.studies.simulation import (
 )
 from optimizer.studies.typical_year import typical_year
 from sites.schema import Site
+from sites.timeindex import local_midnight
 
 
 def weather_for(
@@ -36,7 +38,45 @@ def weather_for(
     last = first_day + timedelta(days=days + look_ahead_days)
     years = range(first_day.year, last.year + 1)
     placed = pd.concat([typical_year(data, meta, site, y) for y in years]).sort_index()
-    return placed[~placed.index.duplicated(keep="last")]
+    placed = placed[~placed.index.duplicated(keep="last")]
+    start = local_midnight(site, first_day)
+    check_coverage(site, placed, start, local_midnight(site, first_day + timedelta(days=days)))
+    return placed
+
+
+#: Largest distance from an interval to the nearest weather record [h]: hourly files have
+#: records every hour; a wider hole is a gap the file does not cover.
+MAX_WEATHER_GAP_H = 2.0
+
+
+def check_coverage(
+    site: Site, weather: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp
+) -> None:
+    """Refuse weather that leaves any interval of [start, end) without a record within
+    ``MAX_WEATHER_GAP_H``, naming the first such interval in site time.
+
+    Raises
+    ------
+    forecasting.weather.WeatherError
+    """
+    from forecasting.weather import WeatherError
+
+    grid = pd.date_range(start, end, freq=site.step, inclusive="left").tz_convert("UTC")
+    times = pd.DatetimeIndex(weather.index).tz_convert("UTC")
+    if len(times) == 0:
+        raise WeatherError("the weather has no records")
+    pos = np.clip(times.searchsorted(grid), 0, len(times) - 1)
+    after = np.abs(np.asarray((times[pos] - grid) / pd.Timedelta(hours=1), dtype=float))
+    before_pos = np.clip(pos - 1, 0, len(times) - 1)
+    before = np.abs(np.asarray((grid - times[before_pos]) / pd.Timedelta(hours=1), dtype=float))
+    missing = np.flatnonzero(np.minimum(after, before) > MAX_WEATHER_GAP_H)
+    if missing.size:
+        first = grid[int(missing[0])].tz_convert(site.tz)
+        raise WeatherError(
+            f"the weather does not cover the simulated days: no record within "
+            f"{MAX_WEATHER_GAP_H:g} h of {first.isoformat()} ({missing.size} of {len(grid)} "
+            f"intervals uncovered; a typical-year file needs a whole year of records)"
+        )
 
 
 def _progress_printer(stream: TextIO | None, label: str) -> Any:

@@ -151,3 +151,18 @@ def test_demo_plans_tomorrow_from_the_packaged_site(tmp_path, capsys, monkeypatc
     assert written == [".csv", ".json", ".png"]
     data = json.loads(next((tmp_path / "result").glob("*.json")).read_text(encoding="utf-8"))
     assert data["metadata"]["site"] == "demo-village" and len(data["records"]) == 96
+
+
+def test_a_pv_override_above_the_inverter_is_refused(tmp_path, capsys):
+    starts = pd.date_range("2026-06-21", periods=96, freq="15min", tz="Asia/Shanghai")
+    csv = tmp_path / "inputs.csv"
+    pd.DataFrame({"start": [s.isoformat() for s in starts], "school-roof.available_kw": 500.0}).to_csv(
+        csv, index=False
+    )
+    code = main(["plan", str(DEMO), "--date", "2026-06-21", "--inputs", str(csv),
+                 "--out", str(tmp_path / "p.json")])  # fmt: skip
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "'school-roof.available_kw' is 500 at 2026-06-21T00:00:00+08:00" in err
+    assert "inverter_ac_kw = 50" in err
+    assert not (tmp_path / "p.json").exists()

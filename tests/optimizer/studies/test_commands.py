@@ -150,3 +150,21 @@ def test_simulate_bad_start_date_is_bad_input(tmp_path, tmy3, capsys) -> None:
     args = ["simulate", site, "--weather", tmy3, "--start", "2026-13-01", "--out", str(tmp_path)]
     assert main(args) == 2
     assert "--start must be a date YYYY-MM-DD, got '2026-13-01'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["simulate", "size"])
+def test_weather_that_does_not_cover_the_days_is_refused(tmp_path, command, capsys) -> None:
+    # one day of hourly records for a three-day (or whole-year) study
+    times = pd.date_range("2026-01-01", periods=24, freq="1h", tz="Asia/Shanghai")
+    weather = tmp_path / "day.csv"
+    pd.DataFrame({"time": [t.isoformat() for t in times], "ghi_wm2": 300.0,
+                  "temp_air_c": 10.0}).to_csv(weather, index=False)  # fmt: skip
+    site = str(SITES / "mountain_hamlet.yaml")
+    args = [command, site, "--weather", str(weather), "--year", "2026", "--out", str(tmp_path / "o")]
+    if command == "simulate":
+        args += ["--days", "3"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert f"{command}: --weather: the weather does not cover the simulated days" in err
+    assert "no record within 2 h of 2026-01-0" in err
+    assert not list((tmp_path / "o").glob("*")) if (tmp_path / "o").exists() else True
