@@ -126,9 +126,9 @@ def run_sizing(
     sized = design.resized(site, result.capacities)
     (out / "sized_site.yaml").write_text(dump_site(sized), encoding="utf-8")
     files = [out / "sizes.csv", out / "sized_site.yaml"]
-    served = None
+    served = checked_kgco2 = None
     if check_days > 0:
-        served, check_lines, check_files = dispatch_check(
+        served, checked_kgco2, check_lines, check_files = dispatch_check(
             sized, weather, year, check_days, out, progress
         )
         lines += check_lines
@@ -143,10 +143,10 @@ def run_sizing(
     cur = site.currency
     total = econ.loc["total"]
     lines.append(
-        f"  annualised cost {total['annualised']:,.0f} {cur}/year, NPC {total['npc']:,.0f} {cur}, "
-        f"emissions {result.annual['emissions_kgco2'] / 1000:,.1f} tCO2e/year"
+        f"  annualised cost {total['annualised']:,.0f} {cur}/year, NPC {total['npc']:,.0f} {cur}"
         + (f", LCOE {total['lcoe_per_kwh']:.3f} {cur}/kWh" if served else "")
     )
+    lines += emission_lines(result.annual["emissions_kgco2"], checked_kgco2, representative_days)
     if pareto_points:
         front, _ = design.pareto(
             hourly,
@@ -178,6 +178,26 @@ def run_sizing(
     return lines
 
 
+def emission_lines(
+    sizing_kgco2: float, checked_kgco2: float | None, representative_days: int | None
+) -> list[str]:
+    """The design's annual emissions: the day-by-day check's when there is one, beside the
+    sizing LP's, with why they differ."""
+    lp = f"{sizing_kgco2 / 1000:,.2f} tCO2e/year"
+    if checked_kgco2 is None:
+        return [f"  emissions {lp} (sizing LP; run a dispatch check for the operated year)"]
+    line = f"  emissions {checked_kgco2 / 1000:,.2f} tCO2e/year (dispatch check; sizing LP {lp})"
+    if abs(checked_kgco2 - sizing_kgco2) > 0.05 * max(abs(checked_kgco2), 1.0):
+        why = (
+            "representative days close each store on itself, so gas or charge that a real "
+            "year vents, flares or carries between days is not seen"
+            if representative_days
+            else "the sizing LP sees the whole year at once, the check plans day by day"
+        )
+        line += f"; they differ because {why}"
+    return [line]
+
+
 def dispatch_check(
     sized: Site, weather: pd.DataFrame, year: int, days: int, out: Path, progress: TextIO | None
 ) -> tuple[float, list[str], list[Path]]:
@@ -195,9 +215,12 @@ def dispatch_check(
     year_row = kpis.loc["year"]
     scale = 365.0 / days
     served = (year_row["load_kwh"] - year_row["unserved_kwh"]) * scale
+    emissions = year_row["emissions_kgco2"] * scale
     line = (
         f"  dispatch check over {days} days: cost {year_row['cost'] * scale:,.0f} "
-        f"{sized.currency}/year, unserved {year_row['unserved_kwh'] * scale:,.0f} kWh/year, "
-        f"renewable {year_row['renewable_fraction_pu']:.1%}"
+        f"{sized.currency}/year, emissions {emissions / 1000:,.2f} tCO2e/year, unserved "
+        f"{year_row['unserved_kwh'] * scale:,.0f} kWh/year, renewable "
+        f"{year_row['renewable_fraction_pu']:.1%}"
     )
-    return served, [line], [out / "check_operation.csv", out / "check_kpis.csv", balance]
+    files = [out / "check_operation.csv", out / "check_kpis.csv", balance]
+    return served, emissions, [line], files
