@@ -37,7 +37,7 @@ def test_site_derived_columns(demo_inputs):
     price = demo_inputs["grid.import_price_per_kwh"]
     assert price[local.hour == 3].unique().tolist() == [0.25]
     assert price[local.hour == 15].unique().tolist() == [1.10]
-    assert (demo_inputs["grid.carbon_kgco2_per_kwh"] == 0.5366).all()
+    assert (demo_inputs["grid.carbon_kgco2_per_kwh"] == 0.3869).all()  # grid_region: south
     assert (demo_inputs["grid.available_pu"] == 1).all()
     # 1200 kg/day × 0.06 m³/kg spread evenly; 10 m³ of cooking gas over the day
     assert demo_inputs["pig-digester.production_m3"].sum() == pytest.approx(72)
