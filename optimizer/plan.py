@@ -27,7 +27,7 @@ MODES = ("cost", "carbon")
 STATUSES = ("optimal", "time_limit", "fallback", "infeasible")
 _META = (
     "plan_id", "site", "created_at", "start", "end", "step_minutes", "status", "solver",
-    "solve_time_s", "objective_terms", "kpis", "baseline",
+    "solve_time_s", "objective_terms", "kpis", "baseline", "inputs_notes",
 )  # fmt: skip
 
 
@@ -76,6 +76,8 @@ class Plan:
     objective_terms: dict = field(default_factory=dict)
     kpis: dict = field(default_factory=dict)
     baseline: dict = field(default_factory=dict)
+    #: how the inputs were made: factors with their sources, weather filled, the request
+    inputs_notes: dict = field(default_factory=dict)
     table: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @classmethod
@@ -162,6 +164,7 @@ class Plan:
             objective_terms=meta.get("objective_terms") or {},
             kpis=meta.get("kpis") or {},
             baseline=meta.get("baseline") or {},
+            inputs_notes=meta.get("inputs_notes") or {},
             table=frame,
         )
 

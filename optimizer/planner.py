@@ -265,6 +265,7 @@ class Planner:
             solver=problem.solver_name,
             solve_time_s=self.last_timings["total_s"],
             objective_terms=terms,
+            inputs_notes={"sources": {d.name: d.sources() for d in vm.devices if d.sources()}},
         )
         if not assess_plan:
             return plan

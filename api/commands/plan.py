@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -132,6 +133,9 @@ def summary(site: Any, plan: Any) -> str:
         lines.append(f"  {label:<17}{mine:>12}{theirs:>12}  {unit}")
     if "cost_saving" in b:
         lines += comparison_lines(site, plan)
+    from forecasting.quality import describe_gaps
+
+    lines += [f"  {line}" for line in describe_gaps(plan.inputs_notes.get("weather_filled", {}))]
     return "\n".join(lines)
 
 
@@ -212,12 +216,16 @@ def make(args: argparse.Namespace) -> tuple[Any, Any]:
     except SiteError as exc:
         raise CommandError(str(exc)) from None
     index = day_index(site, day, args.horizon_hours // 24)
-    weather = None
+    from forecasting.quality import check_irradiance, weather_gaps
+
+    weather, gaps = None, {}
     if args.weather is not None:
         try:
             weather, _ = read_weather(args.weather)
+            check_irradiance(weather)
         except WeatherError as exc:
             raise CommandError(f"--weather: {exc}") from None
+        gaps = weather_gaps(weather, index[0], index[-1] + site.step, site.tz)
     overrides = read_overrides(args.inputs, index) if args.inputs else None
     state = read_state(args.state) if args.state else None
     try:
@@ -229,7 +237,10 @@ def make(args: argparse.Namespace) -> tuple[Any, Any]:
         raise CommandError(f"--weather: {exc}") from None
     except PlanningError as exc:
         raise CommandError(str(exc)) from None
-    return site, plan
+    notes = {**plan.inputs_notes, "weather": args.weather or "clear sky"}
+    if gaps:
+        notes["weather_filled"] = gaps
+    return site, replace(plan, inputs_notes=notes)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -165,13 +165,25 @@ class Planner:
         else:
             index = horizon_index(site, req.start or now, req.horizon_hours or 0)
         state = make_state(site, req.state)
+        weather = weather_frame(req.weather)
         request = req.model_dump(mode="json", exclude={"weather", "overrides"})
+        if weather is not None:
+            from forecasting.quality import check_irradiance, weather_gaps
+            from forecasting.weather import WeatherError
+
+            try:
+                check_irradiance(weather)
+            except WeatherError as exc:
+                raise Invalid("bad weather", [f"weather.{exc}"]) from None
+            gaps = weather_gaps(weather, index[0], index[-1] + site.step, site.tz)
+            if gaps:
+                request["weather_filled"] = gaps
         request["horizon_end"] = (index[-1] + site.step).isoformat()
         request["weather_source"] = "request" if req.weather is not None else "clear sky"
         request["override_columns"] = sorted(req.overrides or {})
         return self.solve(
             site, sv, index, kind or ("day" if req.date else "horizon"), now, request,
-            weather=weather_frame(req.weather), overrides=overrides_frame(req.overrides, index),
+            weather=weather, overrides=overrides_frame(req.overrides, index),
             state=state, mode=req.mode, budget=req.emission_budget_kgco2,
             time_limit_s=self._time_limit(req.time_limit_s), carbon_guard=req.carbon_guard,
         )

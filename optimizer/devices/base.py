@@ -126,6 +126,11 @@ class DeviceModel:
         """Input series this device derives from the site file (tariffs, production ...)."""
         return {}
 
+    def sources(self) -> dict[str, Any]:
+        """Factors this device's inputs rest on, each with its value, unit and source (kept
+        in the plan's ``inputs_notes``)."""
+        return {}
+
     def input_limits(self) -> dict[str, tuple[float, str]]:
         """Largest value each input quantity can take, with the field that sets it (e.g. a PV
         array's ``available_kw`` cannot exceed its ``inverter_ac_kw``)."""

@@ -53,6 +53,18 @@ class GridModel(DeviceModel):
             "available_pu": available_pu(g, index, pd.Timedelta(self.site.step)),
         }
 
+    def sources(self) -> dict[str, Any]:
+        factor = self.spec.carbon_factor
+        flat = "hourly series of the site file" if self.spec.hourly_carbon_kgco2_per_kwh else None
+        return {
+            "carbon_kgco2_per_kwh": flat or factor.kgco2_per_kwh,
+            "grid_region": None if self.spec.carbon_kgco2_per_kwh is not None
+            else self.spec.grid_region,
+            "year": factor.year,
+            "source": factor.source,
+            "carbon_accounting": self.site.carbon_accounting,
+        }
+
     def build(self, blk: Any, ctx: Context) -> None:
         g = self.spec
         self.add_input_params(blk, ctx)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -166,3 +167,29 @@ def test_a_pv_override_above_the_inverter_is_refused(tmp_path, capsys):
     assert "'school-roof.available_kw' is 500 at 2026-06-21T00:00:00+08:00" in err
     assert "inverter_ac_kw = 50" in err
     assert not (tmp_path / "p.json").exists()
+
+
+def _weather_csv(path, scale=1.0, drop=()):
+    times = pd.date_range("2026-06-20T12:00Z", "2026-06-22T12:00Z", freq="1h")
+    hour = ((times.hour + 8) % 24).to_numpy()
+    ghi = 900 * np.clip(np.sin((hour - 6) / 12 * np.pi), 0, None) * scale
+    frame = pd.DataFrame({"time": [t.isoformat() for t in times], "ghi_wm2": ghi,
+                          "temp_air_c": 25.0})  # fmt: skip
+    frame.drop(index=list(drop)).to_csv(path, index=False)
+    return str(path)
+
+
+def test_weather_in_kw_per_m2_is_refused(tmp_path, capsys):
+    weather = _weather_csv(tmp_path / "kw.csv", scale=1 / 1000)
+    code = main(["plan", DEMO, "--date", "2026-06-21", "--weather", weather])
+    assert code == 2
+    assert "--weather: ghi_wm2 peaks at" in capsys.readouterr().err
+
+
+def test_weather_holes_are_printed_and_recorded(tmp_path, capsys):
+    weather = _weather_csv(tmp_path / "holes.csv", drop=range(20, 24))
+    plan, _ = plan_json(tmp_path, "--weather", weather)
+    filled = plan.inputs_notes["weather_filled"]
+    assert filled["holes"] == [["2026-06-21T15:00:00+08:00", "2026-06-21T20:00:00+08:00"]]
+    assert "weather: no records from 2026-06-21T15:00:00+08:00" in capsys.readouterr().out
+    assert plan.inputs_notes["sources"]["grid"]["year"] == 2022
