@@ -1,0 +1,120 @@
+"""The plan chart as inline SVG, drawn on the server: supply stacked against demand, the
+storage levels, and the import price. No script, no external asset; the SVG scales to the
+page's width (a phone's 360 px as well as A4).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from api.web.i18n import Local, N_
+from optimizer.plot import COLOURS, supply_and_demand
+from sites.schema import Battery, Digester, Grid, Site
+
+WIDTH = 720  #: drawing units across; the page scales them
+PAD_LEFT, PAD_RIGHT = 44, 8
+STORE_COLOURS = {"battery": COLOURS["battery"], "holder": COLOURS["biogas"]}
+
+
+@dataclass(frozen=True)
+class Series:
+    key: str  #: message id of its label
+    colour: str
+    dashed: bool = False
+
+
+def _steps(values: np.ndarray, x0: float, dx: float, y: Any) -> str:
+    """SVG points of a step line: each value held over its interval."""
+    points = []
+    for i, v in enumerate(values):
+        points.append(f"{x0 + i * dx:.1f},{y(v):.1f}")
+        points.append(f"{x0 + (i + 1) * dx:.1f},{y(v):.1f}")
+    return " ".join(points)
+
+
+def _band(bottom: np.ndarray, top: np.ndarray, x0: float, dx: float, y: Any) -> str:
+    return _steps(top, x0, dx, y) + " " + " ".join(
+        reversed(_steps(bottom, x0, dx, y).split(" ")))
+
+
+def _axes(parts: list[str], top: float, height: float, hours: list[tuple[float, str]],
+          label: str) -> None:
+    bottom = top + height
+    parts.append(f'<rect x="{PAD_LEFT}" y="{top}" width="{WIDTH - PAD_LEFT - PAD_RIGHT}" '
+                 f'height="{height}" fill="none" stroke="#999"/>')
+    for x, text in hours:
+        parts.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{bottom}" '
+                     f'stroke="#ddd"/><text x="{x:.1f}" y="{bottom + 14}" '
+                     f'text-anchor="middle">{text}</text>')
+    parts.append(f'<text x="4" y="{top + 12}">{label}</text>')
+
+
+def plan_svg(site: Site, plan: Any, local: Local) -> tuple[str, list[Series]]:
+    """The chart of ``plan`` as an SVG element, and the legend's series."""
+    table = plan.table
+    n = len(table)
+    if n == 0:
+        return "", []
+    dx = (WIDTH - PAD_LEFT - PAD_RIGHT) / n
+    starts = table.index.tz_convert(site.tz)
+    hours = [(PAD_LEFT + i * dx, local.time(t.to_pydatetime()))
+             for i, t in enumerate(starts) if t.minute == 0 and t.hour % 6 == 0]
+    parts: list[str] = []
+    legend: list[Series] = []
+
+    supply, demand = supply_and_demand(site, table)
+    top_kw = max(float(demand["total"].max()), float(sum(supply.values()).max()), 1e-3)
+    top_kw = float(np.ceil(top_kw / 10) * 10)
+    h1 = 180.0
+    y1 = lambda v: 8 + h1 * (1 - v / top_kw)  # noqa: E731
+    base = np.zeros(n)
+    labels = {"pv": N_("solar"), "battery": N_("battery"), "biogas": N_("biogas"),
+              "diesel": N_("diesel"), "grid": N_("grid"), "unserved": N_("not served")}
+    for name, values in supply.items():
+        if not np.any(values > 1e-9):
+            continue
+        parts.append(f'<polygon points="{_band(base, base + values, PAD_LEFT, dx, y1)}" '
+                     f'fill="{COLOURS[name]}" opacity="0.85"/>')
+        legend.append(Series(labels[name], COLOURS[name]))
+        base = base + values
+    parts.append(f'<polyline points="{_steps(demand["total"], PAD_LEFT, dx, y1)}" '
+                 f'fill="none" stroke="#000" stroke-width="1.6"/>')
+    legend.append(Series(N_("use, charging and sales"), "#000000"))
+    _axes(parts, 8, h1, [], f"{local.number(top_kw, 0)} kW")
+
+    h2, top2 = 70.0, 8 + h1 + 26
+    y2 = lambda v: top2 + h2 * (1 - v)  # noqa: E731
+    stores = [(site.of_type(Battery), "soc_kwh", lambda b: b.capacity_kwh, "battery"),
+              (site.of_type(Digester), "gas_m3", lambda d: d.holder_max_m3, "holder")]
+    for devices, quantity, size, key in stores:
+        if not devices:
+            continue
+        level = sum(table[f"{d.name}.{quantity}"].to_numpy(float) for d in devices
+                    if f"{d.name}.{quantity}" in table.columns)
+        share = np.asarray(level, dtype=float) / sum(size(d) for d in devices)
+        dash = ' stroke-dasharray="6 3"' if key == "holder" else ""
+        parts.append(f'<polyline points="{_steps(share, PAD_LEFT, dx, y2)}" fill="none" '
+                     f'stroke="{STORE_COLOURS[key]}" stroke-width="2"{dash}/>')
+        legend.append(Series(N_("battery charge") if key == "battery" else N_("gas holder"),
+                             STORE_COLOURS[key], key == "holder"))
+    grids = site.of_type(Grid)
+    column = f"{grids[0].name}.import_price_per_kwh" if grids else ""
+    priced = column in table.columns
+    _axes(parts, top2, h2, [] if priced else hours, "100%")
+    height = top2 + h2 + 22
+    if priced:
+        price = table[column].to_numpy(float)
+        h3, top3 = 50.0, top2 + h2 + 26
+        high = max(float(price.max()), 1e-6)
+        y3 = lambda v: top3 + h3 * (1 - v / high)  # noqa: E731
+        parts.append(f'<polyline points="{_steps(price, PAD_LEFT, dx, y3)}" fill="none" '
+                     f'stroke="{COLOURS["grid"]}" stroke-width="2"/>')
+        legend.append(Series(N_("grid price"), COLOURS["grid"]))
+        _axes(parts, top3, h3, hours, local.money(high))
+        height = top3 + h3 + 22
+    svg = (f'<svg viewBox="0 0 {WIDTH} {height:.0f}" role="img" font-size="12" '
+           f'xmlns="http://www.w3.org/2000/svg">' + "".join(parts) + "</svg>")
+    return svg, legend

@@ -1,0 +1,114 @@
+"""The plan in plain words: each action and reason follows from the plan's own numbers."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+import pytest
+
+from optimizer.explain import explain, runs, served_kw
+from tests.optimizer import toy
+
+CHEAP, DEAR = 0.3, 1.2
+
+
+def evening_site(**battery: object):
+    """Four cheap hours, then four dear hours with a 10 kW load, and a battery."""
+    bat = {"name": "bat", "kind": "battery", "capacity_kwh": 100, "max_charge_kw": 50,
+           "max_discharge_kw": 50, "soc_min_pu": 0.1, "initial_soc_pu": 0.1, **battery}
+    tariff = [{"start_h": 0, "end_h": 4, "price_per_kwh": CHEAP},
+              {"start_h": 4, "end_h": 24, "price_per_kwh": DEAR}]
+    return toy.toy_site(toy.grid(import_tariff=tariff), bat, toy.load())
+
+
+LOAD = [0, 0, 0, 0, 10, 10, 10, 10]
+
+
+def by_what(explanation, what):
+    return [a for a in explanation.actions if a.what == what]
+
+
+def test_battery_charges_when_cheap_and_supplies_when_dear():
+    site = evening_site()
+    plan = toy.plan(site, 8, load__forecast_kw=LOAD)
+    e = explain(site, plan)
+    (charge,) = by_what(e, "charge")
+    (discharge,) = by_what(e, "discharge")
+    assert charge.why == "cheap" and charge.numbers["price_per_kwh"] == pytest.approx(CHEAP)
+    assert charge.end <= discharge.start
+    assert discharge.why == "dear"
+    assert discharge.numbers["price_per_kwh"] == pytest.approx(DEAR)
+    assert discharge.numbers["cheapest_per_kwh"] == pytest.approx(CHEAP)
+    # the energy told is the plan's own: the discharge column summed over the run
+    table = plan.table
+    assert discharge.numbers["energy_kwh"] == pytest.approx(table["bat.discharge_kw"].sum())
+    assert discharge.start == plan.start + timedelta(hours=4)
+    assert [a.start for a in e.actions] == sorted(a.start for a in e.actions)
+
+
+def test_a_changed_price_changes_the_reason():
+    site = evening_site()
+    dear = toy.plan(site, 8, load__forecast_kw=LOAD)
+    prices = [CHEAP] * 4 + [2.0] * 4
+    dearer = toy.plan(site, 8, load__forecast_kw=LOAD, grid__import_price_per_kwh=prices)
+    (before,) = by_what(explain(site, dear), "discharge")
+    (after,) = by_what(explain(site, dearer), "discharge")
+    assert before.numbers["price_per_kwh"] == pytest.approx(DEAR)
+    assert after.numbers["price_per_kwh"] == pytest.approx(2.0)
+    flat = toy.plan(site, 8, load__forecast_kw=LOAD, grid__import_price_per_kwh=[DEAR] * 8)
+    # one price all day: storing power pays nothing, so there is nothing to tell
+    assert by_what(explain(site, flat), "discharge") == []
+    assert by_what(explain(site, flat), "charge") == []
+
+
+def test_outage_is_a_notice_and_the_battery_is_kept_full_before_it():
+    site = evening_site()
+    idx = toy.index(site, 8)
+    available = np.ones(8)
+    available[4:8] = 0.0
+    plan = toy.plan(site, 8, load__forecast_kw=LOAD, grid__available_pu=available)
+    e = explain(site, plan)
+    (outage,) = by_what(e, "outage")
+    assert outage.notice and outage.start == idx[4].tz_convert(site.tz)
+    assert outage.end == (idx[7] + timedelta(hours=1)).tz_convert(site.tz)
+    (discharge,) = by_what(e, "discharge")
+    assert discharge.why == "outage"
+    # 40 kWh are needed during the outage: the plan stores at least that before it
+    soc_before = plan.table["bat.soc_kwh"].iloc[3]
+    assert soc_before >= 40 + 10 - 1e-6
+    assert outage.numbers["soc_pu"] == pytest.approx(soc_before / 100)
+
+
+def test_shed_power_is_told_from_either_load_column():
+    site = evening_site(max_discharge_kw=5)
+    available = np.array([1, 1, 1, 1, 0, 0, 0, 0], dtype=float)
+    plan = toy.plan(site, 8, load__forecast_kw=LOAD, grid__available_pu=available)
+    e = explain(site, plan)
+    (shed,) = by_what(e, "shed")
+    assert shed.notice and shed.device == "" and shed.why == "outage"
+    assert shed.numbers["energy_kwh"] == pytest.approx(plan.table["unserved_kw"].sum())
+    # a plan that names served and shed power per load is read the same way
+    table = plan.table.rename(columns={"load.power_kw": "load.served_kw"})
+    table["load.shed_kw"] = table["unserved_kw"]
+    renamed = type(plan)(**{**plan.__dict__, "table": table})
+    assert served_kw(table, "load") is not None
+    (named,) = by_what(explain(site, renamed), "shed")
+    assert named.device == "load" and named.numbers == shed.numbers
+
+
+def test_runs_merge_short_gaps_only():
+    active = np.array([1, 1, 0, 1, 0, 0, 1], dtype=bool)
+    assert runs(active) == [(0, 2), (3, 4), (6, 7)]
+    assert runs(active, gap=1) == [(0, 4), (6, 7)]
+    assert runs(active, gap=2) == [(0, 7)]
+    assert runs(np.zeros(3, dtype=bool)) == []
+
+
+def test_totals_are_the_plans_kpis_and_savings():
+    site = evening_site()
+    plan = toy.plan(site, 8, load__forecast_kw=LOAD)
+    e = explain(site, plan)
+    assert e.totals["cost"] == plan.kpis["cost"]
+    assert e.totals["emissions_kgco2"] == plan.kpis["emissions_kgco2"]
+    assert e.totals["cost_saving"] == plan.baseline["cost_saving"]
