@@ -14,8 +14,10 @@ from api.web.i18n import Local, N_
 from optimizer.plot import COLOURS, supply_and_demand
 from sites.schema import Battery, Digester, Grid, Site
 
-WIDTH = 720  #: drawing units across; the page scales them
-PAD_LEFT, PAD_RIGHT = 44, 8
+WIDTH = 560  #: drawing units across; the page scales them (a phone to about 0.6)
+PAD_LEFT, PAD_RIGHT = 8, 8
+FONT = 17  #: label size in drawing units: about 10 px on a 360 px phone
+SHOWN_KW = 1e-3  #: a supply never above this is left out (solver noise) [kW]
 STORE_COLOURS = {"battery": COLOURS["battery"], "holder": COLOURS["biogas"]}
 
 
@@ -47,9 +49,10 @@ def _axes(parts: list[str], top: float, height: float, hours: list[tuple[float, 
                  f'height="{height}" fill="none" stroke="#999"/>')
     for x, text in hours:
         parts.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{bottom}" '
-                     f'stroke="#ddd"/><text x="{x:.1f}" y="{bottom + 14}" '
+                     f'stroke="#ddd"/><text x="{x:.1f}" y="{bottom + FONT}" '
                      f'text-anchor="middle">{text}</text>')
-    parts.append(f'<text x="4" y="{top + 12}">{label}</text>')
+    parts.append(f'<text x="{PAD_LEFT + 4}" y="{top + FONT}" paint-order="stroke" '
+                 f'stroke="#fff" stroke-width="4">{label}</text>')
 
 
 def plan_svg(site: Site, plan: Any, local: Local) -> tuple[str, list[Series]]:
@@ -61,20 +64,20 @@ def plan_svg(site: Site, plan: Any, local: Local) -> tuple[str, list[Series]]:
     dx = (WIDTH - PAD_LEFT - PAD_RIGHT) / n
     starts = table.index.tz_convert(site.tz)
     hours = [(PAD_LEFT + i * dx, local.time(t.to_pydatetime()))
-             for i, t in enumerate(starts) if t.minute == 0 and t.hour % 6 == 0]
+             for i, t in enumerate(starts) if i and t.minute == 0 and t.hour % 6 == 0]
     parts: list[str] = []
     legend: list[Series] = []
 
     supply, demand = supply_and_demand(site, table)
     top_kw = max(float(demand["total"].max()), float(sum(supply.values()).max()), 1e-3)
     top_kw = float(np.ceil(top_kw / 10) * 10)
-    h1 = 180.0
+    h1 = 200.0
     y1 = lambda v: 8 + h1 * (1 - v / top_kw)  # noqa: E731
     base = np.zeros(n)
     labels = {"pv": N_("solar"), "battery": N_("battery"), "biogas": N_("biogas"),
               "diesel": N_("diesel"), "grid": N_("grid"), "unserved": N_("not served")}
     for name, values in supply.items():
-        if not np.any(values > 1e-9):
+        if not np.any(values > SHOWN_KW):
             continue
         parts.append(f'<polygon points="{_band(base, base + values, PAD_LEFT, dx, y1)}" '
                      f'fill="{COLOURS[name]}" opacity="0.85"/>')
@@ -85,7 +88,7 @@ def plan_svg(site: Site, plan: Any, local: Local) -> tuple[str, list[Series]]:
     legend.append(Series(N_("use, charging and sales"), "#000000"))
     _axes(parts, 8, h1, [], f"{local.number(top_kw, 0)} kW")
 
-    h2, top2 = 70.0, 8 + h1 + 26
+    h2, top2 = 80.0, 8 + h1 + FONT + 10
     y2 = lambda v: top2 + h2 * (1 - v)  # noqa: E731
     stores = [(site.of_type(Battery), "soc_kwh", lambda b: b.capacity_kwh, "battery"),
               (site.of_type(Digester), "gas_m3", lambda d: d.holder_max_m3, "holder")]
@@ -104,17 +107,17 @@ def plan_svg(site: Site, plan: Any, local: Local) -> tuple[str, list[Series]]:
     column = f"{grids[0].name}.import_price_per_kwh" if grids else ""
     priced = column in table.columns
     _axes(parts, top2, h2, [] if priced else hours, "100%")
-    height = top2 + h2 + 22
+    height = top2 + h2 + FONT + 6
     if priced:
         price = table[column].to_numpy(float)
-        h3, top3 = 50.0, top2 + h2 + 26
+        h3, top3 = 60.0, top2 + h2 + FONT + 10
         high = max(float(price.max()), 1e-6)
         y3 = lambda v: top3 + h3 * (1 - v / high)  # noqa: E731
         parts.append(f'<polyline points="{_steps(price, PAD_LEFT, dx, y3)}" fill="none" '
                      f'stroke="{COLOURS["grid"]}" stroke-width="2"/>')
         legend.append(Series(N_("grid price"), COLOURS["grid"]))
         _axes(parts, top3, h3, hours, local.money(high))
-        height = top3 + h3 + 22
-    svg = (f'<svg viewBox="0 0 {WIDTH} {height:.0f}" role="img" font-size="12" '
+        height = top3 + h3 + FONT + 6
+    svg = (f'<svg viewBox="0 0 {WIDTH} {height:.0f}" role="img" font-size="{FONT}" '
            f'xmlns="http://www.w3.org/2000/svg">' + "".join(parts) + "</svg>")
     return svg, legend

@@ -132,7 +132,8 @@ class Pages:
         """Plan versions that cover ``day``, newest first."""
         start, end = day_bounds(site, day)
         rows = self._services.plans.versions(site.name, None, 200)
-        return [r for r in rows if _aware(r["start"]) < end and _aware(r["end"]) > start]
+        return [{**r, "mode": self.mode(r["plan_id"])} for r in rows
+                if _aware(r["start"]) < end and _aware(r["end"]) > start]
 
     def overview(self, principal: Principal, now: datetime) -> list[County]:
         """County -> township -> village, each village with today's plan."""

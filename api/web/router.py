@@ -218,7 +218,7 @@ def day_page(request: Request, name: str, services: ServicesDep, now: NowDep, wh
     shown = _shown(pages, site, day, _plan_id(plan, "plan"))
     svg, legend = chart.plan_svg(shown.site, shown.plan, local_for(request, site.currency)) \
         if shown else ("", [])
-    return render(request, "day.html", currency=site.currency, site=site, day=day,
+    return render(request, "day.html", currency=site.currency, site=site, day=day, who=who,
                   shown=shown, svg=svg, legend=legend, now=now,
                   versions=pages.versions(site, day))
 
@@ -232,7 +232,7 @@ def words_page(request: Request, name: str, services: ServicesDep, now: NowDep, 
     local = local_for(request, site.currency)
     lines = words.lines(shown.explanation, local) if shown else []
     totals = words.totals_text(shown.explanation, local) if shown else []
-    return render(request, "words.html", currency=site.currency, site=site, day=day,
+    return render(request, "words.html", currency=site.currency, site=site, day=day, who=who,
                   shown=shown, lines=lines, totals=totals, now=now)
 
 
@@ -253,5 +253,5 @@ def compare_page(request: Request, name: str, services: ServicesDep, now: NowDep
     for plan_id in (first, second):
         shown = _shown(pages, site, day, plan_id) if plan_id else None
         sides.append((shown, words.lines(shown.explanation, local) if shown else []))
-    return render(request, "compare.html", currency=site.currency, site=site, day=day,
+    return render(request, "compare.html", currency=site.currency, site=site, day=day, who=who,
                   sides=sides, versions=versions, now=now)
