@@ -30,11 +30,10 @@ class Series:
 
 def _steps(values: np.ndarray, x0: float, dx: float, y: Any) -> str:
     """SVG points of a step line: each value held over its interval."""
-    points = []
-    for i, v in enumerate(values):
-        points.append(f"{x0 + i * dx:.1f},{y(v):.1f}")
-        points.append(f"{x0 + (i + 1) * dx:.1f},{y(v):.1f}")
-    return " ".join(points)
+    edges = x0 + dx * np.arange(len(values) + 1)
+    xs = np.repeat(edges, 2)[1:-1].tolist()
+    ys = np.repeat(y(np.asarray(values, dtype=float)), 2).tolist()
+    return " ".join(map("{:.1f},{:.1f}".format, xs, ys))
 
 
 def _band(bottom: np.ndarray, top: np.ndarray, x0: float, dx: float, y: Any) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import date, datetime
 from pathlib import Path
 
@@ -72,7 +73,7 @@ class Local:
     translations: NullTranslations
     currency: str = "CNY"
 
-    @property
+    @cached_property
     def locale(self) -> Locale:
         try:
             return Locale.parse(self.lang)

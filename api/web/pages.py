@@ -9,6 +9,7 @@ covers part of it (``stale``, the last good plan); its rule-based fallback plan
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -67,11 +68,31 @@ def day_bounds(site: Site, day: date) -> tuple[datetime, datetime]:
     return start.to_pydatetime(), (start + pd.Timedelta(days=1)).to_pydatetime()
 
 
+class ParsedPlans:
+    """Plans already parsed and explained, by id (stored plans never change); the oldest
+    entries are dropped beyond ``limit``."""
+
+    def __init__(self, limit: int = 256):
+        self._limit = limit
+        self._data: dict[str, tuple[Plan, Site, Explanation]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, plan_id: str) -> tuple[Plan, Site, Explanation] | None:
+        return self._data.get(plan_id)
+
+    def put(self, plan_id: str, value: tuple[Plan, Site, Explanation]) -> None:
+        with self._lock:
+            while len(self._data) >= self._limit:
+                self._data.pop(next(iter(self._data)))
+            self._data[plan_id] = value
+
+
 class Pages:
     """The page data of one app instance."""
 
-    def __init__(self, services: Services):
+    def __init__(self, services: Services, parsed: ParsedPlans | None = None):
         self._services = services
+        self._parsed = parsed if parsed is not None else ParsedPlans()
 
     def visible(self, principal: Principal) -> list[Site]:
         """Latest versions of the sites ``principal`` may read, by name."""
@@ -110,30 +131,47 @@ class Pages:
             plan_id, state = picked
         else:
             state = ""
-        summary, text = self._services.plans.document(plan_id)
+        parsed = self._parsed.get(plan_id)
+        if parsed is None:
+            summary, text = self._services.plans.document(plan_id)
+        else:
+            summary = self._services.plans.summary(plan_id)
         if summary["site"] != site.name:
             raise NotFound(f"site {site.name!r} has no plan with id {plan_id!r}")
+        if parsed is None:
+            plan = Plan.from_dict(json.loads(text))
+            planned = self._services.sites.site(
+                self._services.sites.row(site.name, summary["site_version"]))
+            parsed = (plan, planned, explain(planned, plan))
+            self._parsed.put(plan_id, parsed)
         if not state:
             state = "current" if summary["current"] else (
                 "fallback" if summary["kind"] == "fallback" else "superseded")
-        plan = Plan.from_dict(json.loads(text))
-        planned = self._services.sites.site(
-            self._services.sites.row(site.name, summary["site_version"]))
-        return Shown(plan, planned, summary, state, self.mode(plan_id),
-                     explain(planned, plan))
+        plan, planned, explanation = parsed
+        return Shown(plan, planned, summary, state, self.mode(plan_id), explanation)
+
+    def modes(self, plan_ids: list[str]) -> dict[str, str]:
+        """The mode each plan was requested in (``cost`` when the request names none)."""
+        with self._services.store.reader() as s:
+            rows = s.execute(select(PlanRow.plan_id, PlanRow.request_json)
+                             .where(PlanRow.plan_id.in_(plan_ids))).all()
+        out = {}
+        for plan_id, text in rows:
+            request = json.loads(text or "{}")
+            mode = request.get("mode") if isinstance(request, dict) else None
+            out[plan_id] = str(mode or "cost")
+        return out
 
     def mode(self, plan_id: str) -> str:
-        with self._services.store.reader() as s:
-            text = s.scalar(select(PlanRow.request_json).where(PlanRow.plan_id == plan_id))
-        request = json.loads(text or "{}")
-        return str(request.get("mode") or "cost") if isinstance(request, dict) else "cost"
+        return self.modes([plan_id]).get(plan_id, "cost")
 
     def versions(self, site: Site, day: date) -> list[dict[str, Any]]:
-        """Plan versions that cover ``day``, newest first."""
+        """Plan versions that cover ``day``, newest first, with the mode of each."""
         start, end = day_bounds(site, day)
-        rows = self._services.plans.versions(site.name, None, 200)
-        return [{**r, "mode": self.mode(r["plan_id"])} for r in rows
+        rows = [r for r in self._services.plans.versions(site.name, None, 200)
                 if _aware(r["start"]) < end and _aware(r["end"]) > start]
+        modes = self.modes([r["plan_id"] for r in rows])
+        return [{**r, "mode": modes.get(r["plan_id"], "cost")} for r in rows]
 
     def overview(self, principal: Principal, now: datetime) -> list[County]:
         """County -> township -> village, each village with today's plan."""

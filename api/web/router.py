@@ -22,7 +22,7 @@ from api.services.keys import Principal, may_read_site
 from api.web import chart, words
 from api.web.auth import SESSION_COOKIE, Sessions
 from api.web.i18n import Local, N_, negotiate, read_catalogues
-from api.web.pages import Pages
+from api.web.pages import Pages, ParsedPlans
 
 HERE = Path(__file__).parent
 LANG_COOKIE = "vg_lang"
@@ -46,6 +46,7 @@ class Web:
     env: jinja2.Environment
     catalogues: dict[str, NullTranslations]
     css: str
+    parsed: ParsedPlans
 
 
 class PageError(Exception):
@@ -64,7 +65,8 @@ def install(app: FastAPI) -> None:
     """Add the pages to ``app``: templates, catalogues, routes and error pages."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"),
                              autoescape=True, trim_blocks=True, lstrip_blocks=True)
-    app.state.web = Web(env, read_catalogues(), (HERE / "static" / "pages.css").read_text())
+    app.state.web = Web(env, read_catalogues(), (HERE / "static" / "pages.css").read_text(),
+                        ParsedPlans())
 
     @app.exception_handler(PageError)
     async def _page_error(request: Request, exc: PageError) -> Response:
@@ -105,6 +107,10 @@ def render(request: Request, template: str, status: int = 200, currency: str = "
     return HTMLResponse(html, status, headers=HEADERS)
 
 
+def pages(request: Request, services: Services) -> Pages:
+    return Pages(services, request.app.state.web.parsed)
+
+
 def sessions(services: Services) -> Sessions:
     return Sessions(services.store, services.settings.web_session_hours)
 
@@ -133,7 +139,7 @@ def _site(services: Services, principal: Principal, name: str) -> Any:
     if not _SITE.match(name) or not may_read_site(principal, name):
         raise PageError(403, N_("this key may not see the site {site}"), site=name)
     try:
-        return Pages(services).site(name)
+        return services.sites.latest(name)[0]
     except NotFound:
         raise PageError(404, N_("there is no site {site}"), site=name) from None
 
@@ -205,7 +211,7 @@ def switch_language(request: Request, lang: str,
 
 @router.get("/")
 def sites_page(request: Request, services: ServicesDep, now: NowDep, who: Viewer) -> Response:
-    counties = Pages(services).overview(who, now)
+    counties = pages(request, services).overview(who, now)
     return render(request, "sites.html", counties=counties, now=now, who=who)
 
 
@@ -214,13 +220,13 @@ def day_page(request: Request, name: str, services: ServicesDep, now: NowDep, wh
              date: str | None = None, plan: str | None = None) -> Response:
     site = _site(services, who, name)
     day = _day(date, site, now)
-    pages = Pages(services)
-    shown = _shown(pages, site, day, _plan_id(plan, "plan"))
+    book = pages(request, services)
+    shown = _shown(book, site, day, _plan_id(plan, "plan"))
     svg, legend = chart.plan_svg(shown.site, shown.plan, local_for(request, site.currency)) \
         if shown else ("", [])
     return render(request, "day.html", currency=site.currency, site=site, day=day, who=who,
                   shown=shown, svg=svg, legend=legend, now=now,
-                  versions=pages.versions(site, day))
+                  versions=book.versions(site, day))
 
 
 @router.get("/sites/{name}/words")
@@ -228,7 +234,7 @@ def words_page(request: Request, name: str, services: ServicesDep, now: NowDep, 
                date: str | None = None, plan: str | None = None) -> Response:
     site = _site(services, who, name)
     day = _day(date, site, now)
-    shown = _shown(Pages(services), site, day, _plan_id(plan, "plan"))
+    shown = _shown(pages(request, services), site, day, _plan_id(plan, "plan"))
     local = local_for(request, site.currency)
     lines = words.lines(shown.explanation, local) if shown else []
     totals = words.totals_text(shown.explanation, local) if shown else []
@@ -242,8 +248,8 @@ def compare_page(request: Request, name: str, services: ServicesDep, now: NowDep
                  b: str | None = None) -> Response:
     site = _site(services, who, name)
     day = _day(date, site, now)
-    pages = Pages(services)
-    versions = pages.versions(site, day)
+    book = pages(request, services)
+    versions = book.versions(site, day)
     ids = [v["plan_id"] for v in versions]
     # by default the day's newest plan (B) against the one before it (A)
     first = _plan_id(a, "a") or (ids[1] if len(ids) > 1 else ids[0] if ids else None)
@@ -251,7 +257,7 @@ def compare_page(request: Request, name: str, services: ServicesDep, now: NowDep
     local = local_for(request, site.currency)
     sides = []
     for plan_id in (first, second):
-        shown = _shown(pages, site, day, plan_id) if plan_id else None
+        shown = _shown(book, site, day, plan_id) if plan_id else None
         sides.append((shown, words.lines(shown.explanation, local) if shown else []))
     return render(request, "compare.html", currency=site.currency, site=site, day=day, who=who,
                   sides=sides, versions=versions, now=now)
