@@ -288,7 +288,9 @@ def _battery(spec: Battery, view: PlanView) -> Iterator[Action]:
 def _genset(spec: Genset, view: PlanView) -> Iterator[Action]:
     power = view.column(f"{spec.name}.power_kw")
     digester = getattr(spec.fuel, "digester", None)
-    holder = None if digester is None else view.site.device(digester)
+    holder: Digester | None = None
+    if digester is not None:
+        holder = next(d for d in view.site.of_type(Digester) if d.name == digester)
     for first, stop, numbers in view.told_runs(power):
         if view.outage[first:stop].any():
             why = "outage"

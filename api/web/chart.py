@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from api.web.i18n import Local, N_
+from api.web.i18n import N_, Local
 from optimizer.plot import COLOURS, supply_and_demand
 from sites.schema import Battery, Digester, Grid, Site
 
@@ -68,7 +68,7 @@ def plan_svg(site: Site, plan: Any, local: Local) -> tuple[str, list[Series]]:
     legend: list[Series] = []
 
     supply, demand = supply_and_demand(site, table)
-    top_kw = max(float(demand["total"].max()), float(sum(supply.values()).max()), 1e-3)
+    top_kw = max(float(demand["total"].max()), float(np.sum(list(supply.values()), axis=0).max()), 1e-3)
     top_kw = float(np.ceil(top_kw / 10) * 10)
     h1 = 200.0
     y1 = lambda v: 8 + h1 * (1 - v / top_kw)  # noqa: E731

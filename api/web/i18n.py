@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from functools import cached_property
 from datetime import date, datetime
+from functools import cached_property
 from pathlib import Path
 
 from babel import Locale, UnknownLocaleError

@@ -21,7 +21,7 @@ from api.services.errors import NotFound
 from api.services.keys import Principal, may_read_site
 from api.web import chart, words
 from api.web.auth import SESSION_COOKIE, Sessions
-from api.web.i18n import Local, N_, negotiate, read_catalogues
+from api.web.i18n import N_, Local, negotiate, read_catalogues
 from api.web.pages import Pages, ParsedPlans
 
 HERE = Path(__file__).parent
@@ -132,7 +132,8 @@ def _day(text: str | None, site: Any, now: datetime) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise PageError(422, N_("date must be a day as YYYY-MM-DD, got {value}"), value=text) from None
+        message = N_("date must be a day as YYYY-MM-DD, got {value}")
+        raise PageError(422, message, value=text) from None
 
 
 def _site(services: Services, principal: Principal, name: str) -> Any:

@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from api.web.i18n import Local, N_
+from api.web.i18n import N_, Local
 from optimizer.explain import Action, Explanation
-
 
 #: what happens, by ``Action.what`` (``shed_all``: load shed with no device named)
 WHAT = {
@@ -35,12 +34,12 @@ WHY = {
     "sun_part": N_("the sun gives most of it ({solar_kwh} of {energy_kwh} kWh)"),
     ("charge", "sun"): N_("spare solar fills it ({solar_kwh} kWh)"),
     ("charge", "sun_part"): N_("spare solar gives most of it ({solar_kwh} of {energy_kwh} kWh)"),
-    ("export", "sun"): N_("the sun gives more than the village uses; paid {export_price_per_kwh} per kWh"),
+    ("export", "sun"): N_("the sun gives more than the village uses; paid {export_price_per_kwh} per kWh"),  # noqa: E501
     ("export", "price"): N_("it is paid {export_price_per_kwh} per kWh"),
     "cheap": N_("power is cheap then: {price_per_kwh} per kWh, {dearest_per_kwh} at the dearest"),
     "price": N_("power costs {price_per_kwh} per kWh then, {dearest_per_kwh} at the dearest"),
     "dear": N_("power is dear then: {price_per_kwh} per kWh"),
-    ("discharge", "dear"): N_("power is dear then: {price_per_kwh} per kWh, against {cheapest_per_kwh} when it charged"),
+    ("discharge", "dear"): N_("power is dear then: {price_per_kwh} per kWh, against {cheapest_per_kwh} when it charged"),  # noqa: E501
     "battery": N_("the battery covers it ({battery_kwh} kWh)"),
     "genset": N_("the genset covers it ({genset_kwh} kWh)"),
     "grid": N_("the grid covers it ({grid_kwh} kWh)"),

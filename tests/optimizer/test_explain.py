@@ -112,3 +112,36 @@ def test_totals_are_the_plans_kpis_and_savings():
     assert e.totals["cost"] == plan.kpis["cost"]
     assert e.totals["emissions_kgco2"] == plan.kpis["emissions_kgco2"]
     assert e.totals["cost_saving"] == plan.baseline["cost_saving"]
+
+
+def test_a_full_gas_holder_and_the_gas_burnt_off():
+    # 1 m³ of biogas an hour into a 3 m³ holder that starts at 1 m³: full after two hours,
+    # then 1 m³ an hour is flared (tests/optimizer/devices/test_digester.py)
+    site = toy.toy_site(toy.grid(), {
+        "name": "dig", "kind": "digester", "holder_min_m3": 0, "holder_max_m3": 3,
+        "holder_initial_m3": 1,
+        "feedstocks": [{"name": "manure", "kg_per_day": 240, "biogas_yield_m3_per_kg": 0.1}]})
+    plan = toy.plan(site, 4)
+    e = explain(site, plan)
+    (full,) = by_what(e, "holder_full")
+    assert full.start == full.end == plan.start + timedelta(hours=2)
+    assert full.why == "store_full" and full.numbers["gas_m3"] == pytest.approx(3)
+    (flare,) = by_what(e, "flare")
+    assert flare.notice and flare.numbers["gas_m3"] == pytest.approx(2)
+    assert (flare.start, flare.end) == (plan.start + timedelta(hours=2), plan.end)
+
+
+def test_a_shiftable_load_runs_in_the_sun_or_in_the_cheap_hours():
+    pump = {"name": "pump", "kind": "load", "type": "shiftable", "energy_kwh": 20,
+            "max_power_kw": 10, "window_start_h": 0, "window_end_h": 6}
+    tariff = [{"start_h": 0, "end_h": 2, "price_per_kwh": 0.2},
+              {"start_h": 2, "end_h": 24, "price_per_kwh": 1.0}]
+    site = toy.toy_site(toy.grid(import_tariff=tariff), toy.pv(), pump)
+    night = toy.plan(site, 6)
+    (run,) = by_what(explain(site, night), "run")
+    assert run.why == "cheap" and run.numbers["price_per_kwh"] == pytest.approx(0.2)
+    assert run.numbers["energy_kwh"] == pytest.approx(20) and run.numbers["on_h"] == 2
+    sunny = toy.plan(site, 6, pv__available_kw=[0, 0, 0, 0, 20, 20])
+    (run,) = by_what(explain(site, sunny), "run")
+    assert run.why == "sun" and run.numbers["solar_kwh"] == pytest.approx(20)
+    assert run.start == sunny.start + timedelta(hours=4)
