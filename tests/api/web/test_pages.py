@@ -153,3 +153,13 @@ def test_compare_shows_both_plans_and_their_difference(planned: Api):
     first = planned.client.get(f"/v1/plans/{plans[0]}/summary", headers=planned.auth()).json()
     second = planned.client.get(f"/v1/plans/{plans[1]}/summary", headers=planned.auth()).json()
     assert diff == pytest.approx(second["kpis"]["cost"] - first["kpis"]["cost"])
+
+
+def test_a_site_served_by_the_rule_based_fallback_says_so(api: Api):
+    api.put_site()
+    assert api.dispatch().status_code == 200  # no plan: dispatch makes today's fallback plan
+    login(api)
+    home = api.client.get("/").text
+    assert 'data-state="fallback"' in home
+    day = api.client.get(f"/sites/{SITE}")
+    assert 'data-state="fallback"' in day.text and "rule-based fallback" in day.text
