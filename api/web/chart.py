@@ -68,7 +68,8 @@ def plan_svg(site: Site, plan: Any, local: Local) -> tuple[str, list[Series]]:
     legend: list[Series] = []
 
     supply, demand = supply_and_demand(site, table)
-    top_kw = max(float(demand["total"].max()), float(np.sum(list(supply.values()), axis=0).max()), 1e-3)
+    stacked = np.sum(list(supply.values()), axis=0)
+    top_kw = max(float(demand["total"].max()), float(stacked.max()), 1e-3)
     top_kw = float(np.ceil(top_kw / 10) * 10)
     h1 = 200.0
     y1 = lambda v: 8 + h1 * (1 - v / top_kw)  # noqa: E731

@@ -105,5 +105,9 @@ class Local:
         return format_date(day.date() if isinstance(day, datetime) else day, "full",
                            locale=self.locale)
 
+    def short_day(self, day: date | datetime) -> str:
+        return format_date(day.date() if isinstance(day, datetime) else day, "medium",
+                           locale=self.locale)
+
     def moment(self, moment: datetime) -> str:
         return format_datetime(moment, "medium", tzinfo=moment.tzinfo, locale=self.locale)

@@ -23,6 +23,7 @@ WHAT = {
     "export": N_("power is sold to the grid ({energy_kwh} kWh)"),
     "outage": N_("no grid (announced outage)"),
     "holder_full": N_("the gas holder {device} is full"),
+    "holder_low": N_("the gas holder {device} is nearly empty"),
     "flare": N_("biogas is burnt off at {device}"),
     "shed": N_("{device} gets no power: {power_kw} kW cut"),
     "shed_all": N_("load is cut: {power_kw} kW"),
@@ -52,6 +53,8 @@ WHY = {
     ("flare", "gas_full"): N_("the holder is full: {gas_m3} m³ burnt off"),
     "cook": N_("cook with biogas tonight ({cooking_m3} m³ are planned for cooking)"),
     "store_full": N_("more gas goes to the genset or the flare"),
+    "cook_first": N_("cooking gas comes first: {cooking_m3} m³ are planned for cooking after it, so the genset waits"),  # noqa: E501
+    "cook_sparingly": N_("use biogas sparingly: {cooking_m3} m³ are planned for cooking after it"),
     "short": N_("supply falls short: {energy_kwh} kWh not served"),
     "covers": N_("it covers the load"),
 }
@@ -92,9 +95,14 @@ def _span(action: Action, local: Local) -> str:
     if action.start == action.end:
         return local.time(action.start)
     end = local.time(action.end)
-    if action.end.date() > action.start.date() and end == "00:00":
+    days = (action.end.date() - action.start.date()).days
+    if days == 1 and end == "00:00":
         end = "24:00"
-    return f"{local.time(action.start)}–{end}"
+    span = f"{local.time(action.start)}–{end}"
+    if days >= 1 and end != "24:00":
+        span = local.gettext(N_("{span} (until {day})")).format(
+            span=span, day=local.short_day(action.end))
+    return span
 
 
 def sentence(action: Action, local: Local) -> tuple[str, str]:

@@ -145,3 +145,31 @@ def test_a_shiftable_load_runs_in_the_sun_or_in_the_cheap_hours():
     (run,) = by_what(explain(site, sunny), "run")
     assert run.why == "sun" and run.numbers["solar_kwh"] == pytest.approx(20)
     assert run.start == sunny.start + timedelta(hours=4)
+
+
+def test_an_empty_gas_holder_keeps_its_gas_for_cooking():
+    # an empty 3 m³ holder filling at 1 m³/h; a genset that burns all it can while power is
+    # dear (two hours); 2 m³ of cooking gas in the fourth hour must still come
+    profile = [0.0] * 24
+    profile[3] = 1.0
+    tariff = [{"start_h": 0, "end_h": 2, "price_per_kwh": 2.0},
+              {"start_h": 2, "end_h": 24, "price_per_kwh": 0.1}]
+    site = toy.toy_site(
+        toy.grid(import_tariff=tariff),
+        toy.load(),
+        {"name": "dig", "kind": "digester", "holder_min_m3": 0, "holder_max_m3": 3,
+         "holder_initial_m3": 0, "cooking_gas_m3_per_day": 2, "cooking_profile_pu": profile,
+         "feedstocks": [{"name": "manure", "kg_per_day": 240, "biogas_yield_m3_per_kg": 0.1}]},
+        {"name": "gen", "kind": "genset", "rated_kw": 10,
+         "fuel": {"type": "biogas", "digester": "dig", "m3_per_kwh": 0.5}})
+    plan = toy.plan(site, 4, load__forecast_kw=[10, 10, 10, 10])
+    e = explain(site, plan)
+    gas = plan.table["dig.gas_m3"].to_numpy()
+    first_low = int(np.flatnonzero(gas <= 0.09)[0])
+    (low,) = by_what(e, "holder_low")
+    assert low.why == "cook_first"
+    assert low.start == plan.start + timedelta(hours=first_low + 1)
+    assert low.numbers["cooking_m3"] == pytest.approx(
+        plan.table["dig.cooking_m3"].iloc[first_low + 1:].sum())
+    assert low.numbers["cooking_m3"] == pytest.approx(2)
+    assert plan.table["gen.power_kw"].iloc[first_low + 1:].sum() == pytest.approx(0)
