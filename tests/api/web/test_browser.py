@@ -132,6 +132,20 @@ def _no_horizontal_scroll(page: Any) -> None:
     assert widths[0] <= widths[1], f"{page.url}: {widths[0]} px wide in a {widths[1]} px window"
 
 
+def _large_dark_type(page: Any) -> None:
+    """Body text is at least 16 px and at least 7:1 against white (WCAG AAA)."""
+    found = page.evaluate("""() => [...document.querySelectorAll('main p, main li, main td')]
+        .filter(e => e.innerText.trim()).map(e => {
+          const s = getComputedStyle(e);
+          return [parseFloat(s.fontSize), s.color.match(/\\d+/g).slice(0, 3).map(Number)];
+        })""")
+    assert found
+    for size_px, rgb in found:
+        lum = [(c / 255) / 12.92 if c <= 10 else ((c / 255 + 0.055) / 1.055) ** 2.4 for c in rgb]
+        luminance = 0.2126 * lum[0] + 0.7152 * lum[1] + 0.0722 * lum[2]
+        assert size_px >= 16 and (1.05 / (luminance + 0.05)) >= 7, (page.url, size_px, rgb)
+
+
 def _pdf_pages(pdf: bytes) -> int:
     return len(re.findall(rb"/Type\s*/Page(?!s)", pdf))
 
@@ -197,6 +211,7 @@ def test_a_phone_needs_no_horizontal_scroll(browser: Any, server: dict[str, Any]
                        ("words", f"/sites/{SITE}/words"), ("compare", f"/sites/{SITE}/compare")):
         page.goto(server["base"] + path)
         _no_horizontal_scroll(page)
+        _large_dark_type(page)
         page.screenshot(path=str(ARTIFACTS / f"phone-{name}-{lang}.png"), full_page=True)
     context.close()
 
