@@ -25,6 +25,7 @@ STORE_COLOURS = {"battery": COLOURS["battery"], "holder": COLOURS["biogas"]}
 class Series:
     key: str  #: message id of its label
     colour: str
+    line: bool = False  #: drawn as a line (a level or a price), not as an area
     dashed: bool = False
 
 
@@ -85,7 +86,7 @@ def plan_svg(site: Site, plan: Any, local: Local) -> tuple[str, list[Series]]:
         base = base + values
     parts.append(f'<polyline points="{_steps(demand["total"], PAD_LEFT, dx, y1)}" '
                  f'fill="none" stroke="#000" stroke-width="1.6"/>')
-    legend.append(Series(N_("use, charging and sales"), "#000000"))
+    legend.append(Series(N_("use, charging and sales"), "#000000", line=True))
     _axes(parts, 8, h1, [], f"{local.number(top_kw, 0)} kW")
 
     h2, top2 = 80.0, 8 + h1 + FONT + 10
@@ -102,7 +103,7 @@ def plan_svg(site: Site, plan: Any, local: Local) -> tuple[str, list[Series]]:
         parts.append(f'<polyline points="{_steps(share, PAD_LEFT, dx, y2)}" fill="none" '
                      f'stroke="{STORE_COLOURS[key]}" stroke-width="2"{dash}/>')
         legend.append(Series(N_("battery charge") if key == "battery" else N_("gas holder"),
-                             STORE_COLOURS[key], key == "holder"))
+                             STORE_COLOURS[key], line=True, dashed=key == "holder"))
     grids = site.of_type(Grid)
     column = f"{grids[0].name}.import_price_per_kwh" if grids else ""
     priced = column in table.columns
@@ -115,7 +116,7 @@ def plan_svg(site: Site, plan: Any, local: Local) -> tuple[str, list[Series]]:
         y3 = lambda v: top3 + h3 * (1 - v / high)  # noqa: E731
         parts.append(f'<polyline points="{_steps(price, PAD_LEFT, dx, y3)}" fill="none" '
                      f'stroke="{COLOURS["grid"]}" stroke-width="2"/>')
-        legend.append(Series(N_("grid price"), COLOURS["grid"]))
+        legend.append(Series(N_("grid price"), COLOURS["grid"], line=True))
         _axes(parts, top3, h3, hours, local.money(high))
         height = top3 + h3 + FONT + 6
     svg = (f'<svg viewBox="0 0 {WIDTH} {height:.0f}" role="img" font-size="{FONT}" '

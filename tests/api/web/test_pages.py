@@ -163,3 +163,20 @@ def test_a_site_served_by_the_rule_based_fallback_says_so(api: Api):
     assert 'data-state="fallback"' in home
     day = api.client.get(f"/sites/{SITE}")
     assert 'data-state="fallback"' in day.text and "rule-based fallback" in day.text
+
+
+@pytest.mark.parametrize("name", ["mountain_hamlet", "dairy_cooperative"])
+def test_every_example_village_has_its_pages(api: Api, name: str):
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[3] / "sites" / f"{name}.yaml").read_text()
+    site = api.put_site(text)["name"]
+    api.plan({"date": "2026-07-01"}, site=site)
+    login(api)
+    day = api.client.get(f"/sites/{site}?date=2026-07-01")
+    assert day.status_code == 200 and day.text.count("<svg") == 1
+    has_grid = "kind: grid" in text
+    assert ("grid price</li>" in day.text) == has_grid  # the price panel only with a grid
+    assert ("Bottom: grid price." in day.text) == has_grid
+    words = api.client.get(f"/sites/{site}/words?date=2026-07-01")
+    assert words.status_code == 200 and 'class="action' in words.text
