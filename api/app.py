@@ -21,6 +21,7 @@ from api.routes import dispatch, health, keys, plans, sites
 from api.services.container import build_services
 from api.services.errors import ServiceError
 from api.settings import Settings, get_settings
+from api.web.router import install as install_pages
 
 log = logging.getLogger("villagegrid.api")
 
@@ -105,6 +106,7 @@ def create_app(
 
     for module in (dispatch, health, keys, sites, plans):  # polls match the first routes
         app.include_router(module.router)
+    install_pages(app)
     declare_bearer(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(DispatchFastPath, state=app.state)

@@ -65,6 +65,10 @@ class Settings(BaseSettings):
         "above which telemetry triggers a re-plan of the rest of the day",
     )
 
+    web_session_hours: float = Field(
+        default=12.0, gt=0, le=24 * 90, description="how long a login to the web pages lasts"
+    )
+
     @field_validator("auto_plan_local_time")
     @classmethod
     def _clock_time(cls, value: str) -> str:

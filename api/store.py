@@ -128,6 +128,30 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
+class WebSession(Base):
+    """A browser logged in to the pages: the hash of its cookie and the key it came from
+    (the key's role and site apply; revoking the key ends the session)."""
+
+    __tablename__ = "web_sessions"
+
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key_id: Mapped[str] = mapped_column(ForeignKey("api_keys.key_id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class LoginLink(Base):
+    """A short-lived, single-use link that opens a web session for a key."""
+
+    __tablename__ = "login_links"
+
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key_id: Mapped[str] = mapped_column(ForeignKey("api_keys.key_id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
 def _sqlite_pragmas(engine: Engine, begin: str) -> None:
     """WAL, a busy timeout, foreign keys, and our own BEGIN (IMMEDIATE for the writer)."""
 

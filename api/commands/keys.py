@@ -17,6 +17,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     actions.add_parser("list", help="list keys (never their tokens)")
     revoke = actions.add_parser("revoke", help="revoke a key by its id")
     revoke.add_argument("key_id")
+    link = actions.add_parser(
+        "link", help="make a short-lived, single-use login link to the web pages for a key")
+    link.add_argument("key_id", help="the key whose role and site the login gets")
+    link.add_argument("--minutes", type=float, default=15.0, help="how long it works [15]")
+    link.add_argument("--base-url", default="http://127.0.0.1:8000",
+                      help="where the service is reached [http://127.0.0.1:8000]")
     p.set_defaults(func=run)
 
 
@@ -27,6 +33,7 @@ def run(args: argparse.Namespace) -> int:
     from api.services.keys import KeyRing, create_key, list_keys
     from api.settings import Settings
     from api.store import Store
+    from api.web.auth import make_login_link
 
     overrides = {"database_url": args.database_url} if args.database_url else {}
     store = Store(Settings(**overrides).database_url)
@@ -42,6 +49,10 @@ def run(args: argparse.Namespace) -> int:
             for row in list_keys(store):
                 state = f"revoked {row.revoked_at:%Y-%m-%d}" if row.revoked_at else "active"
                 print(f"{row.key_id}\t{row.role}\t{row.site or '-'}\t{state}\t{row.label}")
+        elif args.action == "link":
+            token = make_login_link(store, args.key_id, now, args.minutes)
+            print(f"works once, for {args.minutes:g} min:", file=sys.stderr)
+            print(f"{args.base_url.rstrip('/')}/login?token={token}")
         else:
             row = KeyRing(store, 0).revoke(args.key_id, now)
             print(f"revoked {row.key_id}")

@@ -46,6 +46,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--mode", choices=("cost", "carbon"), default="cost")
     p.add_argument("--out", metavar="FILE", help="write the plan as .csv or .json")
     p.add_argument("--plot", metavar="FILE.png", help="draw the plan")
+    p.add_argument("--explain", action="store_true",
+                   help="print the plan in plain words: each action with its reason")
+    p.add_argument("--lang", default="en",
+                   help="language of --explain: en (default) or a catalogue's, e.g. zh")
     p.set_defaults(func=run)
 
 
@@ -243,10 +247,32 @@ def make(args: argparse.Namespace) -> tuple[Any, Any]:
     return site, replace(plan, inputs_notes=notes)
 
 
+def explained(site: Any, plan: Any, lang: str) -> str:
+    """The plan in plain words in ``lang`` (the pages' catalogues)."""
+    from api.web.i18n import Local, read_catalogues
+    from api.web.words import as_text
+    from optimizer.explain import explain
+
+    catalogues = read_catalogues()
+    return as_text(explain(site, plan), Local(lang, catalogues[lang], site.currency))
+
+
+def check_lang(lang: str) -> None:
+    from api.web.i18n import read_catalogues
+
+    known = sorted(read_catalogues())
+    if lang not in known:
+        raise CommandError(f"--lang must be one of {', '.join(known)}, got {lang!r}")
+
+
 def run(args: argparse.Namespace) -> int:
     try:
+        if args.explain:
+            check_lang(args.lang)
         site, plan = make(args)
         print(summary(site, plan))
+        if args.explain:
+            print(explained(site, plan, args.lang))
         for path in write_plan(site, plan, args.out, args.plot):
             print(f"  wrote {path}")
     except CommandError as exc:
