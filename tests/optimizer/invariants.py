@@ -117,7 +117,9 @@ class _Checker:
         self.within(f"{n}.vented_m3", vented, 0.0, 0.0 if d.has_flare else np.inf)
         v0 = _initial(self.state, "holder_m3", n, d.holder_initial_m3)
         before = np.concatenate([[v0], gas[:-1]])
-        change = self.c(f"{n}.production_m3") - self.c(f"{n}.cooking_m3") - fuel - flared - vented
+        made = f"{n}.produced_m3" if f"{n}.produced_m3" in self.table.columns else (
+            f"{n}.production_m3")
+        change = self.c(made) - self.c(f"{n}.cooking_m3") - fuel - flared - vented
         self.close(f"{n} gas balance", gas, before + change)
         self.within(f"{n} end-of-horizon holder level", gas[-1:], v0)
 
