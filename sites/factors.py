@@ -9,6 +9,7 @@ recommends none; the ``where`` text says which.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -176,7 +177,7 @@ def mcf(system: str, annual_mean_c: float) -> Factor:
     row; solid storage and daily spread the climate zone (:func:`climate_zone`).
     """
     if system in ("liquid_slurry", "pit_over_1_month"):
-        row = int(min(max(round(annual_mean_c), 10), 28))
+        row = int(min(max(math.floor(annual_mean_c + 0.5), 10), 28))
         label = "liquid/slurry without natural crust cover" if system == "liquid_slurry" else (
             "pit storage below animal confinements > 1 month")
         where = f"Table 10.17, {label}, annual mean {row} °C"
