@@ -101,7 +101,8 @@ def conductance_kw_per_k(spec: Digester) -> float:
     assert spec.temperature is not None
     u = INSULATION_U_W_PER_M2K[spec.temperature.insulation].value
     feed_kg_per_h = sum(f.kg_per_day for f in spec.feedstocks) / 24.0
-    return u * surface_area_m2(spec.volume_m3) / 1000.0 + feed_kg_per_h * WATER_HEAT_KWH_PER_KGK.value
+    envelope_kw_per_k = u * surface_area_m2(spec.volume_m3) / 1000.0
+    return envelope_kw_per_k + feed_kg_per_h * WATER_HEAT_KWH_PER_KGK.value
 
 
 def heat_capacity_kwh_per_k(spec: Digester) -> float:

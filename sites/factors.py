@@ -36,8 +36,10 @@ IPCC_2019_V4_CH10 = (
     "livestock and manure management)"
 )
 IPCC_2006_V2_CH1 = "IPCC (2006) Guidelines for National Greenhouse Gas Inventories, Vol. 2, Ch. 1"
-AMS_III_D = "UNFCCC CDM small-scale methodology AMS-III.D, Methane recovery in animal manure management systems"
-AMS_I_E = "UNFCCC CDM small-scale methodology AMS-I.E, Switch from non-renewable biomass for thermal applications by the user"
+AMS_III_D = ("UNFCCC CDM small-scale methodology AMS-III.D, Methane recovery in animal manure "
+             "management systems")
+AMS_I_E = ("UNFCCC CDM small-scale methodology AMS-I.E, Switch from non-renewable biomass for "
+           "thermal applications by the user")
 ASABE_D384 = "ASABE Standard D384.2 (2005), Manure production and characteristics"
 AR6_WG1 = "IPCC AR6 WG1 (2021), Ch. 7"
 MEE_NBS_2024 = (

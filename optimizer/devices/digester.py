@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from optimizer.accounting import vented_kgco2e_per_m3
 from forecasting.digester import THREE_MEALS_PU, cooking_m3
+from optimizer.accounting import vented_kgco2e_per_m3
 from optimizer.devices.base import Array, Context, DeviceData, DeviceModel
 from optimizer.devices.digester_heating import DigesterHeating, leaked_share
 from optimizer.devices.storage import add_storage_balance, close_storage_cycle

@@ -67,8 +67,8 @@ def _flow_svg(account: dict[str, Any]) -> str:
             for key, _, _ in USE_COLUMNS}
     top = max(potential, made, sum(max(v, 0) for v in uses.values()), 1e-9)
     height, base, width = 200.0, 230.0, 90
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 520 270" width="100%" '
-             f'role="img" aria-label="methane from feedstock to uses">']
+    parts = ['<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 520 270" width="100%" '
+             'role="img" aria-label="methane from feedstock to uses">']
 
     def bar(x: float, y0: float, value: float, colour: str, label: str) -> float:
         h = height * max(value, 0) / top

@@ -7,7 +7,6 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from sites.load import SiteError
 
 from forecasting.digester import (
     ambient_c,
@@ -23,6 +22,7 @@ from forecasting.digester import (
     surface_area_m2,
 )
 from sites.factors import SUBSTRATES
+from sites.load import SiteError
 from tests.optimizer.toy import grid, toy_site
 
 YANG_2016 = {15: 0.07, 20: 0.41, 25: 0.66, 30: 0.78, 35: 1.0}

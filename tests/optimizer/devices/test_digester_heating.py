@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,11 +15,11 @@ from optimizer.plan import make_plan
 from optimizer.state import State
 from optimizer.studies.simulation import period_inputs, simulate
 from sites.load import load_site
+from sites.timeindex import day_index
 from tests.optimizer.invariants import assert_plan_invariants
 from tests.optimizer.toy import DAY, toy_site
-from sites.timeindex import day_index
 
-SITES = __import__("pathlib").Path(__file__).parents[3] / "sites"
+SITES = Path(__file__).parents[3] / "sites"
 
 
 def heated_site(**temperature):
