@@ -22,7 +22,8 @@ from api.services.readings import ReadingBook, row_out
 from optimizer.ledger.readings import Reading, parse_csv
 
 router = APIRouter(tags=["ledger"])
-Month = Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
+Month = Annotated[str, Query(pattern=r"^(19|20|21)\d{2}-(0[1-9]|1[0-2])$",
+                             description="local month YYYY-MM")]
 _ERRORS: dict[int | str, dict[str, Any]] = {422: {"model": ErrorOut}, 409: {"model": ErrorOut}}
 _BODY = {"requestBody": {"required": True, "content": {
     "application/json": {"schema": {"$ref": "#/components/schemas/ReadingsIn"}},

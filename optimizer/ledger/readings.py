@@ -9,12 +9,13 @@ rule and the bad value (docs/ledger.md, *Plausibility rules*).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sites.schema import Digester, Feedstock, Genset, Site
 
-#: kind -> (unit of ``value``, what it is, device kind it belongs to)
+#: kind -> (unit of ``value``, what it is, device kind it belongs to; ``NoneType``: any name,
+#: e.g. a group of PV meters)
 KINDS: dict[str, tuple[str, str, type]] = {
     "feedstock": ("kg", "delivery", Digester),
     "gas_produced": ("m3", "register", Digester),
@@ -41,7 +42,6 @@ class Reading:
     ts_pu: float | None = None  #: measured total solids of a delivery [-]
     hours: float | None = None  #: running-hours register of a genset [h]
     recorded_by: str = ""
-    extra: dict = field(default_factory=dict)
 
     @property
     def key(self) -> tuple[str, str, str, datetime]:

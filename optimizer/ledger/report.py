@@ -131,6 +131,10 @@ def _fmt(value: Any) -> str:
     return escape(str(value))
 
 
+def _share(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0%}"
+
+
 def to_html(account: dict[str, Any], monthly: list[dict[str, Any]]) -> str:
     """A self-contained page (no external assets) that prints on A4."""
     claims = "".join(
@@ -150,7 +154,7 @@ def to_html(account: dict[str, Any], monthly: list[dict[str, Any]]) -> str:
                 + "".join(f"<tr><td>{escape(k)}</td><td class=n>{_fmt(v)}</td></tr>"
                           for k, v in b.items() if k.endswith("_m3"))
                 + f"</table><p class={'ok' if b['closes'] else 'warn'}>{escape(b['message'])}"
-                  f"</p><p>Realised efficiency: {_fmt(d['realised_efficiency_pu'])} of the "
+                  f"</p><p>Realised efficiency: {_share(d['realised_efficiency_pu'])} of the "
                   f"methane potential; metered gas {_fmt(d['plan_vs_actual']['metered_biogas_m3'])}"
                   f" m3 against {_fmt(d['plan_vs_actual']['planned_biogas_m3'])} m3 planned.</p>")
     return f"""<!doctype html>
