@@ -70,7 +70,10 @@ def _parse(body: bytes, content_type: str | None, who: str) -> list[Reading]:
             raise Invalid("the readings CSV does not parse; none was stored", errors)
         return readings
     try:
-        data = ReadingsIn.model_validate_json(body)
+        if body.lstrip().startswith(b"{") and b'"readings"' not in body:
+            data = ReadingsIn(readings=[ReadingIn.model_validate_json(body)])  # one reading
+        else:
+            data = ReadingsIn.model_validate_json(body)
     except ValidationError as exc:
         lines = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
         raise Invalid("the readings do not validate", lines) from None
@@ -81,7 +84,8 @@ def _parse(body: bytes, content_type: str | None, who: str) -> list[Reading]:
              openapi_extra=_BODY)
 async def post_readings(site: SiteName, request: Request, services: ServicesDep, now: NowDep,
                         who: SiteAccess) -> dict:
-    """Store readings (JSON ``{"readings": [...]}`` or a CSV upload); all or none."""
+    """Store readings: one JSON reading, JSON ``{"readings": [...]}`` or a CSV upload; all of
+    them or none."""
     body = await request.body()
 
     def work() -> dict:

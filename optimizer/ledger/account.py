@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from forecasting.digester import forecast_digesters
 from optimizer.ledger.readings import Reading, biogas_potential_m3
 from sites import factors as F
 from sites.biogas import LedgerSettings
@@ -117,8 +118,6 @@ def _level_change(readings: Sequence[Reading], d: Digester, start: pd.Timestamp,
 def _planned_biogas_m3(site: Site, d: Digester, start: pd.Timestamp, end: pd.Timestamp
                        ) -> float:
     """Gas the site model expects over the period: steady, or φ(T) on the site's climate."""
-    from forecasting.digester import forecast_digesters
-
     if d.temperature is None:
         return d.biogas_m3_per_day * (end - start) / pd.Timedelta(days=1)
     index = pd.date_range(start, end, freq=site.step, inclusive="left")

@@ -162,3 +162,13 @@ def test_a_county_sums_its_villages_claim_by_claim(dec_api):
         assert claim["kgco2e"] == pytest.approx(2 * one["claims"][name]["kgco2e"])
     missing = api.client.get("/v1/ledger/counties/Nowhere?month=2026-11", headers=api.auth())
     assert missing.status_code == 404
+
+
+def test_one_reading_may_be_posted_on_its_own(dec_api):
+    api = dec_api
+    url = f"/v1/sites/{SITE}/readings"
+    r = api.client.post(url, json=feed(), headers=api.auth("controller"))
+    assert r.status_code == 201 and len(r.json()["stored"]) == 1
+    assert r.json()["stored"][0]["recorded_by"]  # the key that recorded it
+    bad = api.client.post(url, json={**feed(), "value": "lots"}, headers=api.auth())
+    assert bad.status_code == 422 and bad.json()["errors"][0].startswith("value")
