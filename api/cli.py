@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "api.commands.simulate",
     "api.commands.size",
     "api.commands.ledger",
+    "api.commands.readings",
 )
 
 

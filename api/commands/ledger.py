@@ -1,7 +1,8 @@
 """``villagegrid ledger SITE --month YYYY-MM``: the month's waste ledger from readings.
 
 Readings come from a CSV file (``--readings``; by default the bundled example month
-``sites/readings/<site file stem>_<month>.csv`` when there is one). Writes the account as
+``sites/readings/<site file stem>_<month>.csv`` when there is one), or with ``--from-db`` from
+the service's database (``villagegrid readings import``, or the API). Writes the account as
 JSON and CSV and a printable HTML report into ``--out``; prints the claims.
 """
 
@@ -22,6 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--month", required=True, help="local month, YYYY-MM")
     p.add_argument("--readings", metavar="CSV", help="readings file (kind,device,meter,at,"
                    "value,ts_pu,hours); default: the bundled example month, if any")
+    p.add_argument("--from-db", action="store_true",
+                   help="take the readings stored in the service's database instead")
+    p.add_argument("--database-url", help="with --from-db; default: VILLAGEGRID_DATABASE_URL")
     p.add_argument("--out", metavar="DIR", default="out", help="where to write (default: out)")
     p.set_defaults(func=run)
 
@@ -49,16 +53,19 @@ def run(args: argparse.Namespace) -> int:
         month_bounds(site, args.month)
     except ValueError as exc:
         return _fail(f"--month: {exc}")
-    path = Path(args.readings) if args.readings else (
-        Path(args.site).parent / "readings" / f"{Path(args.site).stem}_{args.month}.csv")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        return _fail(f"--readings: cannot read {path} ({exc.strerror or exc})")
-    readings, errors = parse_csv(text, "cli")
-    errors += reading_errors(site, [], readings, datetime.now(UTC)) if not errors else []
-    if errors:
-        return _fail(f"{path}: {len(errors)} reading(s) refused", errors)
+    if args.from_db:
+        readings = stored_readings(site.name, args.database_url)
+    else:
+        path = Path(args.readings) if args.readings else (
+            Path(args.site).parent / "readings" / f"{Path(args.site).stem}_{args.month}.csv")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            return _fail(f"--readings: cannot read {path} ({exc.strerror or exc})")
+        readings, errors = parse_csv(text, "cli")
+        errors += reading_errors(site, [], readings, datetime.now(UTC)) if not errors else []
+        if errors:
+            return _fail(f"{path}: {len(errors)} reading(s) refused", errors)
     account = monthly_account(site, readings, args.month)
     monthly = claims_by_month(site, readings, args.month)
     out = Path(args.out)
@@ -74,6 +81,21 @@ def run(args: argparse.Namespace) -> int:
     for suffix in ("json", "csv", "html"):
         print(f"wrote {stem}.{suffix}")
     return 0
+
+
+def stored_readings(site: str, database_url: str | None) -> list:
+    """The current readings of ``site`` in the service's database."""
+    from api.services.readings import ReadingBook
+    from api.services.sites import SiteBook
+    from api.settings import Settings
+    from api.store import Store
+
+    store = Store(Settings(**({"database_url": database_url} if database_url else {}))
+                  .database_url)
+    try:
+        return ReadingBook(store, SiteBook(store)).current(site)
+    finally:
+        store.dispose()
 
 
 def summary(account: dict) -> str:

@@ -41,3 +41,25 @@ def test_bad_input_exits_2_naming_it(tmp_path, capsys):
     hamlet = str(SITES / "mountain_hamlet.yaml")
     assert main(["ledger", hamlet, "--month", "2026-11", "--out", str(tmp_path)]) == 2
     assert "ledger:" in capsys.readouterr().err
+
+
+def test_readings_go_into_the_database_and_the_ledger_reads_them(tmp_path, capsys):
+    db = ["--database-url", f"sqlite:///{tmp_path / 'vg.db'}"]
+    csv = str(SITES / "readings" / "demo_village_2026-11.csv")
+    assert main(["readings", *db, "import", "demo-village", csv]) == 2
+    assert "demo-village" in capsys.readouterr().err  # not registered yet
+    assert main(["readings", *db, "import", "demo-village", csv, "--site-file", DEMO]) == 0
+    assert "stored 224 reading(s), 0 already stored" in capsys.readouterr().out
+    assert main(["readings", *db, "import", "demo-village", csv]) == 0
+    assert "stored 0 reading(s), 224 already stored" in capsys.readouterr().out
+    assert main(["readings", *db, "list", "demo-village", "--kind", "gas_produced"]) == 0
+    first = capsys.readouterr().out.splitlines()[0].split("\t")[0]
+    assert main(["readings", *db, "correct", "demo-village", first, "--value", "99999",
+                 "--reason", "typo"]) == 2
+    assert "negative meter delta" in capsys.readouterr().err
+    assert main(["ledger", DEMO, "--month", "2026-11", "--from-db", *db,
+                 "--out", str(tmp_path)]) == 0
+    from_db = json.loads((tmp_path / "demo-village-ledger-2026-11.json").read_text())
+    assert main(["ledger", DEMO, "--month", "2026-11", "--out", str(tmp_path / "f")]) == 0
+    from_file = json.loads((tmp_path / "f" / "demo-village-ledger-2026-11.json").read_text())
+    assert from_db["claims"] == from_file["claims"]
