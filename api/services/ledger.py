@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
+
+import pandas as pd
 
 from api.services.errors import Invalid, NotFound
 from api.services.readings import ReadingBook
+from api.store import PlanRow
+from optimizer.accounting import produced_column
 from optimizer.ledger.account import claims_by_month, month_bounds, monthly_account, roll_up
 from optimizer.ledger.report import to_csv, to_html
-from sites.schema import Site
+from sites.schema import Digester, Site
 
 
 def _month(site: Site, month: str) -> str:
@@ -31,7 +36,37 @@ class LedgerDesk:
         if site.ledger is None:
             raise Invalid(f"site {name!r} keeps no ledger",
                           ["ledger: the site file needs a `ledger:` block (docs/ledger.md)"])
-        return monthly_account(site, self._book.current(name), _month(site, month))
+        month = _month(site, month)
+        planned = self.planned(site, month)
+        return monthly_account(site, self._book.current(name), month, planned=planned)
+
+    def planned(self, site: Site, month: str) -> dict[str, tuple[float, str]] | None:
+        """Biogas the day's current plans expected, per digester, over the days of the month
+        that have one [m³]; None when no day has a plan."""
+        from optimizer.plan import Plan
+
+        start, end = month_bounds(site, month)
+        days = pd.date_range(start.tz_convert(site.tz), end.tz_convert(site.tz), freq="D",
+                             inclusive="left").date
+        store = self._book.store
+        totals = {d.name: 0.0 for d in site.of_type(Digester)}
+        covered = 0
+        with store.reader() as s:
+            for day in days:
+                plan_id = store.pointer(s, site.name, day)
+                row = s.get(PlanRow, plan_id) if plan_id else None
+                if row is None:
+                    continue
+                table = Plan.from_dict(json.loads(row.plan_json)).table
+                local = table.index.tz_convert(site.tz).date
+                today = table[local == day]
+                for d in site.of_type(Digester):
+                    totals[d.name] += float(produced_column(d, today).sum())
+                covered += 1
+        if not covered:
+            return None
+        source = f"current plans of {covered} of {len(days)} days"
+        return {name: (m3, source) for name, m3 in totals.items()}
 
     def csv(self, account: dict[str, Any]) -> str:
         return to_csv(account)

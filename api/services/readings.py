@@ -48,6 +48,10 @@ class ReadingBook:
         self._sites = sites
 
     @property
+    def store(self) -> Store:
+        return self._store
+
+    @property
     def sites(self) -> SiteBook:
         return self._sites
 

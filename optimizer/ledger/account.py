@@ -125,8 +125,8 @@ def _planned_biogas_m3(site: Site, d: Digester, start: pd.Timestamp, end: pd.Tim
 
 
 def digester_account(site: Site, d: Digester, readings: Sequence[Reading],
-                     start: pd.Timestamp, end: pd.Timestamp, tolerance_pu: float
-                     ) -> dict[str, Any]:
+                     start: pd.Timestamp, end: pd.Timestamp, tolerance_pu: float,
+                     planned: tuple[float, str] | None = None) -> dict[str, Any]:
     """Feedstock, gas and its uses of one digester, with the gas balance."""
     feeds = _feedstock(site, d, readings, start, end)
     metered = register_delta(readings, "gas_produced", d.name, start, end)
@@ -151,15 +151,17 @@ def digester_account(site: Site, d: Digester, readings: Sequence[Reading],
             f"({residual / max(metered, 1e-9):+.1%} of the metered gas) is not accounted for "
             f"by cooking, genset fuel, flaring and the holder; check the meters of {d.name}"),
     }
-    planned = _planned_biogas_m3(site, d, start, end)
+    model = _planned_biogas_m3(site, d, start, end)
+    plan_m3, plan_source = planned if planned is not None else (model, "site model")
     return {
         "digester": d.name, "methane_fraction_pu": d.methane_fraction_pu,
         "feedstock": feeds, "methane_potential_m3": potential_ch4,
         "methane_made_m3": made_ch4,
         "realised_efficiency_pu": made_ch4 / potential_ch4 if potential_ch4 > 0 else None,
         "balance": balance, "genset_kwh": kwh, "heat_kwh": heat,
-        "plan_vs_actual": {"planned_biogas_m3": planned, "metered_biogas_m3": metered,
-                           "actual_over_plan_pu": metered / planned if planned > 0 else None},
+        "plan_vs_actual": {"planned_biogas_m3": plan_m3, "plan_source": plan_source,
+                           "model_biogas_m3": model, "metered_biogas_m3": metered,
+                           "actual_over_plan_pu": metered / plan_m3 if plan_m3 > 0 else None},
     }
 
 
@@ -248,8 +250,12 @@ def cooking_claim(settings: LedgerSettings, cooking_ch4_m3: float) -> dict[str, 
 
 
 def monthly_account(site: Site, readings: Sequence[Reading], month: str,
-                    settings: LedgerSettings | None = None) -> dict[str, Any]:
+                    settings: LedgerSettings | None = None,
+                    planned: dict[str, tuple[float, str]] | None = None) -> dict[str, Any]:
     """The account of one local month ``YYYY-MM`` (see docs/ledger.md).
+
+    ``planned`` gives, per digester, the biogas the plans expected [m³] and where that figure
+    comes from (e.g. the day's current plans); by default the site model's figure.
 
     Returns
     -------
@@ -263,8 +269,8 @@ def monthly_account(site: Site, readings: Sequence[Reading], month: str,
         raise ValueError(f"site {site.name!r} has no ledger settings (a `ledger:` block)")
     start, end = month_bounds(site, month)
     specs = {d.name: d for d in site.of_type(Digester)}
-    accounts = [digester_account(site, d, readings, start, end, settings.meter_tolerance_pu)
-                for d in specs.values()]
+    accounts = [digester_account(site, d, readings, start, end, settings.meter_tolerance_pu,
+                                 (planned or {}).get(d.name)) for d in specs.values()]
     genset_kwh = sum(a["genset_kwh"] for a in accounts)
     pv_kwh = sum(register_delta(readings, "pv_energy", dev, start, end)
                  for dev in {r.device for r in readings if r.kind == "pv_energy"})

@@ -172,3 +172,17 @@ def test_one_reading_may_be_posted_on_its_own(dec_api):
     assert r.json()["stored"][0]["recorded_by"]  # the key that recorded it
     bad = api.client.post(url, json={**feed(), "value": "lots"}, headers=api.auth())
     assert bad.status_code == 422 and bad.json()["errors"][0].startswith("value")
+
+
+def test_plan_against_actual_takes_the_days_current_plans(dec_api):
+    api = dec_api
+    api.client.post(f"/v1/sites/{SITE}/readings", content=MONTH_CSV,
+                    headers={**api.auth(), "Content-Type": "text/csv"})
+    url = f"/v1/sites/{SITE}/ledger?month=2026-11"
+    model = api.client.get(url, headers=api.auth()).json()["digesters"][0]["plan_vs_actual"]
+    assert model["plan_source"] == "site model"
+    api.plan({"date": "2026-11-10"})
+    got = api.client.get(url, headers=api.auth()).json()["digesters"][0]["plan_vs_actual"]
+    assert got["plan_source"] == "current plans of 1 of 30 days"
+    # one day of the steady 72.4 m³/day the demo digester's feed yields
+    assert got["planned_biogas_m3"] == pytest.approx(1200 * 0.2 * 0.8 * 0.29 * 0.78 / 0.6)
