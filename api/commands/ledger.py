@@ -90,8 +90,7 @@ def stored_readings(site: str, database_url: str | None) -> list:
     from api.settings import Settings
     from api.store import Store
 
-    store = Store(Settings(**({"database_url": database_url} if database_url else {}))
-                  .database_url)
+    store = Store(database_url or Settings().database_url)
     try:
         return ReadingBook(store, SiteBook(store)).current(site)
     finally:

@@ -41,8 +41,7 @@ def run(args: argparse.Namespace) -> int:
     from optimizer.ledger.readings import parse_csv
     from sites.load import SiteError, load_site
 
-    overrides = {"database_url": args.database_url} if args.database_url else {}
-    store = Store(Settings(**overrides).database_url)
+    store = Store(args.database_url or Settings().database_url)
     now = datetime.now(UTC)
     book = ReadingBook(store, SiteBook(store))
     try:
@@ -66,9 +65,9 @@ def run(args: argparse.Namespace) -> int:
                     print(f"{row.id}\t{row.at.isoformat()}\t{row.kind}\t{row.device}\t"
                           f"{row.meter}\t{row.value:g}\trev {row.revision}")
         else:
-            row = book.correct(args.site, args.id, {"value": args.value}, args.reason, "cli",
-                               now)
-            print(f"reading {row['id']} (revision {row['revision']}) supersedes {args.id}")
+            fixed = book.correct(args.site, args.id, {"value": args.value}, args.reason, "cli",
+                                 now)
+            print(f"reading {fixed['id']} (revision {fixed['revision']}) supersedes {args.id}")
     except SiteError as exc:
         for line in exc.errors:
             print(f"error: {exc.source}: {line}", file=sys.stderr)

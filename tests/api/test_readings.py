@@ -186,3 +186,19 @@ def test_plan_against_actual_takes_the_days_current_plans(dec_api):
     assert got["plan_source"] == "current plans of 1 of 30 days"
     # one day of the steady 72.4 m³/day the demo digester's feed yields
     assert got["planned_biogas_m3"] == pytest.approx(1200 * 0.2 * 0.8 * 0.29 * 0.78 / 0.6)
+
+
+@pytest.mark.parametrize("who, write, read", [
+    ("admin", 201, 200), ("manager", 201, 200), ("controller", 201, 403), ("other", 403, 403),
+])
+def test_role_matrix_on_the_own_site(dec_api, who, write, read):
+    api = dec_api
+    stored = post(api, [feed()], "manager").json()["stored"][0]["id"]
+    assert post(api, [feed("2026-11-05T08:00:00+08:00")], who).status_code == write
+    base = f"/v1/sites/{SITE}"
+    for url in (f"{base}/readings", f"{base}/readings/{stored}/history",
+                f"{base}/ledger?month=2026-11", "/v1/ledger/counties/Qingxin District?month=2026-11"):
+        assert api.client.get(url, headers=api.auth(who)).status_code == read, url
+    fix = api.client.post(f"{base}/readings/{stored}/corrections",
+                          json={"value": 1000, "reason": "re-weighed"}, headers=api.auth(who))
+    assert fix.status_code == (201 if read == 200 else 403)
