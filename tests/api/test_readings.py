@@ -196,8 +196,9 @@ def test_role_matrix_on_the_own_site(dec_api, who, write, read):
     stored = post(api, [feed()], "manager").json()["stored"][0]["id"]
     assert post(api, [feed("2026-11-05T08:00:00+08:00")], who).status_code == write
     base = f"/v1/sites/{SITE}"
+    county = "/v1/ledger/counties/Qingxin District?month=2026-11"
     for url in (f"{base}/readings", f"{base}/readings/{stored}/history",
-                f"{base}/ledger?month=2026-11", "/v1/ledger/counties/Qingxin District?month=2026-11"):
+                f"{base}/ledger?month=2026-11", county):
         assert api.client.get(url, headers=api.auth(who)).status_code == read, url
     fix = api.client.post(f"{base}/readings/{stored}/corrections",
                           json={"value": 1000, "reason": "re-weighed"}, headers=api.auth(who))
