@@ -18,6 +18,7 @@ from api.deps import utc_now
 from api.fastpath import DispatchFastPath
 from api.middleware import BodySizeLimit, BodyTooLarge
 from api.routes import dispatch, health, keys, plans, sites
+from api.routes import ledger as ledger_routes
 from api.services.container import build_services
 from api.services.errors import ServiceError
 from api.settings import Settings, get_settings
@@ -107,6 +108,7 @@ def create_app(
     for module in (dispatch, health, keys, sites, plans):  # polls match the first routes
         app.include_router(module.router)
     install_pages(app)
+    app.include_router(ledger_routes.router)
     declare_bearer(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(DispatchFastPath, state=app.state)

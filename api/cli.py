@@ -21,6 +21,8 @@ COMMAND_MODULES = (
     "api.commands.keys",
     "api.commands.simulate",
     "api.commands.size",
+    "api.commands.ledger",
+    "api.commands.readings",
 )
 
 

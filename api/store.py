@@ -1,4 +1,5 @@
-"""The database: tables for sites, plans, current-plan pointers, telemetry and API keys.
+"""The database: tables for sites, plans, current-plan pointers, telemetry, API keys and the
+readings of the waste ledger.
 
 SQLAlchemy 2 ORM on SQLite (the default, a file) or PostgreSQL (psycopg 3). The schema is
 created on start with ``metadata.create_all``; docs/api.md says how later changes are migrated.
@@ -8,7 +9,9 @@ Rules the tables keep:
 - a plan row is never changed; it holds the plan JSON, the inputs and request it was made from,
   the site version it used, and a compact array of setpoints for dispatch;
 - ``current_plans`` points at one plan per site and local day; it is written in the same
-  transaction as the plan it points to, so it always points at a complete plan.
+  transaction as the plan it points to, so it always points at a complete plan;
+- a reading row is never changed: a correction is a new row with the next ``revision`` of
+  the same (site, kind, device, meter, at) that names the row it ``supersedes``.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any
 from sqlalchemy import (
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -150,6 +154,31 @@ class LoginLink(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class ReadingRow(Base):
+    """A feedstock delivery, meter register or holder level (api/services/readings.py)."""
+
+    __tablename__ = "readings"
+    __table_args__ = (
+        UniqueConstraint("site", "kind", "device", "meter", "at", "revision"),
+        Index("ix_readings_site_at", "site", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    site: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    device: Mapped[str] = mapped_column(String(64))
+    meter: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    value: Mapped[float] = mapped_column(Float)
+    ts_pu: Mapped[float | None] = mapped_column(Float, nullable=True)
+    hours: Mapped[float | None] = mapped_column(Float, nullable=True)
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    supersedes: Mapped[int | None] = mapped_column(ForeignKey("readings.id"), nullable=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    recorded_by: Mapped[str] = mapped_column(String(32))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 def _sqlite_pragmas(engine: Engine, begin: str) -> None:

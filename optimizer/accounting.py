@@ -15,6 +15,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from forecasting.digester import warmth_value
 from sites.schema import (
     Battery,
     DieselFuel,
@@ -128,9 +129,19 @@ def _genset(device: Genset, table: pd.DataFrame, step_h: float, site: Site) -> A
     return cost, emissions
 
 
+def produced_column(device: Digester, table: pd.DataFrame) -> np.ndarray:
+    """Gas that reached the holder [m³]: the plan's ``produced_m3``, else ``production_m3``."""
+    n = device.name
+    name = f"{n}.produced_m3" if f"{n}.produced_m3" in table.columns else f"{n}.production_m3"
+    return column(table, name)
+
+
 def _digester(device: Digester, table: pd.DataFrame, step_h: float, site: Site) -> Accounts:
-    vented = column(table, f"{device.name}.vented_m3")
-    return np.zeros(len(table)), vented * vented_kgco2e_per_m3(device.methane_fraction_pu)
+    escaped = column(table, f"{device.name}.vented_m3")
+    leak = device.leakage_pu or 0.0
+    if leak > 0:  # leaked before the holder: λ/(1 − λ) per m³ that reached it
+        escaped = escaped + leak / (1.0 - leak) * produced_column(device, table)
+    return np.zeros(len(table)), escaped * vented_kgco2e_per_m3(device.methane_fraction_pu)
 
 
 _ACCOUNTS: dict[type, Callable[..., Accounts]] = {
@@ -263,7 +274,7 @@ def kpis(site: Site, table: pd.DataFrame) -> dict[str, float]:
         "battery_cycles": _sum(table, batteries, "discharge_kw", dt) / usable_kwh
         if usable_kwh > 0
         else 0.0,
-        "biogas_produced_m3": _sum(table, digesters, "production_m3"),
+        "biogas_produced_m3": float(sum(produced_column(d, table).sum() for d in digesters)),
         "biogas_used_m3": _sum(table, biogas_gensets, "fuel_m3")
         + _sum(table, digesters, "cooking_m3"),
         "biogas_flared_m3": _sum(table, digesters, "flared_m3"),
@@ -347,7 +358,8 @@ def objective_terms(site: Site, table: pd.DataFrame) -> dict[str, float]:
     -------
     dict
         ``cost`` (Σ interval cost), ``horizon_cost`` (peak-import charge × the horizon's
-        peak import), ``penalty`` (value of lost load × unserved electricity and heat),
+        peak import), ``penalty`` (value of lost load × unserved electricity and heat, less the
+        value of warmth left in heated digesters, docs/formulation.md *digester temperature*),
         ``emissions_kgco2``, ``carbon_cost`` (carbon price × emissions) and ``objective``,
         their sum less the emissions [currency, kgCO2e].
 
@@ -361,11 +373,15 @@ def objective_terms(site: Site, table: pd.DataFrame) -> dict[str, float]:
         g.peak_import_charge_per_kw * float(column(table, f"{g.name}.import_kw").max(initial=0.0))
         for g in site.of_type(Grid)
     )
+    warmth = sum(
+        warmth_value(d, dt, float(column(table, f"{d.name}.rise_k")[-1]))
+        for d in site.of_type(Digester) if f"{d.name}.rise_k" in table.columns
+    )
     emissions = float(accounts["emissions_kgco2"].sum())
     terms = {
         "cost": float(accounts["cost"].sum()),
         "horizon_cost": float(horizon),
-        "penalty": lost_load_value(site, table),
+        "penalty": lost_load_value(site, table) - float(warmth),
         "emissions_kgco2": emissions,
         "carbon_cost": site.carbon_price_per_kgco2 * emissions,
     }

@@ -26,6 +26,7 @@ _UPPER = {"available_pu": 1.0}
 _FORECASTERS = {
     "pv": ("forecasting.pv", "forecast_pv"),
     "load": ("forecasting.load", "forecast_loads"),
+    "digester": ("forecasting.digester", "forecast_digesters"),
 }
 
 
@@ -162,7 +163,7 @@ def build_inputs(
         check_limits(site, given, index)
     out: dict[str, np.ndarray] = {}
     forecasts: dict[str, pd.DataFrame] = {}
-    args = {"pv": weather, "load": history}
+    args = {"pv": weather, "load": history, "digester": weather}
     for name, (model, quantity) in columns.items():
         if name in given:
             out[name] = given[name]

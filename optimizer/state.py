@@ -24,6 +24,9 @@ class State(BaseModel):
         period of the window that opened last at or before the horizon's start.
     genset_kw : dict
         Output of each genset just before the horizon [kW] (for ramp limits).
+    digester_rise_k : dict
+        Temperature of each temperature-aware digester above its unheated temperature, from
+        heat routed to it before the horizon [K] (docs/formulation.md, *digester temperature*).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -32,6 +35,7 @@ class State(BaseModel):
     holder_m3: dict[str, float] = Field(default_factory=dict)
     served_kwh: dict[str, float] = Field(default_factory=dict)
     genset_kw: dict[str, float] = Field(default_factory=dict)
+    digester_rise_k: dict[str, float] = Field(default_factory=dict)
 
     @classmethod
     def from_site(cls, site: Site) -> State:
@@ -51,12 +55,14 @@ class State(BaseModel):
             "holder_m3": (Digester, lambda d: d.holder_initial_m3),
             "served_kwh": (ShiftableLoad, lambda d: 0.0),
             "genset_kw": (Genset, lambda d: 0.0),
+            "digester_rise_k": (Digester, lambda d: 0.0),
         }
         limits = {
             "battery_soc_kwh": lambda d: d.capacity_kwh,
             "holder_m3": lambda d: d.holder_max_m3,
             "served_kwh": lambda d: d.energy_kwh,
             "genset_kw": lambda d: d.rated_kw,
+            "digester_rise_k": lambda d: 60.0,
         }
         out: dict[str, dict[str, float]] = {}
         for field, (cls, default) in fields.items():

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from sites.biogas import DigesterTemperature, Feedstock, LedgerSettings
 from sites.grid_factors import GRID_FACTORS, GridFactor, GridRegion
 
 #: Temperature models for the cell-temperature step, named ``<family>_<mounting>``.
@@ -179,20 +180,30 @@ class Battery(Device):
         return self
 
 
-class Feedstock(Strict):
-    """One substrate fed to a digester every day."""
-
-    name: str = Field(min_length=1)
-    kg_per_day: NonNeg
-    biogas_yield_m3_per_kg: float = Field(gt=0, le=1.5, description="m³ biogas per kg fresh mass")
-
-
 class Digester(Device):
     """An anaerobic digester with a gas holder; production is steady over the day."""
 
     kind: Literal["digester"]
     feedstocks: tuple[Feedstock, ...] = Field(min_length=1)
     methane_fraction_pu: float = Field(default=0.6, ge=0.3, le=0.85)
+    efficiency_pu: float = Field(
+        default=1.0, gt=0, le=1,
+        description="realised / laboratory methane potential (substrate-form feedstocks)",
+    )
+    retention_days: float = Field(
+        default=30.0, gt=0, le=200, description="hydraulic retention time; sets the volume"
+    )
+    leakage_pu: float | None = Field(
+        default=None, ge=0, le=0.5,
+        description="share of the gas made that escapes as methane; None: not modelled in "
+        "plans, and the ledger takes the AMS-III.D default (sites.factors.DEFAULT_LEAKAGE_PU)",
+    )
+    temperature: DigesterTemperature | None = Field(
+        default=None, description="None: production does not depend on temperature"
+    )
+    heated_by: tuple[str, ...] = Field(
+        default=(), description="CHP gensets whose recovered heat may warm the digester"
+    )
     holder_min_m3: NonNeg = 0.0
     holder_max_m3: Positive
     holder_initial_m3: NonNeg
@@ -219,7 +230,21 @@ class Digester(Device):
 
     @property
     def biogas_m3_per_day(self) -> float:
-        return sum(f.kg_per_day * f.biogas_yield_m3_per_kg for f in self.feedstocks)
+        """Biogas made per day at the reference temperature [m³/day]: realised yields, and
+        ``VS · B0 · efficiency / x_CH4`` of the substrate-form feedstocks."""
+        total = 0.0
+        for f in self.feedstocks:
+            if f.biogas_yield_m3_per_kg is not None:
+                total += f.kg_per_day * f.biogas_yield_m3_per_kg
+            else:
+                methane = (f.vs_kg_per_day or 0.0) * (f.b0 or 0.0) * self.efficiency_pu
+                total += methane / self.methane_fraction_pu
+        return total
+
+    @property
+    def volume_m3(self) -> float:
+        """Liquid volume: daily feed (taken at 1000 kg/m³) × retention time [m³]."""
+        return sum(f.kg_per_day for f in self.feedstocks) / 1000.0 * self.retention_days
 
     @model_validator(mode="after")
     def _holder(self) -> Digester:
@@ -481,6 +506,7 @@ class Site(Strict):
         default=None, ge=0, description="for sizing: capital allowed for new capacity [currency]"
     )
     devices: tuple[AnyDevice, ...] = Field(min_length=1)
+    ledger: LedgerSettings | None = Field(default=None, description="the waste ledger")
 
     @model_validator(mode="after")
     def _references(self) -> Site:
@@ -496,6 +522,15 @@ class Site(Strict):
                     raise ValueError(
                         f"{where}.fuel.digester: no digester named {d.fuel.digester!r}"
                     )
+            if isinstance(d, Digester):
+                for unit in d.heated_by:
+                    g = by_name.get(unit)
+                    if not isinstance(g, Genset) or g.heat_recovery_pu <= 0:
+                        raise ValueError(
+                            f"{where}.heated_by: {unit!r} is not a genset with heat_recovery_pu > 0"
+                        )
+                if d.heated_by and d.temperature is None:
+                    raise ValueError(f"{where}.heated_by needs a temperature block")
             if isinstance(d, HeatLoad):
                 for unit in d.chp_units:
                     g = by_name.get(unit)

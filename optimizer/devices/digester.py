@@ -1,7 +1,9 @@
-"""Digester and gas holder: steady production, cooking gas first, flaring or venting.
+"""Digester and gas holder: production, cooking gas first, flaring or venting, leakage.
 
-See docs/formulation.md, section *digester and gas holder*. Gensets that burn this
-digester's gas draw it through the link ``gas_m3``.
+See docs/formulation.md, sections *digester and gas holder* and *digester temperature*.
+Gensets that burn this digester's gas draw it through the link ``gas_m3``; CHP units named in
+``heated_by`` give heat through their ``heat_kw`` link. The temperature physics are pure
+functions in ``forecasting/digester.py``; :class:`DigesterHeating` adds the heated rise.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
+from forecasting.digester import THREE_MEALS_PU, cooking_m3
 from optimizer.accounting import vented_kgco2e_per_m3
 from optimizer.devices.base import Array, Context, DeviceData, DeviceModel
+from optimizer.devices.digester_heating import DigesterHeating, leaked_share
 from optimizer.devices.storage import (
     add_end_target,
     add_storage_balance,
@@ -21,10 +25,8 @@ from optimizer.devices.storage import (
     end_value,
 )
 from sites.schema import Digester
-from sites.timeindex import hourly_to_index
 
-#: Default cooking weights by local hour: three meals, 06–08, 11–13 and 17–19 h.
-THREE_MEALS_PU = tuple(1.0 if h in (6, 7, 11, 12, 17, 18) else 0.0 for h in range(24))
+__all__ = ["THREE_MEALS_PU", "DigesterModel", "cooking_m3", "production_m3"]
 
 #: Tie-break cost of surplus gas [currency/m³]; see docs/formulation.md, *Tie-break costs*.
 SURPLUS_GAS_TIEBREAK_PER_M3 = 1e-4
@@ -47,17 +49,18 @@ def production_m3(spec: Digester, index: pd.DatetimeIndex, step_h: float) -> Arr
     return np.full(len(index), spec.biogas_m3_per_day * step_h / 24.0)
 
 
-def cooking_m3(spec: Digester, site: Any, index: pd.DatetimeIndex) -> Array:
-    """Cooking gas demanded in each interval: the daily amount by hourly weights [m³]."""
-    weights = np.asarray(spec.cooking_profile_pu or THREE_MEALS_PU, dtype=float)
-    per_hour = spec.cooking_gas_m3_per_day * weights / weights.sum()
-    return hourly_to_index(site, index, tuple(per_hour)) * site.step_h
-
-
 class DigesterModel(DeviceModel):
     spec: Digester
-    cost_vars = ("vented_m3",)
-    inputs = ("production_m3", "cooking_m3")
+    cost_vars = ("vented_m3", "produced_m3")
+
+    def __init__(self, spec: Digester, site: Any):
+        super().__init__(spec, site)
+        self.heating = DigesterHeating(spec) if spec.temperature is not None else None
+        if self.heating is not None:
+            self.inputs = ("production_m3", "cooking_m3", *self.heating.inputs)
+            self.forecast = "digester"
+        else:
+            self.inputs = ("production_m3", "cooking_m3")
 
     def site_inputs(self, index: pd.DatetimeIndex) -> dict[str, Array]:
         return {
@@ -65,14 +68,24 @@ class DigesterModel(DeviceModel):
             "cooking_m3": cooking_m3(self.spec, self.site, index),
         }
 
+    def structure_key(self, index: pd.DatetimeIndex, inputs: pd.DataFrame) -> Any:
+        """A heated digester's chord gains are matrix coefficients: new gains, new model."""
+        if self.heating is None:
+            return None
+        return tuple(self.heating.gains(inputs).tolist())
+
     def build(self, blk: Any, ctx: Context) -> None:
         d = self.spec
         self.add_input_params(blk, ctx)
         blk.initial_level_m3 = pyo.Param(mutable=True, initialize=0.0)
         blk.initial_m3 = pyo.Var(bounds=(blk.initial_level_m3, blk.initial_level_m3))
-        blk.produced_m3 = pyo.Var(
-            ctx.T, bounds=lambda b, t: (b.production_m3[t], b.production_m3[t])
-        )
+        if self.heating is not None:
+            blk.produced_m3 = pyo.Var(ctx.T, bounds=(0.0, None))
+            self.heating.build(blk, ctx)
+        else:
+            blk.produced_m3 = pyo.Var(
+                ctx.T, bounds=lambda b, t: (b.production_m3[t], b.production_m3[t])
+            )
         blk.cooked_m3 = pyo.Var(ctx.T, bounds=lambda b, t: (b.cooking_m3[t], b.cooking_m3[t]))
         blk.gas_m3 = pyo.Var(ctx.T, bounds=(d.holder_min_m3, d.holder_max_m3))
         blk.flared_m3 = pyo.Var(ctx.T, bounds=(0.0, None if d.has_flare else 0.0))
@@ -110,16 +123,22 @@ class DigesterModel(DeviceModel):
 
     def set_data(self, blk: Any, data: DeviceData) -> None:
         super().set_data(blk, data)
+        if self.heating is not None:
+            self.heating.set_data(blk, data)
         d = self.spec
         level = data.state.holder_m3[self.name]
         blk.initial_level_m3.set_value(min(max(level, d.holder_min_m3), d.holder_max_m3))
 
     def emissions(self, x: Any, step_h: float) -> Any:
-        return vented_kgco2e_per_m3(self.spec.methane_fraction_pu) * x["vented_m3"]
+        """Vented gas and the methane that leaked while the gas was made [kgCO2e]."""
+        d = self.spec
+        escaped = x["vented_m3"] + leaked_share(d) * x["produced_m3"]
+        return vented_kgco2e_per_m3(d.methane_fraction_pu) * escaped
 
     def penalty(self, blk: Any, ctx: Context) -> Any:
         n = ctx.n
-        return sum(
+        warmth = self.heating.penalty(blk, ctx) if self.heating is not None else 0.0
+        return warmth + sum(
             SURPLUS_GAS_TIEBREAK_PER_M3
             * (1.0 + (n - 1 - t) / n)
             * (blk.flared_m3[t] + blk.vented_m3[t])
@@ -127,11 +146,17 @@ class DigesterModel(DeviceModel):
         )
 
     def decisions(self, values: Any, data: DeviceData) -> dict[str, Array]:
-        return {
+        produced = values("produced_m3")
+        out = {
             "gas_m3": values("gas_m3"),
             "flared_m3": values("flared_m3"),
             "vented_m3": values("vented_m3"),
+            "produced_m3": produced,
+            "leaked_m3": leaked_share(self.spec) * produced,
         }
+        if self.heating is not None:
+            out.update(self.heating.decisions(values, data))
+        return out
 
     def conflicts(self, data: DeviceData) -> list[str]:
         d = self.spec

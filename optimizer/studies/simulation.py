@@ -92,6 +92,10 @@ def carried_state(site: Site, kept: pd.DataFrame, served_kwh: dict[str, float]) 
         },
         genset_kw={g.name: level(g.name, "power_kw", g.rated_kw) for g in site.of_type(Genset)},
         served_kwh=served_kwh,
+        digester_rise_k={
+            d.name: level(d.name, "rise_k", 60.0)
+            for d in site.of_type(Digester) if f"{d.name}.rise_k" in kept.columns
+        },
     )
 
 

@@ -122,7 +122,9 @@ class _Checker:
         self.within(f"{n}.vented_m3", vented, 0.0, 0.0 if d.has_flare else np.inf)
         v0 = _initial(self.state, "holder_m3", n, d.holder_initial_m3)
         before = np.concatenate([[v0], gas[:-1]])
-        change = self.c(f"{n}.production_m3") - self.c(f"{n}.cooking_m3") - fuel - flared - vented
+        made = f"{n}.produced_m3" if f"{n}.produced_m3" in self.table.columns else (
+            f"{n}.production_m3")
+        change = self.c(made) - self.c(f"{n}.cooking_m3") - fuel - flared - vented
         self.close(f"{n} gas balance", gas, before + change)
         if d.end_target == "hard":
             self.within(f"{n} end-of-horizon holder level", gas[-1:], v0)
@@ -244,8 +246,11 @@ def plan_problems(site: Site, plan: Any, state: Any = None) -> list[str]:
     # heat drawn from a unit by all loads together stays within its recovered heat
     for g in site.of_type(Genset):
         users = [h for h in site.of_type(HeatLoad) if g.name in h.chp_units]
-        if users and all(len(h.chp_units) == 1 for h in users):
+        warmed = [d for d in site.of_type(Digester) if d.heated_by == (g.name,)
+                  and f"{d.name}.heat_in_kw" in ck.table.columns]  # the baseline heats none
+        if (users or warmed) and all(len(h.chp_units) == 1 for h in users):
             drawn = sum(ck.c(f"{h.name}.chp_heat_kw") for h in users)
+            drawn = drawn + sum(ck.c(f"{d.name}.heat_in_kw") for d in warmed)
             ck.within(f"{g.name} heat drawn by its loads", drawn, 0.0, ck.c(f"{g.name}.heat_kw"))
     if not ck.problems:
         acc = interval_accounts(site, table)

@@ -39,8 +39,10 @@ def test_site_derived_columns(demo_inputs):
     assert price[local.hour == 15].unique().tolist() == [1.10]
     assert (demo_inputs["grid.carbon_kgco2_per_kwh"] == 0.3869).all()  # grid_region: south
     assert (demo_inputs["grid.available_pu"] == 1).all()
-    # 1200 kg/day × 0.06 m³/kg spread evenly; 10 m³ of cooking gas over the day
-    assert demo_inputs["pig-digester.production_m3"].sum() == pytest.approx(72)
+    # 1200 kg/day × TS 0.2 × VS 0.8 × B0 0.29 × efficiency 0.78 / 0.6 CH4, spread evenly;
+    # 10 m³ of cooking gas over the day
+    assert demo_inputs["pig-digester.production_m3"].sum() == pytest.approx(
+        1200 * 0.2 * 0.8 * 0.29 * 0.78 / 0.6)
     assert demo_inputs["pig-digester.cooking_m3"].sum() == pytest.approx(10)
     assert demo_inputs["households.forecast_kw"].sum() * DEMO.step_h == pytest.approx(600, rel=1e-6)
 

@@ -70,7 +70,7 @@ def test_gas_holder_is_continuous_across_midnight(run) -> None:
             if getattr(g.fuel, "digester", None) == d.name
         )
         inflow = (
-            t[f"{d.name}.production_m3"]
+            t.get(f"{d.name}.produced_m3", t[f"{d.name}.production_m3"])
             - t[f"{d.name}.cooking_m3"]
             - burnt
             - t[f"{d.name}.flared_m3"]
