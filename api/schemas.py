@@ -116,6 +116,14 @@ class TelemetryIn(In):
     load_kw: dict[DeviceName, NonNegFinite] = Field(default_factory=dict, max_length=256)
     genset_kw: dict[DeviceName, NonNegFinite] = Field(default_factory=dict, max_length=256)
     served_kwh: dict[DeviceName, NonNegFinite] | None = Field(default=None, max_length=256)
+    curtailed: list[DeviceName] = Field(
+        default_factory=list, max_length=256,
+        description="PV arrays held below their potential at `at` (left out of the forecast fit)",
+    )
+    inverter_off: list[DeviceName] = Field(
+        default_factory=list, max_length=256,
+        description="PV arrays whose inverter was off at `at` (left out of the forecast fit)",
+    )
     replan: bool = False
 
 

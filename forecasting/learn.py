@@ -106,8 +106,9 @@ def histories(
     """Raw forecast, clear-sky output and measurement of every measured array.
 
     ``measured``: power per array [kW], any resolution, timestamps by ``label``;
-    ``exclude``: per array, True at moments (same labels) when it was curtailed or off — an
-    interval touched by any such moment is excluded.
+    ``exclude``: per array, 1 at readings (same timestamps and labels as the measurement)
+    when it was curtailed or off, else 0 — an interval touched by any such reading is
+    excluded.
     """
     from forecasting.pv import forecast_pv
 
@@ -124,9 +125,8 @@ def histories(
     for name, series in resampled.items():
         flags = pd.Series(False, index=index)
         if exclude and name in exclude and len(exclude[name]):
-            moments = align_to_start(exclude[name].astype(float), label, site.step)
-            hit = moments[moments > 0].index.floor(site.step)
-            flags[flags.index.isin(hit)] = True
+            share = on_site_step(site, exclude[name].astype(float).fillna(0.0), label)
+            flags = share.reindex(index).fillna(0.0) > 0
         out[name] = ArrayHistory(raw[f"{name}.available_kw"], clear[f"{name}.available_kw"],
                                  series.reindex(index), flags, arrays[name].inverter_ac_kw,
                                  arrays[name].dc_capacity_kwp)

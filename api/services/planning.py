@@ -14,6 +14,8 @@ import pandas as pd
 from api.schemas import PlanRequest, StateIn, WeatherIn
 from api.services import jobs
 from api.services.errors import Invalid, ServiceError, SolveFailed
+from api.services.learning import MeterBook
+from forecasting.learn import WINDOW_DAYS
 from api.services.plans import summary_of
 from api.services.pool import SolvePool
 from api.services.sites import SiteBook
@@ -110,6 +112,7 @@ class Planner:
         self._sites = sites
         self._on_moved = on_moved
         self.pool = SolvePool(settings)
+        self.meters = MeterBook(store)
 
     def close(self) -> None:
         self.pool.close()
@@ -143,6 +146,17 @@ class Planner:
             time_limit_s=self._time_limit(req.time_limit_s),
         )
 
+    def forecast_accuracy(self, name: str, days: int, now: datetime) -> dict:
+        """The accuracy of the site's PV forecasts over its last ``days`` local days."""
+        from api.services.learning import accuracy_job
+
+        site, _ = self._sites.latest(name)
+        metered = self.meters.metered(site, now, days=days + WINDOW_DAYS)
+        arrays = self.pool.run(accuracy_job, site, metered, days, now,
+                               wait_s=self._settings.solve_time_limit_s)
+        return {"site": name, "days": days, "end": now, "window_days": WINDOW_DAYS,
+                "readings": metered.readings, "arrays": arrays}
+
     def plan_tomorrow(self, name: str, now: datetime) -> dict:
         """The automatic plan: the site's next local day."""
         site, _ = self._sites.latest(name)
@@ -170,7 +184,7 @@ class Planner:
         try:
             stored = self.pool.run(
                 jobs.solve_job, site, index, weather, overrides, state, mode, budget,
-                time_limit_s, now, wait_s=wait_s,
+                time_limit_s, now, self.meters.metered(site, now), wait_s=wait_s,
             )
         except ServiceError:
             raise
@@ -185,6 +199,8 @@ class Planner:
             raise SolveFailed(
                 f"the solver ended with status {stored.status!r}; the current plan is unchanged"
             )
+        if stored.learning:
+            request = {**request, "forecast_learning": stored.learning}
         days = sorted({local_day(site, t.to_pydatetime()) for t in index})
         return self.record(site.name, sv, days, kind, stored, request, now, point=True)
 

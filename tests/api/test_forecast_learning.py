@@ -1,0 +1,98 @@
+"""Telemetry → the PV correction of later plans, and the forecast-accuracy report, through
+HTTP on the real app and database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecasting.pv import forecast_pv
+from sites.load import load_site
+from tests.api.conftest import SITE, SITE_YAML, Api, Clock
+
+ARRAY = "school-roof"
+#: The real roof gives this share of what the model expects (soiling, shading).
+REAL_SHARE = 0.7
+FIRST = datetime(2026, 6, 24, tzinfo=UTC)  # local 08:00
+DAYS = 5
+#: Readings flagged curtailed (pv held at 0.5 kW): day 3, 11:00-13:00 local.
+CURTAILED_DAY, CURTAILED_HOURS = 2, (11, 12, 13)
+
+
+def _site():  # type: ignore[no-untyped-def]
+    from pathlib import Path
+
+    return load_site(Path(__file__).parents[2] / "sites" / "demo_village.yaml")
+
+
+def _readings() -> list[dict]:
+    """Hourly readings 06-19 local; each reading is the mean of the hour centred on it."""
+    site = _site()
+    local0 = pd.Timestamp("2026-06-24", tz=site.tz)
+    index = pd.date_range(local0, periods=96 * DAYS, freq="15min").tz_convert("UTC")
+    model = forecast_pv(site, index)[f"{ARRAY}.available_kw"]
+    out = []
+    for day in range(DAYS):
+        for hour in range(6, 20):
+            at = local0 + pd.Timedelta(days=day, hours=hour)
+            window = model[(model.index >= at - pd.Timedelta(minutes=30))
+                           & (model.index < at + pd.Timedelta(minutes=30))]
+            body: dict = {"at": at.isoformat(), "pv_kw": {ARRAY: REAL_SHARE * window.mean()}}
+            if day == CURTAILED_DAY and hour in CURTAILED_HOURS:
+                body["pv_kw"] = {ARRAY: 0.5}
+                body["curtailed"] = [ARRAY]
+            out.append(body)
+    return out
+
+
+def _post_all(api: Api, clock: Clock) -> None:
+    for body in _readings():
+        clock.now = datetime.fromisoformat(body["at"]).astimezone(UTC) + timedelta(minutes=1)
+        r = api.client.post(f"/v1/sites/{SITE}/telemetry", json=body,
+                            headers=api.auth("controller"))
+        assert r.status_code == 201, r.text
+
+
+def _plan_pv(api: Api, plan: dict) -> pd.Series:
+    r = api.client.get(f"/v1/plans/{plan['plan_id']}", headers=api.auth())
+    assert r.status_code == 200, r.text
+    records = r.json()["records"]
+    return pd.Series([row[f"{ARRAY}.available_kw"] for row in records])
+
+
+def test_telemetry_corrects_the_next_plan_and_the_report_shows_raw_and_corrected(make_api):
+    clock = Clock(FIRST)
+    api = make_api(clock)
+    api.put_site(SITE_YAML)
+    before = _plan_pv(api, api.plan({"date": "2026-06-30"}))
+    _post_all(api, clock)
+    clock.now = datetime(2026, 6, 29, 9, 0, tzinfo=UTC)  # 17:00 local, after the last reading
+    after = _plan_pv(api, api.plan({"date": "2026-06-30"}))
+    assert before.sum() > 0
+    # the curtailed readings are left out: the learned energy share is the real one
+    assert after.sum() / before.sum() == pytest.approx(REAL_SHARE, abs=0.04)
+    assert (after >= 0).all() and (after <= before + 1e-6).all()  # never above clear sky
+
+    r = api.client.get(f"/v1/sites/{SITE}/forecast-accuracy", params={"days": 2},
+                       headers=api.auth())
+    assert r.status_code == 200, r.text
+    roof = r.json()["arrays"][ARRAY]
+    assert roof["fit"]["used"] and roof["fit"]["excluded"] == 4 * len(CURTAILED_HOURS)
+    assert roof["corrected"]["rmse_pct_of_kwp"] < roof["raw"]["rmse_pct_of_kwp"]
+    assert abs(roof["corrected"]["bias_kw"]) < abs(roof["raw"]["bias_kw"])
+    assert roof["raw"]["bias_kw"] > 0  # clear sky over-predicts a 70 % roof
+
+
+def test_forecast_accuracy_rejects_bad_days_and_unknown_sites(api: Api) -> None:
+    api.put_site()
+    url = f"/v1/sites/{SITE}/forecast-accuracy"
+    r = api.client.get(url, params={"days": 0}, headers=api.auth())
+    assert r.status_code == 422 and "days" in r.text
+    assert api.client.get("/v1/sites/nowhere/forecast-accuracy",
+                          headers=api.auth()).status_code == 404
+    empty = api.client.get(url, headers=api.auth())
+    assert empty.status_code == 200 and empty.json()["arrays"] == {}
+    assert np.isfinite(empty.json()["window_days"])
