@@ -176,7 +176,9 @@ def pv_quantiles(
         out[f"{a.name}.raw_kw"] = raw[col]
         for q in ("p10_kw", "p50_kw", "p90_kw"):
             out[f"{a.name}.{q}"] = band[q]
-    return pd.DataFrame(out, index=index)
+    frame = pd.DataFrame(out, index=index)
+    frame.attrs["derived"] = list(raw.attrs.get("derived", []))
+    return frame
 
 
 def rolling(h: ArrayHistory, tz: Any, window_days: int = WINDOW_DAYS) -> pd.DataFrame:
