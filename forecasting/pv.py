@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 import pvlib
 
-from forecasting.cloud import CloudCoefficients, ghi_from_cloud_cover
+from forecasting.cloud import CloudModel, ghi_from_cloud_cover
 from forecasting.weather import DEFAULT_TEMP_AIR_C, DEFAULT_WIND_SPEED_MS, WeatherError
 from sites.schema import PvArray, Site
 
@@ -214,7 +214,7 @@ def irradiance(
     s: Sky,
     weather: pd.DataFrame | None,
     cloud_cover_pct: float | None,
-    cloud: CloudCoefficients | None,
+    cloud: CloudModel | None,
 ) -> Irradiance:
     """GHI, DNI, DHI, air temperature and wind on the sub-steps ``s.times``.
 
@@ -338,7 +338,7 @@ def forecast_pv(
     *,
     cloud_cover_pct: float | None = None,
     corrections: dict[str, float] | None = None,
-    cloud: CloudCoefficients | None = None,
+    cloud: CloudModel | None = None,
 ) -> pd.DataFrame:
     """Interval-mean AC power of every PV array of a site.
 
@@ -355,8 +355,9 @@ def forecast_pv(
     corrections : dict, optional
         Per-array multiplicative bias corrections [-] (see :mod:`forecasting.bias`); the
         corrected power stays within the inverter's AC rating.
-    cloud : CloudCoefficients, optional
-        Site-calibrated coefficients of the cloud-cover model.
+    cloud : CloudModel, optional
+        Site-calibrated cloud-cover model: ``CloudCoefficients`` or a ``CloudCurve``
+        (:mod:`forecasting.cloud`).
 
     Returns
     -------
