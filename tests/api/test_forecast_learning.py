@@ -20,6 +20,8 @@ FIRST = datetime(2026, 6, 24, tzinfo=UTC)  # local 08:00
 DAYS = 5
 #: Readings flagged curtailed (pv held at 0.5 kW): day 3, 11:00-13:00 local.
 CURTAILED_DAY, CURTAILED_HOURS = 2, (11, 12, 13)
+#: The households' feeder as metered, daytime [kW].
+FEEDER_KW = 30.0
 
 
 def _site():  # type: ignore[no-untyped-def]
@@ -29,18 +31,24 @@ def _site():  # type: ignore[no-untyped-def]
 
 
 def _readings() -> list[dict]:
-    """Hourly readings 06-19 local; each reading is the mean of the hour centred on it."""
+    """Hourly readings: PV 06-19 local (the mean of the hour centred on the reading, silent
+    at night), the households' feeder all day at :data:`FEEDER_KW` (day) or half (night)."""
     site = _site()
     local0 = pd.Timestamp("2026-06-24", tz=site.tz)
     index = pd.date_range(local0, periods=96 * DAYS, freq="15min").tz_convert("UTC")
     model = forecast_pv(site, index)[f"{ARRAY}.available_kw"]
     out = []
     for day in range(DAYS):
-        for hour in range(6, 20):
+        for hour in range(24):
             at = local0 + pd.Timedelta(days=day, hours=hour)
+            feeder = FEEDER_KW if 6 <= hour < 22 else FEEDER_KW / 2
+            body: dict = {"at": at.isoformat(), "load_kw": {"households": feeder}}
+            if not 6 <= hour < 20:
+                out.append(body)
+                continue
             window = model[(model.index >= at - pd.Timedelta(minutes=30))
                            & (model.index < at + pd.Timedelta(minutes=30))]
-            body: dict = {"at": at.isoformat(), "pv_kw": {ARRAY: REAL_SHARE * window.mean()}}
+            body["pv_kw"] = {ARRAY: REAL_SHARE * window.mean()}
             if day == CURTAILED_DAY and hour in CURTAILED_HOURS:
                 body["pv_kw"] = {ARRAY: 0.5}
                 body["curtailed"] = [ARRAY]
@@ -56,25 +64,32 @@ def _post_all(api: Api, clock: Clock) -> None:
         assert r.status_code == 201, r.text
 
 
-def _plan_pv(api: Api, plan: dict) -> pd.Series:
+def _plan_column(api: Api, plan: dict, column: str = f"{ARRAY}.available_kw") -> pd.Series:
     r = api.client.get(f"/v1/plans/{plan['plan_id']}", headers=api.auth())
     assert r.status_code == 200, r.text
     records = r.json()["records"]
-    return pd.Series([row[f"{ARRAY}.available_kw"] for row in records])
+    return pd.Series([row[column] for row in records])
 
 
 def test_telemetry_corrects_the_next_plan_and_the_report_shows_raw_and_corrected(make_api):
     clock = Clock(FIRST)
     api = make_api(clock)
     api.put_site(SITE_YAML)
-    before = _plan_pv(api, api.plan({"date": "2026-06-30"}))
+    first = api.plan({"date": "2026-06-30"})
+    before = _plan_column(api, first)
     _post_all(api, clock)
     clock.now = datetime(2026, 6, 29, 9, 0, tzinfo=UTC)  # 17:00 local, after the last reading
-    after = _plan_pv(api, api.plan({"date": "2026-06-30"}))
+    second = api.plan({"date": "2026-06-30"})
+    after = _plan_column(api, second)
     assert before.sum() > 0
     # the curtailed readings are left out: the learned energy share is the real one
     assert after.sum() / before.sum() == pytest.approx(REAL_SHARE, abs=0.04)
     assert (after >= 0).all() and (after <= before + 1e-6).all()  # never above clear sky
+    # the feeder's telemetry is the load history: 30 kW by day, 15 kW at night, not the shape
+    load_before = _plan_column(api, first, "households.forecast_kw")
+    load_after = _plan_column(api, second, "households.forecast_kw")
+    assert load_before.sum() * 0.25 == pytest.approx(600.0, rel=0.01)  # the site's profile
+    assert sorted(set(load_after.round(3))) == [FEEDER_KW / 2, FEEDER_KW]
 
     r = api.client.get(f"/v1/sites/{SITE}/forecast-accuracy", params={"days": 2},
                        headers=api.auth())
