@@ -111,19 +111,19 @@ class MeterBook:
                        PlanRow.status.in_(_IN_FORCE))
                 .order_by(PlanRow.requested_at)
             ).all()
+        compact = [load_compact(plan_id, status, text) for plan_id, status, text in plans]
         for name, flags in exclude.items():
-            times = pd.DatetimeIndex(flags.index)
-            seconds = (times.as_unit("s").asi8).tolist()
-            in_force = np.zeros(len(times))
-            for plan_id, status, text in plans:
-                plan = load_compact(plan_id, status, text)
+            t_s = pd.DatetimeIndex(flags.index).as_unit("s").asi8
+            in_force = np.zeros(len(t_s))
+            for plan in compact:  # requested last wins: later plans overwrite
                 column = plan.column(name, "curtailed_kw")
-                if column is None:
+                if column is None or not plan.starts:
                     continue
-                for i, t_s in enumerate(seconds):
-                    j = plan.position(t_s)
-                    if j is not None:
-                        in_force[i] = column[j] > CURTAILED_KW
+                starts = np.asarray(plan.starts)
+                j = np.searchsorted(starts, t_s, side="right") - 1
+                inside = (j >= 0) & (t_s < starts[np.maximum(j, 0)] + plan.step_s)
+                values = np.asarray(column, dtype=float)[np.maximum(j, 0)]
+                in_force[inside] = values[inside] > CURTAILED_KW
             exclude[name] = flags.where(flags > 0, in_force)
 
 
