@@ -262,15 +262,18 @@ def apply_sky(fit: SkyFit, forecast_kw: pd.Series, clear_kw: pd.Series, rating_k
     -------
     pandas.DataFrame
         Columns ``available_kw`` (corrected if the fit is used, else the raw forecast),
-        ``p10_kw``, ``p50_kw``, ``p90_kw``: ``clip(P + r_q·P_clear, 0, P_clear)`` with the
-        cell's residual quantiles ``r_q``; ordered ``p10 ≤ p50 ≤ p90``; zero at night.
+        ``p10_kw``, ``p50_kw``, ``p90_kw``: ``clip(P + r_q·P_clear, 0, top)`` with the
+        cell's residual quantiles ``r_q`` and ``top`` = :data:`MAX_BAND_CLEAR_SKY_INDEX` ×
+        ``P_clear`` (the inverter rating at low sun); ordered ``p10 ≤ p50 ≤ p90``; zero at
+        night.
     """
     index = pd.DatetimeIndex(forecast_kw.index)
     f = forecast_kw.to_numpy(dtype=float)
     clear = clear_kw.reindex(index).to_numpy(dtype=float)
     c, b = cells(f, clear, index, tz, rating_kw)
     point = _apply(fit.shift_pu, f, clear, c, b) if fit.used else f
-    top = np.where(c == LOW_SUN, rating_kw, np.maximum(MAX_BAND_CLEAR_SKY_INDEX * clear, point))
+    top = np.where(c == LOW_SUN, rating_kw,
+                   np.maximum(MAX_BAND_CLEAR_SKY_INDEX * clear, point))
     out = {"available_kw": point}
     for j, level in enumerate(LEVELS):
         out[f"p{round(level * 100)}_kw"] = np.clip(point + fit.residual_pu[c, b, j] * clear,

@@ -111,3 +111,14 @@ def test_forecast_accuracy_rejects_bad_days_and_unknown_sites(api: Api) -> None:
     empty = api.client.get(url, headers=api.auth())
     assert empty.status_code == 200 and empty.json()["arrays"] == {}
     assert np.isfinite(empty.json()["window_days"])
+
+
+def test_curtailed_and_inverter_off_must_name_pv_arrays(api: Api) -> None:
+    api.put_site()
+    body = {"at": "2026-07-01T10:00:00+08:00", "curtailed": ["village-battery"],
+            "inverter_off": ["nope"]}
+    r = api.client.post(f"/v1/sites/{SITE}/telemetry", json=body, headers=api.auth("controller"))
+    assert r.status_code == 422
+    errors = r.json()["errors"]
+    assert any(e.startswith("curtailed.village-battery") for e in errors)
+    assert any(e.startswith("inverter_off.nope") for e in errors)
