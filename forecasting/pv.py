@@ -295,7 +295,8 @@ def array_ac_kw(array: PvArray, s: Sky, irr: Irradiance) -> np.ndarray:
     """
     measured_poa = irr.sensors.get(f"{array.name}.poa_global_wm2")
     if measured_poa is not None:
-        effective = total = np.clip(np.nan_to_num(measured_poa), 0, None)
+        up = s.apparent_zenith < 90  # night stays exactly zero
+        effective = total = np.where(up, np.clip(np.nan_to_num(measured_poa), 0, None), 0.0)
     else:
         effective, total = plane_of_array(array, s, irr)
     module_c = irr.sensors.get(f"{array.name}.module_temp_c")

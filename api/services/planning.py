@@ -77,7 +77,12 @@ def make_state(site: Site, state: StateIn | dict[str, dict[str, float]] | None) 
 def weather_frame(weather: WeatherIn | None) -> pd.DataFrame | None:
     if weather is None:
         return None
-    columns = {k: v for k, v in weather.model_dump(exclude={"time"}).items() if v is not None}
+    columns: dict[str, Any] = {}
+    for key, values in weather.model_dump(exclude={"time"}).items():
+        if isinstance(values, dict):  # per-array sensors: <array>.<quantity>
+            columns.update({f"{name}.{key}": series for name, series in values.items()})
+        elif values is not None:
+            columns[key] = values
     if not columns:
         series = ", ".join(k for k in WeatherIn.model_fields if k != "time")
         raise Invalid("bad weather", [f"weather: give at least one series with time: {series}"])

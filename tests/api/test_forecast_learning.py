@@ -122,3 +122,29 @@ def test_curtailed_and_inverter_off_must_name_pv_arrays(api: Api) -> None:
     errors = r.json()["errors"]
     assert any(e.startswith("curtailed.village-battery") for e in errors)
     assert any(e.startswith("inverter_off.nope") for e in errors)
+
+
+def test_plan_weather_may_carry_measured_poa_and_module_temperature(api: Api) -> None:
+    api.put_site()
+    times = pd.date_range("2026-06-30T15:00Z", periods=27, freq="h")  # 23:00 local, the eve
+    n = len(times)
+    weather = {"time": [t.isoformat() for t in times],
+               "poa_global_wm2": {ARRAY: [0.0] * n, "hall-facade": [600.0] * n},
+               "module_temp_c": {"hall-facade": [40.0] * n}}
+    plan = api.plan({"date": "2026-07-01", "weather": weather})
+    roof = _plan_column(api, plan)
+    hall = _plan_column(api, plan, "hall-facade.available_kw")
+    east = _plan_column(api, plan, "houses-east.available_kw")
+    assert (roof == 0).all()  # a dark reference cell: no output, whatever the sun does
+    day = hall[east > 0]
+    assert day.max() - day.min() < 0.02 * day.max()  # constant POA and module temperature
+    assert day.min() > 0 and (hall[east == 0].iloc[:4] == 0).all()  # and night stays dark
+    assert east.max() > 0  # arrays without sensors keep the chain (clear sky here)
+    bad = {**weather, "poa_global_wm2": {"barn": [0.0] * n}}
+    r = api.client.post(f"/v1/sites/{SITE}/plans", json={"date": "2026-07-01", "weather": bad},
+                        headers=api.auth())
+    assert r.status_code == 422 and "barn.poa_global_wm2" in r.text
+    short = {**weather, "module_temp_c": {"hall-facade": [40.0]}}
+    r = api.client.post(f"/v1/sites/{SITE}/plans", json={"date": "2026-07-01", "weather": short},
+                        headers=api.auth())
+    assert r.status_code == 422 and "module_temp_c.hall-facade has 1 values" in r.text
