@@ -142,14 +142,17 @@ def learned_inputs(
 
     report: dict[str, Any] = {"readings": metered.readings, "pv": {}, "load_history": []}
     columns: dict[str, np.ndarray] = {}
-    if metered.pv_kw:
-        fits = learn_pv(site, metered.pv_kw, None, exclude=metered.exclude, label="centre")
-        report["pv"] = {name: fit.summary() for name, fit in fits.items()}
-        if weather is None and any(f.used for f in fits.values()):
-            pv = pv_quantiles(site, index, None, fits)
-            columns.update({f"{n}.available_kw": pv[f"{n}.available_kw"].to_numpy()
-                            for n, f in fits.items() if f.used})
-        report["pv_applied"] = sorted(c.split(".")[0] for c in columns)
+    pv_kw = {n: s for n, s in metered.pv_kw.items() if s.notna().sum() >= 2}
+    try:
+        fits = learn_pv(site, pv_kw, None, exclude=metered.exclude, label="centre")
+    except Exception as exc:  # noqa: BLE001 - odd telemetry must never stop a plan
+        fits, report["pv_error"] = {}, f"{type(exc).__name__}: {exc}"
+    report["pv"] = {name: fit.summary() for name, fit in fits.items()}
+    if weather is None and any(f.used for f in fits.values()):
+        pv = pv_quantiles(site, index, None, fits)
+        columns.update({f"{n}.available_kw": pv[f"{n}.available_kw"].to_numpy()
+                        for n, f in fits.items() if f.used})
+    report["pv_applied"] = sorted(c.split(".")[0] for c in columns)
     history = {}
     for name, series in metered.load_kw.items():
         span = series.dropna().index
@@ -186,13 +189,16 @@ def accuracy_job(site: Site, metered: Metered, days: int, now: datetime) -> dict
     from forecasting.learn import accuracy, learn_pv
 
     options: dict[str, Any] = {"exclude": metered.exclude, "label": "centre"}
-    scored = accuracy(site, metered.pv_kw, None, days=days, end=pd.Timestamp(now), **options)
-    fits = learn_pv(site, metered.pv_kw, None, **options)
+    pv_kw = {n: s for n, s in metered.pv_kw.items() if s.notna().sum() >= 2}
+    scored = accuracy(site, pv_kw, None, days=days, end=pd.Timestamp(now), **options)
+    since = pd.Timestamp(now) - pd.Timedelta(days=WINDOW_DAYS)
+    fits = learn_pv(site, {n: s[s.index >= since] for n, s in pv_kw.items()
+                           if s[s.index >= since].notna().sum() >= 2}, None, **options)
     return {
         name: {"kwp": a.kwp, "hours": a.raw.hours, "raw": _scores(a.raw),
                "corrected": _scores(a.corrected),
                "coverage_p10_p90_pu": None if not np.isfinite(a.coverage_pu)
                else round(a.coverage_pu, 4),
-               "fit": fits[name].summary()}
+               "fit": fits[name].summary() if name in fits else None}
         for name, a in scored.items()
     }

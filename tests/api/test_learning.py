@@ -59,3 +59,24 @@ def test_plan_curtailment_and_flags_exclude_readings_and_silence_is_a_gap(store:
     gap = series[(series.index > times[-2]) & (series.index < times[-1])]
     assert gap.isna().all() and len(gap) == 1  # silence beyond MAX_HOLD is not held
     assert gap.index[0] - times[-2] <= MAX_HOLD
+
+
+def test_telemetry_too_thin_to_learn_from_leaves_the_plan_inputs_alone() -> None:
+    import numpy as np
+    import pandas as pd
+
+    from api.services.learning import Metered, learned_inputs
+    from sites.load import parse_site
+    from sites.timeindex import day_index
+
+    site = parse_site(SITE_YAML)
+    index = day_index(site, T0.date())
+    silent = pd.Series([np.nan, np.nan], index=pd.DatetimeIndex([T0, T0 + timedelta(hours=1)]))
+    one_day = pd.Series(5.0, index=pd.date_range(T0, periods=8, freq="15min"))
+    overrides, history, report = learned_inputs(
+        site, index, None, None,
+        Metered(pv_kw={"school-roof": silent, "houses-east": one_day},
+                load_kw={"households": one_day}, readings=10))
+    assert overrides is None and history is None  # under 3 days: nothing applied
+    assert report["pv"]["houses-east"]["used"] is False and "school-roof" not in report["pv"]
+    assert report["load_history"] == [] and "pv_error" not in report
