@@ -24,7 +24,8 @@ from sqlalchemy import select
 
 from api.services.compact import load_compact
 from api.store import PlanRow, Store, TelemetryRow
-from forecasting.learn import WINDOW_DAYS
+from forecasting.history import forecast_from_history
+from forecasting.learn import WINDOW_DAYS, accuracy, learn_pv, pv_quantiles
 from sites.schema import FixedLoad, PvArray, Site
 
 #: Longest time one reading stands for; beyond it the series has a gap.
@@ -137,9 +138,6 @@ def learned_inputs(
     """
     if metered is None or not (metered.pv_kw or metered.load_kw):
         return overrides, None, {}
-    from forecasting.history import forecast_from_history
-    from forecasting.learn import learn_pv, pv_quantiles
-
     report: dict[str, Any] = {"readings": metered.readings, "pv": {}, "load_history": []}
     columns: dict[str, np.ndarray] = {}
     pv_kw = {n: s for n, s in metered.pv_kw.items() if s.notna().sum() >= 2}
@@ -186,8 +184,6 @@ def accuracy_job(site: Site, metered: Metered, days: int, now: datetime) -> dict
     """Per array: hourly MAE, RMSE (% of kWp), bias and skill over 24-h persistence of the raw
     and the corrected forecast over the ``days`` local days before ``now``, the share of hours
     inside P10-P90, and the correction as fitted on the latest window. Runs in the pool."""
-    from forecasting.learn import accuracy, learn_pv
-
     options: dict[str, Any] = {"exclude": metered.exclude, "label": "centre"}
     pv_kw = {n: s for n, s in metered.pv_kw.items() if s.notna().sum() >= 2}
     scored = accuracy(site, pv_kw, None, days=days, end=pd.Timestamp(now), **options)

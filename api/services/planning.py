@@ -14,13 +14,13 @@ import pandas as pd
 from api.schemas import PlanRequest, StateIn, WeatherIn
 from api.services import jobs
 from api.services.errors import Invalid, ServiceError, SolveFailed
-from api.services.learning import MeterBook
-from forecasting.learn import WINDOW_DAYS
+from api.services.learning import MeterBook, accuracy_job
 from api.services.plans import summary_of
 from api.services.pool import SolvePool
 from api.services.sites import SiteBook
 from api.settings import Settings
 from api.store import PlanRow, SiteVersion, Store
+from forecasting.learn import WINDOW_DAYS
 from sites.schema import Battery, Digester, Genset, ShiftableLoad, Site
 from sites.timeindex import day_index, horizon_index
 
@@ -153,8 +153,6 @@ class Planner:
 
     def forecast_accuracy(self, name: str, days: int, now: datetime) -> dict:
         """The accuracy of the site's PV forecasts over its last ``days`` local days."""
-        from api.services.learning import accuracy_job
-
         site, _ = self._sites.latest(name)
         metered = self.meters.metered(site, now, days=days + WINDOW_DAYS)
         arrays = self.pool.run(accuracy_job, site, metered, days, now,
