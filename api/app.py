@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from api.deps import utc_now
 from api.fastpath import DispatchFastPath
 from api.middleware import BodySizeLimit, BodyTooLarge
-from api.routes import dispatch, health, keys, plans, sites
+from api.routes import dispatch, forecasts, health, keys, plans, sites
 from api.routes import ledger as ledger_routes
 from api.services.container import build_services
 from api.services.errors import ServiceError
@@ -105,7 +105,8 @@ def create_app(
     async def _too_large(_request: Request, exc: BodyTooLarge) -> JSONResponse:
         return JSONResponse({"detail": str(exc), "errors": []}, 413)
 
-    for module in (dispatch, health, keys, sites, plans):  # polls match the first routes
+    # polls match the first routes
+    for module in (dispatch, health, keys, sites, plans, forecasts):
         app.include_router(module.router)
     install_pages(app)
     app.include_router(ledger_routes.router)

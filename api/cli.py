@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "api.commands.plan",
     "api.commands.demo",
     "api.commands.forecast",
+    "api.commands.accuracy",
     "api.commands.serve",
     "api.commands.keys",
     "api.commands.simulate",

@@ -29,13 +29,24 @@ class WeatherIn(In):
     cloud_cover_pct: list[Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]] | None = None
     temp_air_c: list[Annotated[float, Field(ge=-90, le=70, allow_inf_nan=False)]] | None = None
     wind_speed_ms: list[Annotated[float, Field(ge=0, le=120, allow_inf_nan=False)]] | None = None
+    poa_global_wm2: dict[DeviceName, list[Annotated[float, Field(
+        ge=0, le=1600, allow_inf_nan=False)]]] | None = Field(
+        default=None, max_length=256,
+        description="per PV array: measured plane-of-array irradiance (a reference cell) [W/m²]")
+    module_temp_c: dict[DeviceName, list[Annotated[float, Field(
+        ge=-70, le=100, allow_inf_nan=False)]]] | None = Field(
+        default=None, max_length=256,
+        description="per PV array: measured back-of-module temperature [°C]")
 
     @model_validator(mode="after")
     def _same_length(self) -> WeatherIn:
         n = len(self.time)
         for name, values in self:
-            if name != "time" and values is not None and len(values) != n:
-                raise ValueError(f"{name} has {len(values)} values; time has {n}")
+            series = ({f"{name}.{k}": v for k, v in values.items()} if isinstance(values, dict)
+                      else {name: values})
+            for label, v in series.items():
+                if name != "time" and v is not None and len(v) != n:
+                    raise ValueError(f"{label} has {len(v)} values; time has {n}")
         return self
 
 
@@ -123,6 +134,14 @@ class TelemetryIn(In):
     load_kw: dict[DeviceName, NonNegFinite] = Field(default_factory=dict, max_length=256)
     genset_kw: dict[DeviceName, NonNegFinite] = Field(default_factory=dict, max_length=256)
     served_kwh: dict[DeviceName, NonNegFinite] | None = Field(default=None, max_length=256)
+    curtailed: list[DeviceName] = Field(
+        default_factory=list, max_length=256,
+        description="PV arrays held below their potential at `at` (left out of the forecast fit)",
+    )
+    inverter_off: list[DeviceName] = Field(
+        default_factory=list, max_length=256,
+        description="PV arrays whose inverter was off at `at` (left out of the forecast fit)",
+    )
     replan: bool = False
 
 

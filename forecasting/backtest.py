@@ -24,48 +24,14 @@ import pandas as pd
 
 from forecasting.bias import fit_ratio
 from forecasting.history import forecast_from_history
+from forecasting.learn import ArrayHistory, score_rolling
+from forecasting.metrics import Scores, scores
 from forecasting.load import SHAPES
 from forecasting.weather import read_tmy3
 from sites.schema import PvArray, Site
 
 #: Days before a forecast day on which its bias correction is fitted.
 BIAS_WINDOW_DAYS = 14
-
-
-@dataclass(frozen=True)
-class Scores:
-    """Accuracy of a forecast against actual values and against 24-h persistence."""
-
-    mae_kw: float
-    rmse_kw: float
-    bias_kw: float
-    mae_pct: float  # of the scale (kWp for PV, mean load for load)
-    rmse_pct: float
-    skill: float  # 1 − RMSE / RMSE of 24-h persistence
-    persistence_rmse_pct: float
-    hours: int
-
-
-def scores(forecast: pd.Series, actual: pd.Series, persistence: pd.Series, scale: float) -> Scores:
-    """MAE, RMSE, bias [kW], MAE and RMSE as % of ``scale``, and skill over persistence.
-
-    ``skill = 1 − RMSE_forecast / RMSE_persistence``; NaN rows of any series are left out.
-    """
-    frame = pd.concat([forecast, actual, persistence], axis=1).dropna().to_numpy(dtype=float)
-    f, a, p = frame.T
-    err, err_p = f - a, p - a
-    rmse, rmse_p = float(np.sqrt(np.mean(err**2))), float(np.sqrt(np.mean(err_p**2)))
-    mae = float(np.mean(np.abs(err)))
-    return Scores(
-        mae_kw=mae,
-        rmse_kw=rmse,
-        bias_kw=float(np.mean(err)),
-        mae_pct=100 * mae / scale,
-        rmse_pct=100 * rmse / scale,
-        skill=1 - rmse / rmse_p,
-        persistence_rmse_pct=100 * rmse_p / scale,
-        hours=len(f),
-    )
 
 
 def tmy3_site(
@@ -119,8 +85,10 @@ def rolling_bias(site: Site, forecast: pd.Series, actual: pd.Series) -> pd.Serie
 @dataclass(frozen=True)
 class PvBacktest:
     raw: Scores
-    corrected: Scores
+    corrected: Scores  # one ratio per array (forecasting.bias)
     kwp: float
+    sky: Scores  # by sky class and hour, validated (forecasting.skyfit)
+    coverage_pu: float  # share of scored hours inside P10-P90
 
 
 def pv_backtest(
@@ -155,10 +123,16 @@ def pv_backtest(
     kwp = site.of_type(PvArray)[0].dc_capacity_kwp
     keep = day & persistence.notna()
     keep &= pd.Series(index >= index[0] + pd.Timedelta(days=BIAS_WINDOW_DAYS), index=index)
+    rating = site.of_type(PvArray)[0].inverter_ac_kw
+    clear = forecast_pv(site, index)["roof.available_kw"]
+    history = ArrayHistory(forecast, clear, actual, pd.Series(False, index=index), rating, kwp)
+    sky = score_rolling(history, site.tz, keep)
     return PvBacktest(
         raw=scores(forecast[keep], actual[keep], persistence[keep], kwp),
         corrected=scores(corrected[keep], actual[keep], persistence[keep], kwp),
         kwp=kwp,
+        sky=sky.corrected,
+        coverage_pu=sky.coverage_pu,
     )
 
 

@@ -40,14 +40,15 @@ Dobos, A. P. (2014). PVWatts version 5 manual. NREL/TP-6A20-62641.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import pvlib
 
-from forecasting.cloud import CloudCoefficients, ghi_from_cloud_cover
+from forecasting.cloud import CloudModel, ghi_from_cloud_cover
+from forecasting.thermal import cell_model, module_to_cell_delta_c
 from forecasting.weather import DEFAULT_TEMP_AIR_C, DEFAULT_WIND_SPEED_MS, WeatherError
 from sites.schema import PvArray, Site
 
@@ -61,37 +62,6 @@ MIN_CLEAR_GHI_WM2 = 20.0
 MAX_CLEAR_SKY_INDEX = 1.5
 #: AC powers below this are set to exactly zero [kW].
 ZERO_BELOW_KW = 1e-6
-
-CellModel = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
-
-
-def _sapm(params: Mapping[str, float]) -> CellModel:
-    return lambda poa, t_air, wind: pvlib.temperature.sapm_cell(poa, t_air, wind, **params)
-
-
-def _pvsyst(params: Mapping[str, float]) -> CellModel:
-    return lambda poa, t_air, wind: pvlib.temperature.pvsyst_cell(poa, t_air, wind, **params)
-
-
-_FAMILIES: dict[str, Callable[[Mapping[str, float]], CellModel]] = {
-    "sapm": _sapm,
-    "pvsyst": _pvsyst,
-}
-
-
-def cell_model(name: str) -> CellModel:
-    """The cell-temperature function for a ``temperature_model`` name ``<family>_<mounting>``.
-
-    Parameters come from ``pvlib.temperature.TEMPERATURE_MODEL_PARAMETERS``: SAPM (King et al.
-    2004) ``open_rack_*``, ``close_mount_glass_glass``, ``insulated_back_glass_polymer``; PVsyst
-    ``freestanding`` (U_c = 29), ``semi_integrated`` (20), ``insulated`` (15 W/m²K).
-    """
-    family, _, mounting = name.partition("_")
-    table = pvlib.temperature.TEMPERATURE_MODEL_PARAMETERS
-    if family not in _FAMILIES or mounting not in table.get(family, {}):
-        raise ValueError(f"unknown temperature_model {name!r}; expected <sapm|pvsyst>_<mounting>")
-    return _FAMILIES[family](table[family][mounting])
-
 
 @dataclass(frozen=True)
 class Sky:
@@ -167,6 +137,7 @@ class Irradiance:
     temp_air_c: np.ndarray
     wind_speed_ms: np.ndarray
     derived: tuple[str, ...]
+    sensors: Mapping[str, np.ndarray] = field(default_factory=dict)
 
 
 def _ns(index: pd.Index) -> np.ndarray:
@@ -214,7 +185,7 @@ def irradiance(
     s: Sky,
     weather: pd.DataFrame | None,
     cloud_cover_pct: float | None,
-    cloud: CloudCoefficients | None,
+    cloud: CloudModel | None,
 ) -> Irradiance:
     """GHI, DNI, DHI, air temperature and wind on the sub-steps ``s.times``.
 
@@ -273,6 +244,7 @@ def irradiance(
         temp_air_c=temp,
         wind_speed_ms=np.clip(wind, 0, None),
         derived=tuple(derived),
+        sensors={c: _interp(w[c], s.times) for c in w.columns if "." in str(c)},
     )
 
 
@@ -282,8 +254,9 @@ def _dhi_from_dni(site: Site, w: pd.DataFrame) -> pd.Series:
     return (w["ghi_wm2"] - w["dni_wm2"] * cos_z).clip(lower=0)
 
 
-def array_ac_kw(array: PvArray, s: Sky, irr: Irradiance) -> np.ndarray:
-    """AC power of one array at each sub-step [kW] (steps 5-10 of the module's chain)."""
+def plane_of_array(array: PvArray, s: Sky, irr: Irradiance) -> tuple[np.ndarray, np.ndarray]:
+    """Effective (after incidence-angle losses) and total plane-of-array irradiance [W/m²]
+    (steps 5-6 of the module's chain)."""
     tilt, azimuth = array.tilt_deg, array.azimuth_deg
     poa = pvlib.irradiance.get_total_irradiance(
         tilt,
@@ -308,9 +281,30 @@ def array_ac_kw(array: PvArray, s: Sky, irr: Irradiance) -> np.ndarray:
     sky_diffuse = np.nan_to_num(np.asarray(poa["poa_sky_diffuse"], dtype=float))
     ground = np.nan_to_num(np.asarray(poa["poa_ground_diffuse"], dtype=float))
     effective = beam * iam_beam + sky_diffuse * iam_sky + ground * iam_ground
-    t_cell = cell_model(array.temperature_model)(
-        beam + sky_diffuse + ground, irr.temp_air_c, irr.wind_speed_ms
-    )
+    return effective, beam + sky_diffuse + ground
+
+
+def array_ac_kw(array: PvArray, s: Sky, irr: Irradiance) -> np.ndarray:
+    """AC power of one array at each sub-step [kW] (steps 5-10 of the module's chain).
+
+    A measured ``<array>.poa_global_wm2`` is taken as the effective irradiance (a reference
+    cell in the array's plane, IEC 61724-1), so transposition and incidence-angle losses are
+    skipped; a measured ``<array>.module_temp_c`` (back of module) gives the cell temperature
+    by ``T_cell = T_module + E/1000 · ΔT`` (King et al. 2004, eq. 12) instead of the thermal
+    model.
+    """
+    measured_poa = irr.sensors.get(f"{array.name}.poa_global_wm2")
+    if measured_poa is not None:
+        up = s.apparent_zenith < 90  # night stays exactly zero
+        effective = total = np.where(up, np.clip(np.nan_to_num(measured_poa), 0, None), 0.0)
+    else:
+        effective, total = plane_of_array(array, s, irr)
+    module_c = irr.sensors.get(f"{array.name}.module_temp_c")
+    if module_c is not None:
+        t_cell = pvlib.temperature.sapm_cell_from_module(
+            module_c, total, module_to_cell_delta_c(array.temperature_model))
+    else:
+        t_cell = cell_model(array.temperature_model)(total, irr.temp_air_c, irr.wind_speed_ms)
     dc = pvlib.pvsystem.pvwatts_dc(
         effective, t_cell, array.dc_capacity_kwp, array.gamma_pdc_per_c
     ) * (1 - array.losses_pct / 100)
@@ -318,6 +312,16 @@ def array_ac_kw(array: PvArray, s: Sky, irr: Irradiance) -> np.ndarray:
     eta = array.inverter_efficiency_pu
     ac = pvlib.inverter.pvwatts(dc, array.inverter_ac_kw / eta, eta_inv_nom=eta)
     return np.where(dc > 0, np.clip(np.nan_to_num(np.asarray(ac, dtype=float)), 0, None), 0.0)
+
+
+def _check_sensors(site: Site, weather: pd.DataFrame | None) -> None:
+    names = {a.name for a in site.of_type(PvArray)}
+    if weather is None:
+        return
+    unknown = [c for c in weather.columns if "." in str(c) and c.rpartition(".")[0] not in names]
+    if unknown:
+        raise WeatherError(f"weather: sensor column(s) {unknown} name no pv_array of site "
+                           f"{site.name!r}; expected <array>.<sensor> with one of {sorted(names)}")
 
 
 def _check_corrections(site: Site, corrections: Mapping[str, float] | None) -> dict[str, float]:
@@ -338,7 +342,7 @@ def forecast_pv(
     *,
     cloud_cover_pct: float | None = None,
     corrections: dict[str, float] | None = None,
-    cloud: CloudCoefficients | None = None,
+    cloud: CloudModel | None = None,
 ) -> pd.DataFrame:
     """Interval-mean AC power of every PV array of a site.
 
@@ -355,8 +359,9 @@ def forecast_pv(
     corrections : dict, optional
         Per-array multiplicative bias corrections [-] (see :mod:`forecasting.bias`); the
         corrected power stays within the inverter's AC rating.
-    cloud : CloudCoefficients, optional
-        Site-calibrated coefficients of the cloud-cover model.
+    cloud : CloudModel, optional
+        Site-calibrated cloud-cover model: ``CloudCoefficients`` or a ``CloudCurve``
+        (:mod:`forecasting.cloud`).
 
     Returns
     -------
@@ -371,6 +376,7 @@ def forecast_pv(
         raise ValueError(f"cloud_cover_pct must lie in [0, 100], got {cloud_cover_pct}")
     factors = _check_corrections(site, corrections)
     arrays = site.of_type(PvArray)
+    _check_sensors(site, weather)
     out = pd.DataFrame(index=index)
     if len(index) == 0:
         return out.assign(**{f"{a.name}.available_kw": 0.0 for a in arrays})

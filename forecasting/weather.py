@@ -33,6 +33,22 @@ VOCABULARY: dict[str, tuple[str, float, float]] = {
     "temp_air_c": ("°C", -70.0, 65.0),
     "wind_speed_ms": ("m/s", 0.0, 75.0),
 }
+#: On-site sensor quantities, one column per array named ``<array>.<quantity>``: measured
+#: plane-of-array irradiance and back-of-module temperature (unit, lowest, highest).
+SENSORS: dict[str, tuple[str, float, float]] = {
+    "poa_global_wm2": ("W/m²", 0.0, 1600.0),
+    "module_temp_c": ("°C", -70.0, 100.0),
+}
+
+
+def column_spec(column: str) -> tuple[str, float, float] | None:
+    """Unit and bounds of a weather column: a vocabulary name or ``<array>.<sensor>``."""
+    if column in VOCABULARY:
+        return VOCABULARY[column]
+    device, dot, quantity = column.rpartition(".")
+    return SENSORS.get(quantity) if dot and device else None
+
+
 #: Accepted names of the time column of a CSV/JSON forecast file.
 TIME_COLUMNS = ("time", "timestamp")
 #: Calendar year onto which typical-year files are laid (not a leap year).
@@ -76,17 +92,18 @@ def from_records(table: pd.DataFrame, source: str = "<weather>") -> tuple[pd.Dat
             f"{source}: missing time column; expected one of {list(TIME_COLUMNS)}, "
             f"got columns {list(table.columns)}"
         )
-    unknown = [c for c in table.columns if c != time_col and c not in VOCABULARY]
+    unknown = [c for c in table.columns if c != time_col and column_spec(c) is None]
     if unknown:
         raise WeatherError(
-            f"{source}: unknown column(s) {unknown}; expected any of {list(VOCABULARY)}"
+            f"{source}: unknown column(s) {unknown}; expected any of {list(VOCABULARY)} or "
+            f"<array>.<sensor> with a sensor of {list(SENSORS)}"
         )
     index = parse_times(table[time_col], source)
     data = pd.DataFrame(index=index)
-    for col in (c for c in VOCABULARY if c in table.columns):
+    for col in (c for c in table.columns if c != time_col):
         values = pd.to_numeric(table[col], errors="coerce").to_numpy(dtype=float)
         given = table[col].notna().to_numpy()
-        unit, low, high = VOCABULARY[col]
+        unit, low, high = column_spec(col)  # type: ignore[misc]
         bad = (given & np.isnan(values)) | (values < low) | (values > high)
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
@@ -98,17 +115,19 @@ def from_records(table: pd.DataFrame, source: str = "<weather>") -> tuple[pd.Dat
             )
         if given.any():
             data[col] = values
-    if "ghi_wm2" not in data and "cloud_cover_pct" not in data:
+    has_poa = any(c.endswith(".poa_global_wm2") for c in data.columns)
+    if "ghi_wm2" not in data and "cloud_cover_pct" not in data and not has_poa:
         raise WeatherError(
-            f"{source}: missing column: weather needs ghi_wm2 or cloud_cover_pct "
-            f"(got {list(data.columns) or 'no data columns'})"
+            f"{source}: missing column: weather needs ghi_wm2, cloud_cover_pct or an "
+            f"<array>.poa_global_wm2 (got {list(data.columns) or 'no data columns'})"
         )
     return _finish(data.sort_index(), {"source": source, "timestamps": "instantaneous"})
 
 
 def _finish(data: pd.DataFrame, meta: dict) -> tuple[pd.DataFrame, dict]:
     """Fill temperature and wind defaults and record what later steps derive."""
-    meta = {**meta, "columns": [c for c in VOCABULARY if c in data], "defaulted": {}}
+    columns = [c for c in VOCABULARY if c in data] + [c for c in data if c not in VOCABULARY]
+    meta = {**meta, "columns": columns, "defaulted": {}}
     for col, value in DEFAULTS.items():
         if col not in data:
             data[col] = value

@@ -33,6 +33,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--cloud-cover", type=float, metavar="PCT", help="uniform cloud cover [%%]")
     p.add_argument("--history", metavar="FILE", help="CSV of measured load kW (time + loads)")
+    p.add_argument(
+        "--measured", metavar="FILE",
+        help="CSV of measured PV kW (time + one column per array): the forecast is corrected "
+        "by sky class and hour from it (with the same weather source) and its P10/P50/P90 "
+        "learnt from its errors; without it the bands are the documented default spread",
+    )
+    p.add_argument(
+        "--label", choices=("start", "centre", "end"), default="start",
+        help="what the timestamps of --measured and of --out mark: the start (default), "
+        "centre or end of each interval",
+    )
     p.add_argument("--out", metavar="FILE.csv", help="write the interval table as CSV")
     p.add_argument("--plot", metavar="FILE.png", help="plot arrays and loads to a PNG")
     p.set_defaults(func=run)
@@ -74,15 +85,22 @@ def _weather(site: Any, path: str, day: date, days: int) -> tuple[Any, dict]:
     return data, meta
 
 
-def run(args: argparse.Namespace) -> int:
+def load_or_report(path: str) -> Any:
+    """The site of a YAML file, or None after printing its errors to stderr."""
     from sites.load import SiteError, load_site
 
     try:
-        site = load_site(args.site)
+        return load_site(path)
     except SiteError as exc:
         print(f"{exc.source}: {len(exc.errors)} error(s)", file=sys.stderr)
         for line in exc.errors:
             print(f"  {line}", file=sys.stderr)
+        return None
+
+
+def run(args: argparse.Namespace) -> int:
+    site = load_or_report(args.site)
+    if site is None:
         return 2
     try:
         day = date.fromisoformat(args.date)
@@ -92,8 +110,8 @@ def run(args: argparse.Namespace) -> int:
         return _fail(f"--days must be ≥ 1, got {args.days}")
 
     from forecasting.history import read_history
+    from forecasting.learn import learn_pv, pv_quantiles, relabel
     from forecasting.load import forecast_loads
-    from forecasting.pv import forecast_pv
     from forecasting.weather import WeatherError, WeatherServiceError
     from sites.timeindex import day_index
 
@@ -101,13 +119,17 @@ def run(args: argparse.Namespace) -> int:
     try:
         weather, meta = _weather(site, args.weather, day, args.days) if args.weather else (None, {})
         history = read_history(args.history) if args.history else None
-        pv = forecast_pv(site, index, weather, cloud_cover_pct=args.cloud_cover)
+        fits = (learn_pv(site, read_history(args.measured), weather, label=args.label,
+                         cloud_cover_pct=args.cloud_cover) if args.measured else {})
+        bands = pv_quantiles(site, index, weather, fits, cloud_cover_pct=args.cloud_cover)
+        pv = bands[[c for c in bands.columns if c.endswith(".available_kw")]]
+        pv.attrs["derived"] = bands.attrs.get("derived", [])
         loads = forecast_loads(site, index, history)
     except WeatherServiceError as exc:
         return _fail(str(exc), code=1)
     except (WeatherError, ValueError) as exc:
         return _fail(str(exc))
-    table = pv.join(loads)
+    table = bands.join(loads)
     source = meta.get("source", "clear sky (Ineichen)")
     if args.cloud_cover is not None and weather is None:
         source += f" with {args.cloud_cover:g} % cloud cover"
@@ -115,15 +137,26 @@ def run(args: argparse.Namespace) -> int:
           f"{site.step_minutes} min; weather: {source}")  # fmt: skip
     for note in pv.attrs.get("derived", []):
         print(f"  derived: {note}")
-    for column in table.columns:
+    for name, fit in fits.items():
+        verdict = "used" if fit.used else "not used (raw kept)"
+        held = (f"held-out RMSE {fit.raw_rmse_kw:.3f} kW raw, {fit.corrected_rmse_kw:.3f} kW "
+                f"corrected" if fit.raw_rmse_kw is not None else "too few days to validate")
+        print(f"  correction of {name}: {verdict}; {fit.days} days, {fit.intervals} intervals, "
+              f"{fit.excluded} excluded; {held}; spread from {fit.spread_from}")
+    for column in [*pv.columns, *loads.columns]:
         device, _, quantity = column.partition(".")
         peak = table[column].max()
         energy = table[column].sum() * site.step_h
-        print(f"  {device:<24} {energy:10.1f} kWh  peak {peak:8.2f} kW  ({quantity})")
+        band = ""
+        if quantity == "available_kw":
+            p10, p50, p90 = (table[f"{device}.{q}_kw"].sum() * site.step_h
+                             for q in ("p10", "p50", "p90"))
+            band = f"  P10/P50/P90 {p10:.1f}/{p50:.1f}/{p90:.1f} kWh"
+        print(f"  {device:<24} {energy:10.1f} kWh  peak {peak:8.2f} kW  ({quantity}){band}")
     if args.out:
-        local = table.copy()
+        local = relabel(table, site.step, args.label)
         local.index = local.index.tz_convert(site.tz).map(lambda t: t.isoformat())
-        local.index.name = "start"
+        local.index.name = args.label
         local.to_csv(args.out, float_format="%.4f")
         print(f"wrote {args.out}")
     if args.plot:

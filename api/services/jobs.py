@@ -7,13 +7,14 @@ serialised, so the web process does no heavy work with the result.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 import pandas as pd
 
 from api.services.compact import compact_table
+from api.services.learning import Metered, learned_inputs
 from sites.schema import Site
 
 
@@ -29,6 +30,7 @@ class StoredPlan:
     plan_json: str
     inputs_json: str
     dispatch_json: str
+    learning: dict[str, Any] = field(default_factory=dict)
 
 
 def _stored(plan: Any, inputs: pd.DataFrame) -> StoredPlan:
@@ -62,17 +64,20 @@ def solve_job(
     time_limit_s: float,
     now: datetime,
     carbon_guard: bool | None = None,
+    metered: Metered | None = None,
 ) -> StoredPlan:
-    """Build the inputs and solve the LP; errors propagate to the caller."""
+    """Build the inputs (learning from ``metered`` telemetry) and solve the LP; errors
+    propagate to the caller."""
     from optimizer.inputs import build_inputs
     from optimizer.plan import make_plan
 
-    inputs = build_inputs(site, index, weather=weather, overrides=overrides)
+    overrides, history, learning = learned_inputs(site, index, weather, overrides, metered)
+    inputs = build_inputs(site, index, weather=weather, history=history, overrides=overrides)
     plan = make_plan(
         site, index, inputs, state, mode=mode, emission_budget_kgco2=emission_budget_kgco2,
         time_limit_s=time_limit_s, now=now, carbon_guard=carbon_guard,
     )
-    return _stored(plan, inputs)
+    return replace(_stored(plan, inputs), learning=learning)
 
 
 def fallback_job(site: Site, index: pd.DatetimeIndex, state: Any, now: datetime) -> StoredPlan:

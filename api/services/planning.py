@@ -15,11 +15,13 @@ from sqlalchemy import select
 from api.schemas import PlanRequest, StateIn, WeatherIn
 from api.services import jobs
 from api.services.errors import Invalid, ServiceError, SolveFailed
+from api.services.learning import MeterBook, accuracy_job
 from api.services.plans import summary_of
 from api.services.pool import SolvePool
 from api.services.sites import SiteBook
 from api.settings import Settings
 from api.store import CurrentPlan, PlanRow, SiteVersion, Store
+from forecasting.learn import WINDOW_DAYS
 from sites.schema import Battery, Digester, Genset, ShiftableLoad, Site
 from sites.timeindex import day_index, horizon_index
 
@@ -79,7 +81,12 @@ def make_state(site: Site, state: StateIn | dict[str, dict[str, float]] | None) 
 def weather_frame(weather: WeatherIn | None) -> pd.DataFrame | None:
     if weather is None:
         return None
-    columns = {k: v for k, v in weather.model_dump(exclude={"time"}).items() if v is not None}
+    columns: dict[str, Any] = {}
+    for key, values in weather.model_dump(exclude={"time"}).items():
+        if isinstance(values, dict):  # per-array sensors: <array>.<quantity>
+            columns.update({f"{name}.{key}": series for name, series in values.items()})
+        elif values is not None:
+            columns[key] = values
     if not columns:
         series = ", ".join(k for k in WeatherIn.model_fields if k != "time")
         raise Invalid("bad weather", [f"weather: give at least one series with time: {series}"])
@@ -142,6 +149,7 @@ class Planner:
         self._sites = sites
         self._on_moved = on_moved
         self.pool = SolvePool(settings)
+        self.meters = MeterBook(store)
 
     def close(self) -> None:
         self.pool.close()
@@ -213,6 +221,14 @@ class Planner:
         if "inherited" in asked:  # a re-plan's goal is the one it inherited
             goal = {**asked["inherited"], **goal}
         return goal, row if row.local_day == day else None
+    def forecast_accuracy(self, name: str, days: int, now: datetime) -> dict:
+        """The accuracy of the site's PV forecasts over its last ``days`` local days."""
+        site, _ = self._sites.latest(name)
+        metered = self.meters.metered(site, now, days=days + WINDOW_DAYS)
+        arrays = self.pool.run(accuracy_job, site, metered, days, now,
+                               wait_s=self._settings.solve_time_limit_s)
+        return {"site": name, "days": days, "end": now, "window_days": WINDOW_DAYS,
+                "readings": metered.readings, "arrays": arrays}
 
     def plan_tomorrow(self, name: str, now: datetime) -> dict:
         """The automatic plan: the site's next local day, with the goal of the plan it
@@ -256,7 +272,7 @@ class Planner:
         try:
             stored = self.pool.run(
                 jobs.solve_job, site, index, weather, overrides, state, mode, budget,
-                time_limit_s, now, carbon_guard, wait_s=wait_s,
+                time_limit_s, now, carbon_guard, self.meters.metered(site, now), wait_s=wait_s,
             )
         except ServiceError:
             raise
@@ -271,6 +287,8 @@ class Planner:
             raise SolveFailed(
                 f"the solver ended with status {stored.status!r}; the current plan is unchanged"
             )
+        if stored.learning:
+            request = {**request, "forecast_learning": stored.learning}
         days = sorted({local_day(site, t.to_pydatetime()) for t in index})
         return self.record(site.name, sv, days, kind, stored, request, now, point=True)
 

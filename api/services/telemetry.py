@@ -20,7 +20,8 @@ from sites.schema import Battery, Digester, FixedLoad, PvArray, ShiftableLoad, S
 TELEMETRY_WINDOW_DAYS = 7
 #: How far ahead of the server's clock a controller's clock may run.
 CLOCK_SKEW = timedelta(minutes=5)
-_MEASURED = {"pv_kw": (PvArray,), "load_kw": (FixedLoad, ShiftableLoad)}
+_MEASURED = {"pv_kw": (PvArray,), "load_kw": (FixedLoad, ShiftableLoad),
+             "curtailed": (PvArray,), "inverter_off": (PvArray,)}
 
 
 def _measured_errors(site: Site, body: TelemetryIn) -> list[str]:

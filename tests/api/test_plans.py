@@ -174,5 +174,5 @@ def test_weather_given_with_the_request_drives_the_pv_forecast(api: Api) -> None
     assert r.status_code == 422
     assert r.json()["errors"] == [
         "weather: give at least one series with time: ghi_wm2, dni_wm2, dhi_wm2, "
-        "cloud_cover_pct, temp_air_c, wind_speed_ms"
+        "cloud_cover_pct, temp_air_c, wind_speed_ms, poa_global_wm2, module_temp_c"
     ]

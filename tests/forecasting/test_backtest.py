@@ -99,3 +99,36 @@ def test_annual_yield_of_example_arrays_has_a_published_performance_ratio(exampl
         assert 0.70 <= kwh_per_kwp / poa <= 0.88, (a.name, kwh_per_kwp, poa)
         low, high = (550, 900) if "703165" in file else (800, 1450)  # façades included
         assert low <= kwh_per_kwp <= high, (a.name, kwh_per_kwp)
+
+
+# (file, time zone, real losses) → documented slice figures of the sky-class correction:
+# RMSE % of kWp, and the share of hours inside P10-P90 (docs/forecasting.md, "Backtest").
+DOCUMENTED_SKY = {
+    ("723170TYA.CSV", "America/New_York", None): (4.87, 0.815),
+    ("703165TY.csv", "America/Anchorage", 24.0): (5.90, 0.801),
+}
+
+
+@pytest.mark.parametrize(("key", "figures"), DOCUMENTED_SKY.items())
+def test_sky_correction_lowers_rmse_and_the_band_holds_80_percent(key, figures):
+    file, tz, real_losses = key
+    r = pv_backtest(DATA / file, tz, days=SLICE, real_losses_pct=real_losses)
+    assert (r.sky.rmse_pct, r.coverage_pu) == pytest.approx(figures, abs=0.006)
+    assert r.sky.rmse_pct < r.raw.rmse_pct and r.sky.rmse_pct < r.corrected.rmse_pct
+    assert abs(r.sky.bias_kw) < abs(r.raw.bias_kw)
+    assert 0.75 <= r.coverage_pu <= 0.85  # the P10-P90 target, 80 ± 5 %
+
+
+def test_default_spread_is_the_documented_greensboro_measurement():
+    from forecasting.backtest import tmy3_site
+    from forecasting.skyfit import DEFAULT_RESIDUAL_PU, class_spread
+
+    site, weather = tmy3_site(DATA / "723170TYA.CSV", "America/New_York")
+    index = weather.index[24:-24].floor("h")
+    actual = forecast_pv(site, index, weather[["ghi_wm2", "dni_wm2", "dhi_wm2", "temp_air_c",
+                                               "wind_speed_ms"]])["roof.available_kw"]
+    raw = forecast_pv(site, index, weather[["cloud_cover_pct", "temp_air_c", "wind_speed_ms"]])
+    clear = forecast_pv(site, index)["roof.available_kw"]
+    got = class_spread(raw["roof.available_kw"], clear, actual, 9.0, site.tz)
+    for name, quantiles in DEFAULT_RESIDUAL_PU.items():
+        assert got[name] == pytest.approx(quantiles, abs=0.006)

@@ -59,3 +59,27 @@ def test_calibration_on_observed_tmy3_lowers_the_error():
 
     assert rmse(fit) < rmse(CloudCoefficients())
     assert 0 < fit.a_pu <= 1
+
+
+def test_calibration_reaches_skies_darker_than_a_quarter_of_clear_sky():
+    from forecasting.cloud import CURVE_KNOTS_PCT, fit_cloud_curve
+
+    rng = np.random.default_rng(7)
+    cover = rng.uniform(0, 100, 3000)
+    clear = rng.uniform(150, 900, 3000)
+    # a site whose overcast is darker than the default floor: index 1 − 0.9·C² (floor 10 %)
+    index = np.clip(1 - 0.9 * (cover / 100) ** 2 + rng.normal(0, 0.05, 3000), 0, None)
+    ghi = index * clear
+    assert ghi_from_cloud_cover(100.0, 1000.0) == pytest.approx(250.0)  # the default floor
+    curve = fit_cloud_curve(cover, ghi, clear)
+    values = np.asarray(curve.index_pu)
+    assert (np.diff(values) <= 1e-12).all()  # never brighter with more cloud
+    assert ghi_from_cloud_cover(100.0, 1000.0, curve) < 200.0
+    knots = np.asarray(CURVE_KNOTS_PCT)
+    nearest = np.abs(cover[:, None] - knots[None, :]).argmin(axis=1)
+    truth = 1 - 0.9 * (cover / 100) ** 2  # each knot holds its bin's clear-sky-weighted mean
+    expected = [np.average(truth[nearest == k], weights=clear[nearest == k])
+                for k in range(len(knots))]
+    assert values == pytest.approx(expected, abs=0.01)
+    coefficients = fit_cloud_coefficients(cover, ghi, clear)
+    assert 1 - coefficients.a_pu < 0.2  # the fitted Kasten floor goes below 25 % too
