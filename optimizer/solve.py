@@ -30,6 +30,9 @@ LEXICOGRAPHIC_TOLERANCE_ABS = 1e-6
 #: so later stages cannot trade a sliver of lost load for money [kWh].
 STAGE_TOLERANCE_ABS = {"unserved_objective": 1e-9}
 
+#: MIP gaps (relative and absolute) of those stages with commitment [pu, kWh].
+STAGE_MIP_GAP = 1e-6
+
 #: Unserved energy below this counts as none [kWh]: above it, a cost-mode plan checks that
 #: no schedule sheds less (solver round-off stays far below it).
 UNSERVED_TOLERANCE_KWH = 1e-6
@@ -325,8 +328,22 @@ class HighsProblem:
         return Solution(status, x, bus_dual, objectives, self._solver_s, gap, limits_met)
 
     def _fix_stage(self, stage: str, deadline: float | None, statuses: list[str]) -> float:
-        """Minimise ``stage``, then keep it at its optimum (plus the tolerance) by a row."""
-        statuses.append(self._run(stage, deadline))
+        """Minimise ``stage``, then keep it at its optimum (plus the tolerance) by a row.
+
+        With commitment (a MILP) the unserved stage is solved to ``STAGE_MIP_GAP`` rather than
+        the plan's money gaps, which would let it shed kWh worth their currency."""
+        h = self.highs
+        tight = stage in STAGE_TOLERANCE_ABS and bool(self.compiled.integer.any())
+        if tight:
+            gaps = (h.getOptionValue("mip_rel_gap")[1], h.getOptionValue("mip_abs_gap")[1])
+            h.setOptionValue("mip_rel_gap", STAGE_MIP_GAP)
+            h.setOptionValue("mip_abs_gap", STAGE_MIP_GAP)
+        try:
+            statuses.append(self._run(stage, deadline))
+        finally:
+            if tight:
+                h.setOptionValue("mip_rel_gap", gaps[0])
+                h.setOptionValue("mip_abs_gap", gaps[1])
         best = self.compiled.value(stage, np.asarray(self.highs.getSolution().col_value))
         absolute = STAGE_TOLERANCE_ABS.get(stage, LEXICOGRAPHIC_TOLERANCE_ABS)
         slack = abs(best) * LEXICOGRAPHIC_TOLERANCE_PU + absolute
