@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.deps import utc_now
 from api.fastpath import DispatchFastPath
@@ -35,8 +36,26 @@ def validation_lines(errors: Sequence[Any]) -> list[str]:
     return lines
 
 
+def _v1(path: str, _method: str) -> bool:
+    return path.startswith("/v1/")
+
+
+#: Error answers the OpenAPI schema lists, with the operations that can give them.
+_ERROR_ANSWERS: dict[str, tuple[str, Callable[[str, str], bool]]] = {
+    "401": ("no valid API key", _v1),
+    "403": ("the key's role or site does not allow it", _v1),
+    "404": ("no such site, plan or key", lambda path, _m: path.startswith("/v1/") and "{" in path),
+    "413": ("the request body is too large", lambda _p, method: method in ("post", "put")),
+    "422": ("the request does not validate; `errors` names each field", _v1),
+    "429": ("a limit of this key was reached; retry after `Retry-After` seconds", _v1),
+    "503": ("the database or the solver is unavailable; retry after `Retry-After` seconds",
+            lambda path, _m: path != "/healthz"),
+}
+
+
 def declare_bearer(app: FastAPI) -> None:
-    """Declare the bearer-token scheme on every /v1 operation of the OpenAPI schema."""
+    """Declare the bearer-token scheme on every /v1 operation of the OpenAPI schema, and the
+    error answers each operation can give."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -45,13 +64,15 @@ def declare_bearer(app: FastAPI) -> None:
             schema.setdefault("components", {})["securitySchemes"] = {"bearer": {
                 "type": "http", "scheme": "bearer",
                 "description": "an API key made with `villagegrid keys create`"}}
+            error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
             for path, operations in schema["paths"].items():
-                if path.startswith("/v1/"):
-                    for operation in operations.values():
+                for method, operation in operations.items():
+                    answers = operation.setdefault("responses", {})
+                    for status, (description, applies) in _ERROR_ANSWERS.items():
+                        if applies(path, method) and status not in answers:
+                            answers[status] = {"description": description, "content": error}
+                    if path.startswith("/v1/"):
                         operation["security"] = [{"bearer": []}]
-                        operation.setdefault("responses", {}).update({
-                            "401": {"description": "no valid API key"},
-                            "403": {"description": "the key's role or site does not allow it"}})
             app.openapi_schema = schema
         return app.openapi_schema
 
@@ -98,6 +119,14 @@ def create_app(
     async def _invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse({"detail": "the request does not validate",
                              "errors": validation_lines(exc.errors())}, 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # FastAPI's "error parsing the body": bad input, as any
+            return JSONResponse({"detail": "the request does not validate",
+                                 "errors": ["body: not JSON in UTF-8"]}, 422)
+        return JSONResponse({"detail": exc.detail, "errors": []}, exc.status_code,
+                            headers=exc.headers)
 
     @app.exception_handler(BodyTooLarge)
     async def _too_large(_request: Request, exc: BodyTooLarge) -> JSONResponse:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from api.services.dispatch import CacheMiss, conditional
+from api.services.dispatch import IF_NONE_MATCH_MAX, CacheMiss, conditional
 from api.services.errors import ServiceError
 from api.services.keys import may_read_site
 
@@ -51,6 +51,8 @@ class DispatchFastPath:
                 authorization = value.decode("latin-1")
             elif name == b"if-none-match":
                 if_none_match = value.decode("latin-1")
+        if if_none_match is not None and len(if_none_match) > IF_NONE_MATCH_MAX:
+            return None  # the route refuses it with 422
         scheme, _, token = (authorization or "").partition(" ")
         if scheme.lower() != "bearer":
             return None

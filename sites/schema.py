@@ -12,7 +12,7 @@ from north (90° east, 180° south, 270° west). Hours are local clock hours in 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -41,7 +41,7 @@ Hour = Annotated[float, Field(ge=0, le=24)]
 class Strict(BaseModel):
     """Base of every site model: frozen, unknown keys rejected."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 def _hourly(values: tuple[float, ...] | None, field: str) -> tuple[float, ...] | None:
@@ -223,11 +223,14 @@ class DieselFuel(Strict):
     emission_kgco2_per_l: float = Field(default=2.68, ge=0, le=5)
 
 
+FuelSpec = Annotated[BiogasFuel | DieselFuel, Field(discriminator="type")]
+
+
 class Genset(Device):
     """An engine generator, optionally with heat recovery (CHP)."""
 
     kind: Literal["genset"]
-    fuel: Annotated[BiogasFuel | DieselFuel, Field(discriminator="type")]
+    fuel: FuelSpec
     rated_kw: float = Field(gt=0, le=100_000)
     min_load_pu: Fraction = Field(default=0.0, description="enforced only with commitment")
     commitment: bool = Field(default=False, description="on/off variables: makes the model a MILP")
@@ -388,6 +391,44 @@ AnyDevice = Annotated[
 SUPPLY_KINDS = ("pv_array", "genset", "grid")
 
 
+def reference_errors(devices: list[Any]) -> list[str]:
+    """Every problem between devices: repeated names, a genset's digester or a heat load's
+    CHP units that do not exist, more than one grid, no supply.
+
+    Works on plain mappings, so that a file whose fields do not all validate still gets
+    these errors reported in the same run.
+    """
+    items = [d for d in devices if isinstance(d, dict)]
+    names = [d.get("name") for d in items]
+    errors = []
+    twice = sorted({str(n) for n in names if n is not None and names.count(n) > 1})
+    if twice:
+        errors.append(f"device names must be unique; repeated: {', '.join(twice)}")
+    by_name = {d.get("name"): d for d in items}
+    for i, d in enumerate(devices):
+        if not isinstance(d, dict):
+            continue
+        where = f"devices[{i}] ({d.get('name')})"
+        fuel = d.get("fuel")
+        if d.get("kind") == "genset" and isinstance(fuel, dict) and fuel.get("type") == "biogas":
+            if (by_name.get(fuel.get("digester")) or {}).get("kind") != "digester":
+                errors.append(f"{where}.fuel.digester: no digester named {fuel.get('digester')!r}")
+        if d.get("kind") == "heat_load":
+            for unit in d.get("chp_units") or ():
+                g = by_name.get(unit) if isinstance(unit, str) else None
+                recovery = (g or {}).get("heat_recovery_pu", 0) or 0
+                if (g or {}).get("kind") != "genset" or not isinstance(recovery, int | float) \
+                        or recovery <= 0:
+                    errors.append(
+                        f"{where}.chp_units: {unit!r} is not a genset with heat_recovery_pu > 0"
+                    )
+    if sum(d.get("kind") == "grid" for d in items) > 1:
+        errors.append("a site has at most one grid connection")
+    if items and not any(d.get("kind") in SUPPLY_KINDS for d in items):
+        errors.append("a site needs at least one supply: a pv_array, a genset or a grid")
+    return errors
+
+
 class Site(Strict):
     """A village site: location, planning settings, prices and devices."""
 
@@ -415,29 +456,9 @@ class Site(Strict):
 
     @model_validator(mode="after")
     def _references(self) -> Site:
-        names = [d.name for d in self.devices]
-        twice = sorted({n for n in names if names.count(n) > 1})
-        if twice:
-            raise ValueError(f"device names must be unique; repeated: {', '.join(twice)}")
-        by_name = {d.name: d for d in self.devices}
-        for i, d in enumerate(self.devices):
-            where = f"devices[{i}] ({d.name})"
-            if isinstance(d, Genset) and isinstance(d.fuel, BiogasFuel):
-                if not isinstance(by_name.get(d.fuel.digester), Digester):
-                    raise ValueError(
-                        f"{where}.fuel.digester: no digester named {d.fuel.digester!r}"
-                    )
-            if isinstance(d, HeatLoad):
-                for unit in d.chp_units:
-                    g = by_name.get(unit)
-                    if not isinstance(g, Genset) or g.heat_recovery_pu <= 0:
-                        raise ValueError(
-                            f"{where}.chp_units: {unit!r} is not a genset with heat_recovery_pu > 0"
-                        )
-        if sum(isinstance(d, Grid) for d in self.devices) > 1:
-            raise ValueError("a site has at most one grid connection")
-        if not any(d.kind in SUPPLY_KINDS for d in self.devices):
-            raise ValueError("a site needs at least one supply: a pv_array, a genset or a grid")
+        errors = reference_errors([d.model_dump() for d in self.devices])
+        if errors:
+            raise ValueError("\n".join(errors))
         return self
 
     @property

@@ -14,6 +14,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from api.commands import CommandError, check_writable, load_site_or_fail
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -39,8 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _fail(message: str, code: int = 2) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    return code
+    raise CommandError(message, code)
 
 
 #: Distance between the site and the weather's location that earns a warning [°].
@@ -75,19 +76,14 @@ def _weather(site: Any, path: str, day: date, days: int) -> tuple[Any, dict]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from sites.load import SiteError, load_site
+    from datetime import UTC, datetime
 
-    try:
-        site = load_site(args.site)
-    except SiteError as exc:
-        print(f"{exc.source}: {len(exc.errors)} error(s)", file=sys.stderr)
-        for line in exc.errors:
-            print(f"  {line}", file=sys.stderr)
-        return 2
-    try:
-        day = date.fromisoformat(args.date)
-    except ValueError:
-        return _fail(f"--date must be YYYY-MM-DD, got {args.date!r}")
+    from api.commands.plan import PLOT_SUFFIXES, parse_date
+
+    check_writable("--out", args.out, (".csv",))
+    check_writable("--plot", args.plot, PLOT_SUFFIXES)
+    site = load_site_or_fail(args.site)
+    day = parse_date(args.date, datetime.now(UTC).date())
     if args.days < 1:
         return _fail(f"--days must be ≥ 1, got {args.days}")
 

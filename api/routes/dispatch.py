@@ -12,7 +12,7 @@ from pydantic import AwareDatetime
 from api.deps import NowDep, ServicesDep, SiteAccess
 from api.routes.sites import SiteName
 from api.schemas import ErrorOut, TelemetryIn, TelemetryOut
-from api.services.dispatch import CacheMiss, conditional
+from api.services.dispatch import IF_NONE_MATCH_MAX, CacheMiss, conditional
 
 router = APIRouter(prefix="/v1/sites/{site}", tags=["controllers"])
 
@@ -29,7 +29,7 @@ router = APIRouter(prefix="/v1/sites/{site}", tags=["controllers"])
 async def dispatch(
     site: SiteName, request: Request, now: NowDep, _: SiteAccess,
     at: Annotated[AwareDatetime | None, Query(description="a moment with its UTC offset")] = None,
-    if_none_match: Annotated[str | None, Header(max_length=200)] = None,
+    if_none_match: Annotated[str | None, Header(max_length=IF_NONE_MATCH_MAX)] = None,
 ) -> Response:
     """Setpoints for a controller; ``stale`` when they do not come from the day's current plan.
 

@@ -42,6 +42,8 @@ LOOKBACK_DAYS = 7
 #: How far from now ``at`` may be [days].
 AT_WINDOW_DAYS = 366
 _CACHE_LIMIT = 4096
+#: Longest ``If-None-Match`` header accepted [characters].
+IF_NONE_MATCH_MAX = 200
 
 
 class CacheMiss(Exception):

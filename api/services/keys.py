@@ -20,6 +20,7 @@ from api.services.ttlcache import Stale, TtlCache
 from api.store import ApiKey, Store
 
 ROLES = ("admin", "manager", "controller")
+LABEL_MAX = 200
 _SITE_NAME = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
 
 
@@ -54,6 +55,10 @@ def create_key(
         errors.append(f"site: only controller keys are bound to a site, got {site!r} for {role}")
     if site and not _SITE_NAME.match(site):
         errors.append(f"site: must match {_SITE_NAME.pattern}, got {site!r}")
+    if any(not ch.isprintable() for ch in label):
+        errors.append("label: must be printable text (no control characters such as NUL)")
+    if len(label) > LABEL_MAX:
+        errors.append(f"label: must be at most {LABEL_MAX} characters, got {len(label)}")
     if errors:
         raise Invalid("invalid key request", errors)
     key_id = secrets.token_hex(6)

@@ -35,6 +35,16 @@ def _check_size(data: object) -> None:
             stack.extend(node)
 
 
+def _unique_pairs(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """A JSON object whose keys are unique (the same rule as for YAML site files)."""
+    out: dict[str, object] = {}
+    for key, value in pairs:
+        if key in out:
+            raise SiteError("body", [f"JSON object has a repeated key {key!r}"])
+        out[key] = value
+    return out
+
+
 def parse_body(body: bytes, content_type: str | None) -> Site:
     """A Site from a YAML or JSON request body; problems raise Invalid naming each field."""
     try:
@@ -45,7 +55,7 @@ def parse_body(body: bytes, content_type: str | None) -> Site:
     try:
         if media in JSON_TYPES or media.endswith("+json"):
             try:
-                data = json.loads(text)
+                data = json.loads(text, object_pairs_hook=_unique_pairs)
             except json.JSONDecodeError as exc:
                 raise SiteError("body", [f"JSON syntax error at line {exc.lineno}, column "
                                          f"{exc.colno}: {exc.msg}"]) from None
