@@ -15,7 +15,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 
 from api.services.container import Services
-from api.services.keys import Principal, may_read_site
+from api.services.keys import Principal, bearer_token, may_read_site
 
 
 async def get_services(request: Request) -> Services:
@@ -44,9 +44,8 @@ async def get_principal(request: Request) -> Principal:
     (see :func:`api.app.declare_bearer`).
     """
     challenge = {"WWW-Authenticate": "Bearer"}
-    scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
+    token = bearer_token(request.headers.get("authorization"))
+    if token is None:
         raise HTTPException(401, "an API key is required: Authorization: Bearer <token>",
                             headers=challenge)
     keys = request.app.state.services.keys

@@ -128,6 +128,22 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
+class ChangeRow(Base):
+    """One change another process must see: a plan pointer moved or a fallback was stored
+    (``plans``), a site got a new version (``site``), a key was revoked (``keys``).
+
+    Written in the transaction of the change itself; every process reads the rows after the
+    last one it saw, and rebuilds what they name (see :mod:`api.services.changes`).
+    """
+
+    __tablename__ = "changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    site: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
 def _sqlite_pragmas(engine: Engine, begin: str) -> None:
     """WAL, a busy timeout, foreign keys, and our own BEGIN (IMMEDIATE for the writer)."""
 

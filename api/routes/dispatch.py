@@ -41,7 +41,7 @@ async def dispatch(
     moment = at or now
     services = request.app.state.services
     try:
-        found = services.dispatcher.answer(site, moment, now, io=False)
+        found = services.dispatcher.cached_answer(site, moment, now)
     except CacheMiss:
         found = await run_in_threadpool(services.dispatcher.answer, site, moment, now)
     status, headers, body = conditional(

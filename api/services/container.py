@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from api.services.changes import ChangeFeed
 from api.services.dispatch import Dispatcher
 from api.services.keys import KeyRing
 from api.services.planning import Planner
@@ -32,27 +33,46 @@ class Services:
     dispatcher: Dispatcher
     telemetry: TelemetryDesk
     auto: AutoPlanner
+    clock: Callable[[], datetime]
 
     def __post_init__(self) -> None:
         self._stop = threading.Event()
+        self._feed = ChangeFeed(self.store)
         self._refresher = threading.Thread(
-            target=self._refresh_loop, name="dispatch-refresh", daemon=True
+            target=self._refresh_loop, name="change-feed", daemon=True
         )
+        self._feed_failing = False
 
     def start(self) -> None:
-        """Start the background work: the dispatch cache refresher, and the scheduler if
+        """Start the background work: the change feed reader, and the scheduler if
         enabled."""
+        self.poll_changes()
         if self.settings.dispatch_cache_ttl_s > 0:
             self._refresher.start()
         if self.settings.scheduler_enabled:
             self.auto.start()
 
+    def poll_changes(self) -> None:
+        """Apply what changed in any process since the last poll: revoked keys are
+        forgotten, changed sites' dispatch snapshots rebuilt."""
+        try:
+            changes = self._feed.poll(self.clock())
+        except Exception as exc:  # noqa: BLE001 - a database outage must not end the loop
+            if not self._feed_failing:
+                log.warning("reading the change feed failed: %s: %s", type(exc).__name__, exc)
+            self._feed_failing = True
+            return
+        self._feed_failing = False
+        if changes.keys or changes.everything:
+            self.keys.forget_all()
+        if changes.everything:
+            self.dispatcher.refresh()
+        elif changes.sites:
+            self.dispatcher.refresh(changes.sites)
+
     def _refresh_loop(self) -> None:
         while not self._stop.wait(self.settings.dispatch_cache_ttl_s):
-            try:
-                self.dispatcher.refresh()
-            except Exception:  # noqa: BLE001 - a database hiccup must not end the loop
-                log.exception("refreshing the dispatch caches failed")
+            self.poll_changes()
 
     def close(self) -> None:
         self._stop.set()
@@ -79,5 +99,5 @@ def build_services(settings: Settings, clock: Callable[[], datetime]) -> Service
         settings=settings, store=store, keys=KeyRing(store, settings.key_cache_ttl_s),
         sites=sites, plans=PlanBook(store), planner=planner, dispatcher=dispatcher,
         telemetry=TelemetryDesk(store, settings, dispatcher, planner),
-        auto=AutoPlanner(settings, sites, planner, clock),
+        auto=AutoPlanner(settings, sites, planner, clock), clock=clock,
     )

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from api.services.changes import KEYS, record_change
 from api.services.errors import Invalid, NotFound
 from api.services.ttlcache import Stale, TtlCache
 from api.store import ApiKey, Store
@@ -36,6 +37,18 @@ class Principal:
 def may_read_site(principal: Principal, site: str) -> bool:
     """Admins and managers reach every site; a controller only its own."""
     return principal.role != "controller" or principal.site == site
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header; None for any other value.
+
+    The one parser of the header, for the routes' dependency and the dispatch fast path.
+    """
+    scheme, _, token = (authorization or "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return None
+    return token
 
 
 def hash_token(token: str) -> str:
@@ -78,27 +91,33 @@ def list_keys(store: Store) -> list[ApiKey]:
 
 
 class KeyRing:
-    """Looks tokens up, remembering answers for ``ttl_s`` so polls do not hit the database."""
+    """Looks tokens up, remembering answers for ``ttl_s`` so polls do not hit the database.
+
+    An answer is never used after ``ttl_s``; a revocation anywhere also clears every
+    process's memory through the change feed (:meth:`forget_all`).
+    """
 
     def __init__(self, store: Store, ttl_s: float):
         self._store = store
         self._cache: TtlCache[str, Principal | None] = TtlCache(ttl_s)
 
     def cached(self, token: str) -> Principal | None:
-        """The key's principal if this process knows it, else None (ask ``authenticate``).
-
-        An expired entry is still answered from memory while one caller reloads it.
-        """
+        """The key's principal if this process knows it (an answer younger than ``ttl_s``),
+        else None (ask ``authenticate``)."""
         try:
             return self._cache.get(hash_token(token))
         except Stale:
             return None
 
+    def forget_all(self) -> None:
+        """Drop every remembered answer (a key was revoked, maybe in another process)."""
+        self._cache.clear()
+
     def authenticate(self, token: str) -> Principal | None:
         """The key's principal, from memory if fresh, else from the database."""
         digest = hash_token(token)
         try:
-            return self._cache.get(digest, share=False)
+            return self._cache.get(digest)
         except Stale:
             pass
         with self._store.reader() as s:
@@ -116,6 +135,7 @@ class KeyRing:
                 raise NotFound(f"no API key with id {key_id!r}")
             if row.revoked_at is None:
                 row.revoked_at = now
+                record_change(s, KEYS, None, now)
             digest = row.token_sha256
         self._cache.drop(digest)
         return row

@@ -13,6 +13,7 @@ import pandas as pd
 
 from api.schemas import PlanRequest, StateIn, WeatherIn
 from api.services import jobs
+from api.services.changes import PLANS, record_change
 from api.services.errors import Invalid, ServiceError, SolveFailed
 from api.services.plans import summary_of
 from api.services.pool import SolvePool
@@ -188,26 +189,12 @@ class Planner:
         days = sorted({local_day(site, t.to_pydatetime()) for t in index})
         return self.record(site.name, sv, days, kind, stored, request, now, point=True)
 
-    def make_fallback(
-        self, site: Site, sv: SiteVersion, index: pd.DatetimeIndex, state: Any, now: datetime
-    ) -> str:
-        """Store the rule-based plan for ``index`` (never made current); returns its id."""
-        try:
-            stored = self.pool.run(
-                jobs.fallback_job, site, index, state, now,
-                wait_s=self._settings.solve_time_limit_s + self._settings.solve_wait_margin_s,
-            )
-        except ServiceError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - reported to the controller, not raised
-            raise SolveFailed(
-                f"no plan covers this moment and the rule-based fallback failed "
-                f"({type(exc).__name__}: {exc})", status_code=503,
-            ) from None
-        day = local_day(site, index[0].to_pydatetime())
-        request = {"fallback_from": index[0].isoformat()}
-        self.record(site.name, sv, [day], "fallback", stored, request, now, point=False)
-        return stored.plan_id
+    @staticmethod
+    def fallback(site: Site, index: pd.DatetimeIndex, state: Any, now: datetime
+                 ) -> jobs.StoredPlan:
+        """The rule-based plan for ``index``, computed in the calling thread: it is cheap, and
+        it must not depend on the solve pool, which may be full or broken."""
+        return jobs.fallback_job(site, index, state, now)
 
     def record(
         self, name: str, sv: SiteVersion, days: list[date], kind: str, stored: jobs.StoredPlan,
@@ -230,6 +217,7 @@ class Planner:
             if point:
                 for day in days:
                     self._store.upsert_pointer(s, name, day, stored.plan_id, now, now)
+            record_change(s, PLANS, name, now)
             current = point and self._store.pointer(s, name, days[0]) == stored.plan_id
         if point:
             self._on_moved(name)

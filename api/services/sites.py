@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from api.services.changes import SITE, record_change
 from api.services.errors import Invalid, NotFound
 from api.store import SiteVersion, Store
 from sites.load import SiteError, parse_yaml, site_from_data
@@ -96,6 +97,7 @@ class SiteBook:
                         content_sha256=digest, body_json=body, created_at=now,
                     )
                     s.add(row)
+                    record_change(s, SITE, site.name, now)
                 return row, True
             except IntegrityError:
                 continue  # another writer took this version number; read again

@@ -99,8 +99,7 @@ class TelemetryDesk:
                            body_json=body.model_dump_json())
         with self._store.writer() as s:
             s.add(row)
-        ids = self._dispatcher.candidates(name, local_day(site, body.at))
-        plan = self._dispatcher.compact(ids[0]) if ids[0] else None
+        plan = self._dispatcher.current_plan(name, local_day(site, body.at))
         deviation = deviation_pu(site, plan, body.at, body)
         out: dict[str, Any] = {"telemetry_id": row.id, "site": name, "at": body.at,
                                "deviation_pu": deviation, "replanned": False}
