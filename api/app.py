@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.deps import utc_now
@@ -20,8 +21,9 @@ from api.fastpath import DispatchFastPath
 from api.middleware import BodySizeLimit, BodyTooLarge
 from api.routes import dispatch, health, keys, plans, sites
 from api.services.container import build_services
-from api.services.errors import ServiceError
+from api.services.errors import Insufficient, ServiceError, Unavailable
 from api.settings import Settings, get_settings
+from api.store import is_full, is_outage
 
 log = logging.getLogger("villagegrid.api")
 
@@ -128,6 +130,20 @@ def create_app(
                                  "errors": ["body: not JSON in UTF-8"]}, 422)
         return JSONResponse({"detail": exc.detail, "errors": []}, exc.status_code,
                             headers=exc.headers)
+
+    @app.exception_handler(SQLAlchemyError)
+    async def _database_error(request: Request, exc: SQLAlchemyError) -> JSONResponse:
+        store = request.app.state.services.store
+        if is_full(exc):
+            error: ServiceError = Insufficient(
+                "the database is full: nothing was stored; free disk space and retry")
+        elif is_outage(exc):
+            store.note_down(exc)
+            error = Unavailable("the database is unavailable; retry shortly")
+        else:
+            log.error("database error: %s: %s", type(exc).__name__, exc)
+            error = Unavailable("the database refused the request; retry shortly")
+        return await _service_error(request, error)
 
     @app.exception_handler(BodyTooLarge)
     async def _too_large(_request: Request, exc: BodyTooLarge) -> JSONResponse:

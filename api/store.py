@@ -13,6 +13,7 @@ Rules the tables keep:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -35,7 +36,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 
@@ -161,6 +163,25 @@ def _sqlite_pragmas(engine: Engine, begin: str) -> None:
         conn.exec_driver_sql(begin)
 
 
+log = logging.getLogger("villagegrid.api")
+
+
+def is_full(exc: BaseException) -> bool:
+    """The database refused a write for lack of space (SQLite ``SQLITE_FULL``, PostgreSQL
+    ``disk full``)."""
+    text = str(getattr(exc, "orig", None) or exc).lower()
+    return isinstance(exc, OperationalError | DBAPIError) and (
+        "database or disk is full" in text or "no space left" in text or "disk full" in text
+    )
+
+
+def is_outage(exc: BaseException) -> bool:
+    """The database does not answer (refused or lost connection, pool exhausted)."""
+    return isinstance(exc, OperationalError | InterfaceError | PoolTimeout) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    )
+
+
 class Store:
     """Engines and sessions for one database URL; creates the schema when opened.
 
@@ -186,6 +207,21 @@ class Store:
             Base.metadata.create_all(self._write_engine)
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(self._write_engine, expire_on_commit=False)
+        #: the last write failed for lack of space (cleared by the next write that succeeds)
+        self.full = False
+        #: the database stopped answering; one log line when it goes, one when it is back
+        self.down = False
+
+    def note_down(self, exc: BaseException) -> None:
+        if not self.down:
+            self.down = True
+            log.warning("the database is unreachable (%s: %s); answering 503 until it is back",
+                        type(exc).__name__, str(exc).strip().splitlines()[0][:200])
+
+    def note_up(self) -> None:
+        if self.down:
+            self.down = False
+            log.warning("the database answers again")
 
     @contextmanager
     def reader(self) -> Iterator[Session]:
@@ -196,8 +232,14 @@ class Store:
     @contextmanager
     def writer(self) -> Iterator[Session]:
         """A session whose work commits as one transaction, or rolls back on error."""
-        with self._write() as session, session.begin():
-            yield session
+        try:
+            with self._write() as session, session.begin():
+                yield session
+        except SQLAlchemyError as exc:
+            if is_full(exc):
+                self.full = True
+            raise
+        self.full = False
 
     def ping(self) -> None:
         """Raise if the database cannot answer a query."""

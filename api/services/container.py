@@ -41,7 +41,6 @@ class Services:
         self._refresher = threading.Thread(
             target=self._refresh_loop, name="change-feed", daemon=True
         )
-        self._feed_failing = False
 
     def start(self) -> None:
         """Start the background work: the change feed reader, and the scheduler if
@@ -55,14 +54,13 @@ class Services:
     def poll_changes(self) -> None:
         """Apply what changed in any process since the last poll: revoked keys are
         forgotten, changed sites' dispatch snapshots rebuilt."""
+        self.planner.pool.check()
         try:
             changes = self._feed.poll(self.clock())
         except Exception as exc:  # noqa: BLE001 - a database outage must not end the loop
-            if not self._feed_failing:
-                log.warning("reading the change feed failed: %s: %s", type(exc).__name__, exc)
-            self._feed_failing = True
+            self.store.note_down(exc)
             return
-        self._feed_failing = False
+        self.store.note_up()
         if changes.keys or changes.everything:
             self.keys.forget_all()
         if changes.everything:
