@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
@@ -27,7 +28,7 @@ router = APIRouter(prefix="/v1/sites/{site}", tags=["controllers"])
     },
 )
 async def dispatch(
-    site: SiteName, request: Request, now: NowDep, _: SiteAccess,
+    site: SiteName, request: Request, now: NowDep, caller: SiteAccess,
     at: Annotated[AwareDatetime | None, Query(description="a moment with its UTC offset")] = None,
     if_none_match: Annotated[str | None, Header(max_length=IF_NONE_MATCH_MAX)] = None,
 ) -> Response:
@@ -43,7 +44,10 @@ async def dispatch(
     try:
         found = services.dispatcher.cached_answer(site, moment, now)
     except CacheMiss:
-        found = await run_in_threadpool(services.dispatcher.answer, site, moment, now)
+        # a fallback stored for an explicit moment counts against the key's daily limit
+        charge = None if at is None else partial(
+            services.limits.fallbacks.hit, f"key:{caller.key_id}", f"key {caller.key_id}")
+        found = await run_in_threadpool(services.dispatcher.answer, site, moment, now, charge)
     status, headers, body = conditional(
         found, moment.timestamp(), services.settings.poll_interval_s, if_none_match
     )
@@ -55,6 +59,10 @@ async def dispatch(
 @router.post("/telemetry", status_code=201, response_model=TelemetryOut,
              responses={422: {"model": ErrorOut}})
 def telemetry(site: SiteName, body: TelemetryIn, services: ServicesDep, now: NowDep,
-              _: SiteAccess) -> dict:
-    """Store measured state; re-plan the rest of the day when asked or when it strays."""
-    return services.telemetry.report(site, body, now)
+              caller: SiteAccess) -> dict:
+    """Store measured state; re-plan the rest of the day when asked or when it strays.
+
+    A report equal to one already stored (same site, time and measurements: a retry) is not
+    stored again; the answer repeats the first one's ids with ``duplicate`` true.
+    """
+    return services.telemetry.report(site, body, now, caller.key_id)

@@ -11,6 +11,7 @@ from datetime import datetime
 from api.services.changes import ChangeFeed
 from api.services.dispatch import Dispatcher
 from api.services.keys import KeyRing
+from api.services.limits import Limits
 from api.services.planning import Planner
 from api.services.plans import PlanBook
 from api.services.scheduler import AutoPlanner
@@ -34,6 +35,7 @@ class Services:
     telemetry: TelemetryDesk
     auto: AutoPlanner
     clock: Callable[[], datetime]
+    limits: Limits
 
     def __post_init__(self) -> None:
         self._stop = threading.Event()
@@ -93,9 +95,10 @@ def build_services(settings: Settings, clock: Callable[[], datetime]) -> Service
     planner = Planner(store, settings, sites, on_moved=on_moved)
     dispatcher = Dispatcher(store, settings, sites, planner)
     moved.append(dispatcher.invalidate)
+    limits = Limits(settings)
     return Services(
         settings=settings, store=store, keys=KeyRing(store, settings.key_cache_ttl_s),
         sites=sites, plans=PlanBook(store), planner=planner, dispatcher=dispatcher,
-        telemetry=TelemetryDesk(store, settings, dispatcher, planner),
-        auto=AutoPlanner(settings, sites, planner, clock), clock=clock,
+        telemetry=TelemetryDesk(store, settings, dispatcher, planner, limits),
+        auto=AutoPlanner(settings, sites, planner, clock), clock=clock, limits=limits,
     )

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -94,8 +95,12 @@ class Dispatcher:
             raise CacheMiss()
         return snap.answer(self._moment(at, now), self._settings.dispatch_intervals)
 
-    def answer(self, name: str, at: datetime, now: datetime) -> DispatchAnswer:
-        """The answer for ``at``, loading what the snapshot lacks (runs in a worker thread)."""
+    def answer(self, name: str, at: datetime, now: datetime,
+               charge: Callable[[], None] | None = None) -> DispatchAnswer:
+        """The answer for ``at``, loading what the snapshot lacks (runs in a worker thread).
+
+        ``charge`` is called before a fallback plan is made and stored; it may refuse by
+        raising (a limit of the caller)."""
         t_s = self._moment(at, now)
         intervals = self._settings.dispatch_intervals
         for _ in range(4 * intervals + 2):  # each miss adds a day or a fallback
@@ -106,7 +111,7 @@ class Dispatcher:
                 found = snap.answer(t_s, intervals)
             except CacheMiss as miss:
                 try:
-                    self._load(name, miss, now)
+                    self._load(name, miss, now, charge)
                 except ServiceError:
                     raise  # no such site
                 except Exception as exc:  # noqa: BLE001 - the database, a failed fallback
@@ -146,7 +151,8 @@ class Dispatcher:
         self._dirty.discard(name)
         return snap
 
-    def _load(self, name: str, miss: CacheMiss, now: datetime | None = None) -> None:
+    def _load(self, name: str, miss: CacheMiss, now: datetime | None = None,
+              charge: Callable[[], None] | None = None) -> None:
         with self._lock(name):
             snap = self._snapshots.get(name)
             if snap is None or name in self._dirty:
@@ -165,6 +171,8 @@ class Dispatcher:
                 if self._covered(fresh, miss):  # another process stored one meanwhile
                     self._swap(name, fresh)
                     return
+                if charge is not None:
+                    charge()
                 plan = self._compute_fallback(snap.site, snap.version, miss, now,  # type: ignore[arg-type]
                                               store=True)
                 self._swap(name, fresh.with_fallback(miss.day, plan))

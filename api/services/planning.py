@@ -10,6 +10,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from api.schemas import PlanRequest, StateIn, WeatherIn
 from api.services import jobs
@@ -19,7 +21,7 @@ from api.services.plans import summary_of
 from api.services.pool import SolvePool
 from api.services.sites import SiteBook
 from api.settings import Settings
-from api.store import PlanRow, SiteVersion, Store
+from api.store import CurrentPlan, PlanRow, SiteVersion, Store
 from sites.schema import Battery, Digester, Genset, ShiftableLoad, Site
 from sites.timeindex import day_index, horizon_index
 
@@ -196,6 +198,19 @@ class Planner:
         it must not depend on the solve pool, which may be full or broken."""
         return jobs.fallback_job(site, index, state, now)
 
+    def _prune(self, s: Session, name: str, day: date, fallback: bool) -> None:
+        """Retention: of the site-day's plans that are no current plan, keep the newest
+        ``superseded_plans_kept`` (solved and fallback plans counted apart), delete the rest."""
+        kind = PlanRow.kind == "fallback" if fallback else PlanRow.kind != "fallback"
+        current = select(CurrentPlan.plan_id).where(CurrentPlan.site == name)
+        old = (select(PlanRow.plan_id).where(
+            PlanRow.site == name, PlanRow.local_day == day, kind, PlanRow.plan_id.not_in(current)
+        ).order_by(PlanRow.created_at.desc(), PlanRow.plan_id)
+            .offset(self._settings.superseded_plans_kept))
+        doomed = list(s.scalars(old))
+        if doomed:
+            s.execute(delete(PlanRow).where(PlanRow.plan_id.in_(doomed)))
+
     def record(
         self, name: str, sv: SiteVersion, days: list[date], kind: str, stored: jobs.StoredPlan,
         request: dict, now: datetime, *, point: bool,
@@ -219,6 +234,7 @@ class Planner:
                     self._store.upsert_pointer(s, name, day, stored.plan_id, now, now)
             record_change(s, PLANS, name, now)
             current = point and self._store.pointer(s, name, days[0]) == stored.plan_id
+            self._prune(s, name, days[0], kind == "fallback")
         if point:
             self._on_moved(name)
         return summary_of(row, sv.version, current)

@@ -7,10 +7,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy import text as text_sql
+
 from api.schemas import TelemetryIn
 from api.services.compact import CompactPlan
 from api.services.dispatch import Dispatcher
-from api.services.errors import Invalid, SolveFailed
+from api.services.errors import Invalid, Limited, SolveFailed
+from api.services.limits import Limits
 from api.services.planning import Planner, local_day, make_state, state_errors
 from api.settings import Settings
 from api.store import Store, TelemetryRow
@@ -77,13 +81,33 @@ def served_so_far(site: Site, plan: CompactPlan | None, at: datetime) -> dict[st
 
 class TelemetryDesk:
     def __init__(self, store: Store, settings: Settings, dispatcher: Dispatcher,
-                 planner: Planner):
+                 planner: Planner, limits: Limits):
         self._store = store
         self._settings = settings
         self._dispatcher = dispatcher
         self._planner = planner
+        self._limits = limits
 
-    def report(self, name: str, body: TelemetryIn, now: datetime) -> dict[str, Any]:
+    def _store_once(self, name: str, body: TelemetryIn, now: datetime
+                    ) -> tuple[TelemetryRow, bool]:
+        """Store the report unless an equal one (same site, time and measurements) is
+        stored already; returns the row and whether it was new."""
+        text = body.model_dump_json()
+        with self._store.writer() as s:
+            if self._store.dialect == "postgresql":  # serialise equal reports racing
+                s.execute(text_sql("SELECT pg_advisory_xact_lock(hashtext(:k))"),
+                          {"k": f"telemetry:{name}:{body.at.isoformat()}"})
+            found = s.scalar(select(TelemetryRow).where(
+                TelemetryRow.site == name, TelemetryRow.at == body.at,
+                TelemetryRow.body_json == text).limit(1))
+            if found is not None:
+                return found, False
+            row = TelemetryRow(site=name, at=body.at, received_at=now, body_json=text)
+            s.add(row)
+        return row, True
+
+    def report(self, name: str, body: TelemetryIn, now: datetime, key_id: str = ""
+               ) -> dict[str, Any]:
         site, sv = self._dispatcher.site(name)
         errors = _measured_errors(site, body)
         levels = {k: getattr(body, k) for k in ("battery_soc_kwh", "holder_m3", "genset_kw")}
@@ -95,10 +119,14 @@ class TelemetryDesk:
                           f"{CLOCK_SKEW.seconds // 60} minutes from now, got {body.at.isoformat()}")
         if errors:
             raise Invalid("the telemetry does not fit the site", errors)
-        row = TelemetryRow(site=name, at=body.at, received_at=now,
-                           body_json=body.model_dump_json())
-        with self._store.writer() as s:
-            s.add(row)
+        if body.replan:  # asked for: refused whole (429) when over the limit, before storing
+            self._limits.replans.check(f"key:{key_id}", f"key {key_id}")
+            self._limits.replans.check(f"site:{name}", f"site {name!r}")
+        row, new = self._store_once(name, body, now)
+        if not new:
+            return {"telemetry_id": row.id, "site": name, "at": body.at, "deviation_pu": None,
+                    "replanned": row.replan_plan_id is not None, "duplicate": True,
+                    "replan_plan_id": row.replan_plan_id}
         plan = self._dispatcher.current_plan(name, local_day(site, body.at))
         deviation = deviation_pu(site, plan, body.at, body)
         out: dict[str, Any] = {"telemetry_id": row.id, "site": name, "at": body.at,
@@ -106,6 +134,10 @@ class TelemetryDesk:
         too_far = deviation is not None and deviation > self._settings.replan_deviation_pu
         if not (body.replan or too_far):
             return out
+        try:
+            self._limits.replan(key_id, name)
+        except Limited as exc:
+            return {**out, "replan_error": exc.message}
         served = body.served_kwh if body.served_kwh is not None else served_so_far(
             site, plan, body.at)
         state = make_state(site, {**levels, "served_kwh": served})
