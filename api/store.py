@@ -146,6 +146,18 @@ class ChangeRow(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
 
 
+class AutoPlanClaim(Base):
+    """Which process makes the automatic plan of a site's local day: the first to insert
+    the row; the others skip it (see :mod:`api.services.scheduler`)."""
+
+    __tablename__ = "auto_plan_claims"
+
+    site: Mapped[str] = mapped_column(String(64), primary_key=True)
+    local_day: Mapped[date] = mapped_column(Date, primary_key=True)
+    claimed_by: Mapped[str] = mapped_column(String(128))
+    claimed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 def _sqlite_pragmas(engine: Engine, begin: str) -> None:
     """WAL, a busy timeout, foreign keys, and our own BEGIN (IMMEDIATE for the writer)."""
 

@@ -31,6 +31,8 @@ def record_change(session: Session, kind: str, site: str | None, now: datetime) 
 class Changes:
     sites: frozenset[str]
     keys: bool
+    #: sites with a new version (a subset of ``sites``)
+    new_sites: frozenset[str] = frozenset()
     #: True when rows were pruned before this process saw them: rebuild everything
     everything: bool = False
 
@@ -59,4 +61,6 @@ class ChangeFeed:
             with self._store.writer() as s:
                 s.execute(delete(ChangeRow).where(ChangeRow.at < now - KEEP))
         return Changes(frozenset(site for _, kind, site in rows if site and kind != KEYS),
-                       any(kind == KEYS for _, kind, _ in rows), everything)
+                       any(kind == KEYS for _, kind, _ in rows),
+                       frozenset(site for _, kind, site in rows if site and kind == SITE),
+                       everything)

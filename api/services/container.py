@@ -69,6 +69,13 @@ class Services:
             self.dispatcher.refresh()
         elif changes.sites:
             self.dispatcher.refresh(changes.sites)
+        if self.settings.scheduler_enabled:  # sites registered here or in another process
+            for name in changes.new_sites:
+                try:
+                    site, _ = self.sites.latest(name)
+                    self.auto.schedule(name, site.location.timezone)
+                except Exception as exc:  # noqa: BLE001 - scheduled at the next change or start
+                    log.warning("scheduling %s failed: %s", name, exc)
 
     def _refresh_loop(self) -> None:
         while not self._stop.wait(self.settings.dispatch_cache_ttl_s):
@@ -100,5 +107,5 @@ def build_services(settings: Settings, clock: Callable[[], datetime]) -> Service
         settings=settings, store=store, keys=KeyRing(store, settings.key_cache_ttl_s),
         sites=sites, plans=PlanBook(store), planner=planner, dispatcher=dispatcher,
         telemetry=TelemetryDesk(store, settings, dispatcher, planner, limits),
-        auto=AutoPlanner(settings, sites, planner, clock), clock=clock, limits=limits,
+        auto=AutoPlanner(settings, sites, planner, clock, store), clock=clock, limits=limits,
     )
