@@ -49,7 +49,9 @@ class Settings(BaseSettings):
         default=4, ge=1, le=96, description="intervals in a dispatch answer (current + next)"
     )
     dispatch_cache_ttl_s: float = Field(
-        default=2.0, ge=0, le=300, description="how long a process trusts its cached pointers"
+        default=1.0, ge=0, le=300,
+        description="how often this process reads the change feed (plans, sites, keys changed "
+        "in any process) [s]; 0: never"
     )
     key_cache_ttl_s: float = Field(
         default=30.0, ge=0, le=3600, description="how long a process trusts a cached API key"

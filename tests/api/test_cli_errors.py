@@ -136,3 +136,12 @@ def test_cli_and_api_share_the_date_rule(make_api, capsys):
     assert main(["plan", DEMO, "--date", "1900-01-01"]) == 2
     assert "3660 days" in _err(capsys)
     assert Path(DEMO).exists()
+
+
+def test_weather_that_misses_the_day_is_quoted_in_local_interval_times(tmp_path, capsys):
+    august = tmp_path / "august.csv"
+    august.write_text("time,ghi_wm2\n2026-08-01T00:00Z,0\n2026-08-01T01:00Z,0\n")
+    assert main(["plan", DEMO, "--date", "2026-06-21", "--weather", str(august)]) == 2
+    err = _err(capsys)
+    assert "weather covers 2026-08-01T08:00:00+08:00 to 2026-08-01T09:00:00+08:00" in err
+    assert "needs 2026-06-21T00:00:00+08:00 to 2026-06-22T00:00:00+08:00 (Asia/Shanghai)" in err
