@@ -8,7 +8,8 @@ from typing import Any, get_args
 import yaml
 from pydantic import ValidationError
 
-from sites.schema import AnyDevice, FuelSpec, Load, Site, reference_errors
+from sites.references import reference_errors
+from sites.schema import AnyDevice, FuelSpec, Load, Site
 
 
 class SiteError(ValueError):
@@ -98,7 +99,7 @@ def _path(loc: tuple[Any, ...], data: Any) -> str:
 def _tags(union: Any) -> list[str]:
     """The tags of a discriminated union ``Annotated[A | B, Field(discriminator=...)]``."""
     members, info = get_args(union)
-    tags = []
+    tags: list[str] = []
     for member in get_args(members):
         if not isinstance(member, type):  # a nested union (the loads): its first member's tag
             member = get_args(get_args(member)[0])[0]

@@ -12,10 +12,12 @@ from north (90° east, 180° south, 270° west). Hours are local clock hours in 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from sites.references import reference_errors
 
 #: Temperature models for the cell-temperature step, named ``<family>_<mounting>``.
 #: Building-integrated arrays run hotter than open racks; see forecasting/pv.py.
@@ -388,45 +390,6 @@ Load = Annotated[FixedLoad | ShiftableLoad, Field(discriminator="type")]
 AnyDevice = Annotated[
     PvArray | Battery | Digester | Genset | Load | HeatLoad | Grid, Field(discriminator="kind")
 ]
-SUPPLY_KINDS = ("pv_array", "genset", "grid")
-
-
-def reference_errors(devices: list[Any]) -> list[str]:
-    """Every problem between devices: repeated names, a genset's digester or a heat load's
-    CHP units that do not exist, more than one grid, no supply.
-
-    Works on plain mappings, so that a file whose fields do not all validate still gets
-    these errors reported in the same run.
-    """
-    items = [d for d in devices if isinstance(d, dict)]
-    names = [d.get("name") for d in items]
-    errors = []
-    twice = sorted({str(n) for n in names if n is not None and names.count(n) > 1})
-    if twice:
-        errors.append(f"device names must be unique; repeated: {', '.join(twice)}")
-    by_name = {d.get("name"): d for d in items}
-    for i, d in enumerate(devices):
-        if not isinstance(d, dict):
-            continue
-        where = f"devices[{i}] ({d.get('name')})"
-        fuel = d.get("fuel")
-        if d.get("kind") == "genset" and isinstance(fuel, dict) and fuel.get("type") == "biogas":
-            if (by_name.get(fuel.get("digester")) or {}).get("kind") != "digester":
-                errors.append(f"{where}.fuel.digester: no digester named {fuel.get('digester')!r}")
-        if d.get("kind") == "heat_load":
-            for unit in d.get("chp_units") or ():
-                g = by_name.get(unit) if isinstance(unit, str) else None
-                recovery = (g or {}).get("heat_recovery_pu", 0) or 0
-                if (g or {}).get("kind") != "genset" or not isinstance(recovery, int | float) \
-                        or recovery <= 0:
-                    errors.append(
-                        f"{where}.chp_units: {unit!r} is not a genset with heat_recovery_pu > 0"
-                    )
-    if sum(d.get("kind") == "grid" for d in items) > 1:
-        errors.append("a site has at most one grid connection")
-    if items and not any(d.get("kind") in SUPPLY_KINDS for d in items):
-        errors.append("a site needs at least one supply: a pv_array, a genset or a grid")
-    return errors
 
 
 class Site(Strict):

@@ -173,8 +173,8 @@ class Dispatcher:
                     return
                 if charge is not None:
                     charge()
-                plan = self._compute_fallback(snap.site, snap.version, miss, now,  # type: ignore[arg-type]
-                                              store=True)
+                assert now is not None, "a fallback miss comes from answer(), which has now"
+                plan = self._compute_fallback(snap.site, snap.version, miss, now, store=True)
                 self._swap(name, fresh.with_fallback(miss.day, plan))
 
     @staticmethod
@@ -238,13 +238,15 @@ class Dispatcher:
                           store: bool) -> CompactPlan:
         """The rule-based plan from the missed moment to the end of its day, computed here
         (not in the solve pool); stored when ``store`` and the database takes it."""
-        index = day_index(site, miss.day)  # type: ignore[arg-type]
-        index = index[index + site.step > pd.Timestamp(miss.t_s, unit="s", tz="UTC")]
+        day, t_s = miss.day, miss.t_s
+        assert day is not None and t_s is not None, "a fallback miss names its moment"
+        index = day_index(site, day)
+        index = index[index + site.step > pd.Timestamp(t_s, unit="s", tz="UTC")]
         state = self._state(site) if store else None
         stored = self._planner.fallback(site, index, state, now)
         if store:
             try:
-                self._planner.record(site.name, sv, [miss.day], "fallback", stored,  # type: ignore[list-item]
+                self._planner.record(site.name, sv, [day], "fallback", stored,
                                      {"fallback_from": index[0].isoformat()}, now, point=False)
             except SQLAlchemyError as exc:
                 log.warning("fallback plan of %s kept in memory only (%s)", site.name,

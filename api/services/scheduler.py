@@ -10,9 +10,9 @@ Sites registered through another process are scheduled when the change feed repo
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 import os
 import socket
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 

@@ -21,7 +21,8 @@ def _count(api: Api, table, **where) -> int:  # type: ignore[no-untyped-def]
         return int(s.scalar(query))
 
 
-def _telemetry(api: Api, at: str, who: str = "controller", **extra: object):  # type: ignore[no-untyped-def]
+def _telemetry(api: Api, at: str, who: str = "controller",  # type: ignore[no-untyped-def]
+               **extra: object):
     body = {"at": at, "battery_soc_kwh": {"village-battery": 150.0}, **extra}
     return api.client.post(f"/v1/sites/{SITE}/telemetry", json=body, headers=api.auth(who))
 
