@@ -132,7 +132,8 @@ class ApiKey(Base):
 
 class ChangeRow(Base):
     """One change another process must see: a plan pointer moved or a fallback was stored
-    (``plans``), a site got a new version (``site``), a key was revoked (``keys``).
+    (``plans``), a site got a new version (``site``), a key was revoked (``keys``);
+    ``subject`` names the site, or the revoked key's id.
 
     Written in the transaction of the change itself; every process reads the rows after the
     last one it saw, and rebuilds what they name (see :mod:`api.services.changes`).
@@ -142,7 +143,7 @@ class ChangeRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(16))
-    site: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    subject: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
 
 

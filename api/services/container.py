@@ -63,8 +63,10 @@ class Services:
             self.store.note_down(exc)
             return
         self.store.note_up()
-        if changes.keys or changes.everything:
+        if changes.everything:
             self.keys.forget_all()
+        elif changes.keys:
+            self.keys.forget(changes.keys)
         if changes.everything:
             self.dispatcher.refresh()
         elif changes.sites:

@@ -93,8 +93,8 @@ def list_keys(store: Store) -> list[ApiKey]:
 class KeyRing:
     """Looks tokens up, remembering answers for ``ttl_s`` so polls do not hit the database.
 
-    An answer is never used after ``ttl_s``; a revocation anywhere also clears every
-    process's memory through the change feed (:meth:`forget_all`).
+    An answer is never used after ``ttl_s``; a revocation anywhere also removes the key from
+    every process's memory through the change feed (:meth:`forget`).
     """
 
     def __init__(self, store: Store, ttl_s: float):
@@ -110,8 +110,12 @@ class KeyRing:
             return None
 
     def forget_all(self) -> None:
-        """Drop every remembered answer (a key was revoked, maybe in another process)."""
+        """Drop every remembered answer."""
         self._cache.clear()
+
+    def forget(self, key_ids: frozenset[str]) -> None:
+        """Drop the remembered answers of these keys (revoked, maybe in another process)."""
+        self._cache.drop_where(lambda found: found is not None and found.key_id in key_ids)
 
     def authenticate(self, token: str) -> Principal | None:
         """The key's principal, from memory if fresh, else from the database."""
@@ -135,7 +139,7 @@ class KeyRing:
                 raise NotFound(f"no API key with id {key_id!r}")
             if row.revoked_at is None:
                 row.revoked_at = now
-                record_change(s, KEYS, None, now)
+                record_change(s, KEYS, key_id, now)
             digest = row.token_sha256
         self._cache.drop(digest)
         return row

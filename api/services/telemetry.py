@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy import text as text_sql
+from sqlalchemy.orm import Session
 
 from api.schemas import TelemetryIn
 from api.services.compact import CompactPlan
@@ -88,18 +89,23 @@ class TelemetryDesk:
         self._planner = planner
         self._limits = limits
 
+    @staticmethod
+    def _equal(s: Session, name: str, body: TelemetryIn) -> TelemetryRow | None:
+        """A stored report of the same site, time and measurements."""
+        return s.scalar(select(TelemetryRow).where(
+            TelemetryRow.site == name, TelemetryRow.at == body.at,
+            TelemetryRow.body_json == body.model_dump_json()).limit(1))
+
     def _store_once(self, name: str, body: TelemetryIn, now: datetime
                     ) -> tuple[TelemetryRow, bool]:
-        """Store the report unless an equal one (same site, time and measurements) is
-        stored already; returns the row and whether it was new."""
+        """Store the report unless an equal one is stored already; returns the row and
+        whether it was new."""
         text = body.model_dump_json()
         with self._store.writer() as s:
             if self._store.dialect == "postgresql":  # serialise equal reports racing
                 s.execute(text_sql("SELECT pg_advisory_xact_lock(hashtext(:k))"),
                           {"k": f"telemetry:{name}:{body.at.isoformat()}"})
-            found = s.scalar(select(TelemetryRow).where(
-                TelemetryRow.site == name, TelemetryRow.at == body.at,
-                TelemetryRow.body_json == text).limit(1))
+            found = self._equal(s, name, body)
             if found is not None:
                 return found, False
             row = TelemetryRow(site=name, at=body.at, received_at=now, body_json=text)
@@ -119,10 +125,12 @@ class TelemetryDesk:
                           f"{CLOCK_SKEW.seconds // 60} minutes from now, got {body.at.isoformat()}")
         if errors:
             raise Invalid("the telemetry does not fit the site", errors)
-        if body.replan:  # asked for: refused whole (429) when over the limit, before storing
+        with self._store.reader() as s:
+            stored = self._equal(s, name, body)  # a retry is answered as the first report
+        if body.replan and stored is None:  # over the limit: refused whole, nothing stored
             self._limits.replans.check(f"key:{key_id}", f"key {key_id}")
             self._limits.replans.check(f"site:{name}", f"site {name!r}")
-        row, new = self._store_once(name, body, now)
+        row, new = (stored, False) if stored is not None else self._store_once(name, body, now)
         if not new:
             return {"telemetry_id": row.id, "site": name, "at": body.at, "deviation_pu": None,
                     "replanned": row.replan_plan_id is not None, "duplicate": True,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
@@ -38,6 +38,12 @@ class TtlCache(Generic[K, V]):
     def drop(self, key: K) -> None:
         with self._lock:
             self._data.pop(key, None)
+
+    def drop_where(self, doomed: Callable[[V], bool]) -> None:
+        """Drop every entry whose value ``doomed`` is true of."""
+        with self._lock:
+            for key in [k for k, (v, _) in self._data.items() if doomed(v)]:
+                del self._data[key]
 
     def clear(self) -> None:
         with self._lock:

@@ -44,6 +44,9 @@ def test_replans_per_hour_are_limited_per_key_and_site(make_api: Callable[..., A
     assert 0 < int(refused.headers["Retry-After"]) <= 3600
     assert "2 re-plans per hour" in refused.json()["detail"]
     assert _count(api, PlanRow) == plans  # nothing solved, nothing stored
+    # a retry of a report that was answered is answered again, limit or not
+    retry = _telemetry(api, "2026-07-01T10:01:00+08:00", replan=True)
+    assert retry.status_code == 201 and retry.json()["duplicate"], retry.text
     # the telemetry itself is still accepted without a re-plan
     plain = _telemetry(api, "2026-07-01T10:03:00+08:00")
     assert plain.status_code == 201

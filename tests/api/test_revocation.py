@@ -41,16 +41,20 @@ def _poll(client: httpx.Client, token: str) -> int:
                       headers={"Authorization": f"Bearer {token}"}).status_code
 
 
-def _until_refused(clients: list[httpx.Client], token: str) -> list[int]:
-    """Poll every process until each refuses the token; the answers seen after the last
-    refusal must all be refusals."""
+#: A refused key gets 401, or 429 once its address has failed too often.
+REFUSED = {401, 429}
+
+
+def _until_refused(clients: list[httpx.Client], token: str) -> set[int]:
+    """Poll every process until each refuses the token; then the answers of 20 more polls
+    of each."""
     deadline = time.monotonic() + GENEROUS_S
     while time.monotonic() < deadline:
         codes = [_poll(c, token) for c in clients]
-        if all(code == 401 for code in codes):
-            return [_poll(c, token) for c in clients for _ in range(20)]
+        if set(codes) <= REFUSED:
+            return {_poll(c, token) for c in clients for _ in range(20)}
         time.sleep(0.05)
-    return codes
+    return set(codes)
 
 
 def test_a_revoked_key_stops_reading_dispatch_in_every_process(db_url: str,
@@ -71,12 +75,12 @@ def test_a_revoked_key_stops_reading_dispatch_in_every_process(db_url: str,
 
         # revoked by the CLI, on the database only: both processes must notice
         assert main(["keys", "--database-url", db_url, "revoke", keys["cli"][0]]) == 0
-        assert _until_refused(clients, keys["cli"][1]) == [401] * 40
+        assert _until_refused(clients, keys["cli"][1]) <= REFUSED
         # revoked through process A: B must notice
         admin = {"Authorization": f"Bearer {keys['admin'][1]}"}
         assert a.client.delete(f"/v1/keys/{keys['http'][0]}", headers=admin).status_code == 200
-        assert _until_refused([b.client, a.client], keys["http"][1]) == [401] * 40
-        # other keys keep working
+        assert _until_refused([b.client, a.client], keys["http"][1]) <= REFUSED
+        # other keys keep working (this address has failed often: only known keys pass)
         assert [_poll(c, keys["kept"][1]) for c in clients] == [200, 200]
     finally:
         a.stop()
