@@ -3,6 +3,7 @@
 Each command lives in its own module that exposes ``register(subparsers)``; registering must
 stay cheap (heavy libraries are imported inside the command's ``run``), so ``--help`` is fast.
 Exit codes: 0 success, 2 bad input (a site or file that does not validate), 1 other failures.
+Every error is printed as ``villagegrid COMMAND: message``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+
+from api.commands import CommandError, report
 
 COMMAND_MODULES = (
     "api.commands.validate",
@@ -40,7 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except CommandError as exc:
+        report(args.command, str(exc))
+        return exc.code
 
 
 if __name__ == "__main__":

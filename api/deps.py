@@ -15,7 +15,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 
 from api.services.container import Services
-from api.services.keys import Principal, may_read_site
+from api.services.keys import Principal, bearer_token, may_read_site
 
 
 async def get_services(request: Request) -> Services:
@@ -44,17 +44,21 @@ async def get_principal(request: Request) -> Principal:
     (see :func:`api.app.declare_bearer`).
     """
     challenge = {"WWW-Authenticate": "Bearer"}
-    scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
-        raise HTTPException(401, "an API key is required: Authorization: Bearer <token>",
-                            headers=challenge)
-    keys = request.app.state.services.keys
-    found = keys.cached(token)
-    if found is None:  # not in memory: the database is asked in a worker thread
-        found = await run_in_threadpool(keys.authenticate, token)
+    services = request.app.state.services
+    failures = services.limits.auth_failures
+    address = f"address:{request.client.host if request.client else '-'}"
+    token = bearer_token(request.headers.get("authorization"))
+    found = services.keys.cached(token) if token is not None else None
+    if found is not None:
+        return found  # type: ignore[no-any-return]
+    failures.check(address, "this client address")  # 429 after too many failures
+    if token is not None:  # not in memory: the database is asked in a worker thread
+        found = await run_in_threadpool(services.keys.authenticate, token)
     if found is None:
-        raise HTTPException(401, "the API key is unknown or revoked", headers=challenge)
+        failures.count(address)
+        raise HTTPException(401, "an API key is required: Authorization: Bearer <token>"
+                            if token is None else "the API key is unknown or revoked",
+                            headers=challenge)
     return found  # type: ignore[no-any-return]
 
 

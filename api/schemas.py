@@ -153,6 +153,9 @@ class TelemetryOut(BaseModel):
     replanned: bool
     plan: PlanSummary | None = None
     replan_error: str | None = None
+    duplicate: bool = Field(default=False, description="an equal report was stored before")
+    replan_plan_id: str | None = Field(default=None, description="on a duplicate: the "
+                                       "re-plan the first report made, if any")
 
 
 class KeyIn(In):

@@ -49,7 +49,9 @@ class Settings(BaseSettings):
         default=4, ge=1, le=96, description="intervals in a dispatch answer (current + next)"
     )
     dispatch_cache_ttl_s: float = Field(
-        default=2.0, ge=0, le=300, description="how long a process trusts its cached pointers"
+        default=1.0, ge=0, le=300,
+        description="how often this process reads the change feed (plans, sites, keys changed "
+        "in any process) [s]; 0: never"
     )
     key_cache_ttl_s: float = Field(
         default=30.0, ge=0, le=3600, description="how long a process trusts a cached API key"
@@ -67,6 +69,27 @@ class Settings(BaseSettings):
 
     web_session_hours: float = Field(
         default=12.0, gt=0, le=24 * 90, description="how long a login to the web pages lasts"
+    )
+    replans_per_hour: int = Field(
+        default=12, ge=1, le=10_000,
+        description="re-plans from telemetry per hour, per key and per site (429 beyond)",
+    )
+    plans_in_flight_per_key: int = Field(
+        default=2, ge=1, le=1000, description="plan requests of one key solving at once (429)"
+    )
+    fallback_plans_per_day: int = Field(
+        default=48, ge=1, le=100_000,
+        description="fallback plans one key may have made for dispatch at an explicit `at`, "
+        "per day (429 beyond; polls for the current moment are always answered)",
+    )
+    auth_failures_per_minute: int = Field(
+        default=30, ge=1, le=100_000,
+        description="failed authentications per client address per minute (429 beyond)",
+    )
+    superseded_plans_kept: int = Field(
+        default=8, ge=1, le=1000,
+        description="superseded and fallback plans kept per site and local day, newest first; "
+        "older ones are deleted (current plans are always kept)",
     )
 
     @field_validator("auto_plan_local_time")

@@ -16,6 +16,7 @@ Rules the tables keep:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -39,7 +40,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 
@@ -179,6 +181,33 @@ class ReadingRow(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     recorded_by: Mapped[str] = mapped_column(String(32))
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
+class ChangeRow(Base):
+    """One change another process must see: a plan pointer moved or a fallback was stored
+    (``plans``), a site got a new version (``site``), a key was revoked (``keys``);
+    ``subject`` names the site, or the revoked key's id.
+
+    Written in the transaction of the change itself; every process reads the rows after the
+    last one it saw, and rebuilds what they name (see :mod:`api.services.changes`).
+    """
+
+    __tablename__ = "changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
+class AutoPlanClaim(Base):
+    """Which process makes the automatic plan of a site's local day: the first to insert
+    the row; the others skip it (see :mod:`api.services.scheduler`)."""
+
+    __tablename__ = "auto_plan_claims"
+
+    site: Mapped[str] = mapped_column(String(64), primary_key=True)
+    local_day: Mapped[date] = mapped_column(Date, primary_key=True)
+    claimed_by: Mapped[str] = mapped_column(String(128))
+    claimed_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 def _sqlite_pragmas(engine: Engine, begin: str) -> None:
@@ -196,6 +225,25 @@ def _sqlite_pragmas(engine: Engine, begin: str) -> None:
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
         conn.exec_driver_sql(begin)
+
+
+log = logging.getLogger("villagegrid.api")
+
+
+def is_full(exc: BaseException) -> bool:
+    """The database refused a write for lack of space (SQLite ``SQLITE_FULL``, PostgreSQL
+    ``disk full``)."""
+    text = str(getattr(exc, "orig", None) or exc).lower()
+    return isinstance(exc, OperationalError | DBAPIError) and (
+        "database or disk is full" in text or "no space left" in text or "disk full" in text
+    )
+
+
+def is_outage(exc: BaseException) -> bool:
+    """The database does not answer (refused or lost connection, pool exhausted)."""
+    return isinstance(exc, OperationalError | InterfaceError | PoolTimeout) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    )
 
 
 class Store:
@@ -223,6 +271,21 @@ class Store:
             Base.metadata.create_all(self._write_engine)
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(self._write_engine, expire_on_commit=False)
+        #: the last write failed for lack of space (cleared by the next write that succeeds)
+        self.full = False
+        #: the database stopped answering; one log line when it goes, one when it is back
+        self.down = False
+
+    def note_down(self, exc: BaseException) -> None:
+        if not self.down:
+            self.down = True
+            log.warning("the database is unreachable (%s: %s); answering 503 until it is back",
+                        type(exc).__name__, str(exc).strip().splitlines()[0][:200])
+
+    def note_up(self) -> None:
+        if self.down:
+            self.down = False
+            log.warning("the database answers again")
 
     @contextmanager
     def reader(self) -> Iterator[Session]:
@@ -233,8 +296,14 @@ class Store:
     @contextmanager
     def writer(self) -> Iterator[Session]:
         """A session whose work commits as one transaction, or rolls back on error."""
-        with self._write() as session, session.begin():
-            yield session
+        try:
+            with self._write() as session, session.begin():
+                yield session
+        except SQLAlchemyError as exc:
+            if is_full(exc):
+                self.full = True
+            raise
+        self.full = False
 
     def ping(self) -> None:
         """Raise if the database cannot answer a query."""

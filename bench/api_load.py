@@ -58,6 +58,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def make_keys(db_url: str, names: list[str]) -> tuple[str, list[tuple[str, str]]]:
+    """A manager token, and each site's dispatch path with its controller's token."""
+    store = Store(db_url)
+    now = datetime.now(UTC)
+    manager = create_key(store, "manager", None, now)[1]
+    jobs = [(f"/v1/sites/{n}/dispatch", create_key(store, "controller", n, now)[1]) for n in names]
+    store.dispose()
+    return manager, jobs
+
+
 def start_server(db_url: str, port: int, workers: int) -> subprocess.Popen:
     env = {
         **os.environ,
@@ -255,13 +265,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         db_url = f"sqlite:///{Path(tmp) / 'bench.db'}"
         names = [f"bench-village-{i:03d}" for i in range(args.sites)]
-        store = Store(db_url)
-        now = datetime.now(UTC)
-        manager = create_key(store, "manager", None, now)[1]
-        jobs = [
-            (f"/v1/sites/{n}/dispatch", create_key(store, "controller", n, now)[1]) for n in names
-        ]
-        store.dispose()
+        manager, jobs = make_keys(db_url, names)
         port = free_port()
         server = start_server(db_url, port, args.workers)
         try:

@@ -163,7 +163,9 @@ def forecast_from_history(
         missing = index[np.isnan(forecast)][0]
         raise ValueError(
             f"history[{name!r}] has no value at the same clock time on an earlier day for "
-            f"{missing}; it covers {series.index[0]} to {series.index[-1]}"
+            f"{missing.tz_convert(site.tz).isoformat()}; it covers "
+            f"{series.index[0].tz_convert(site.tz).isoformat()} to "
+            f"{series.index[-1].tz_convert(site.tz).isoformat()}"
         )
     if weekly:
         forecast = forecast * _level(by_wall, series, site, lags, weights)

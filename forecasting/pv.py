@@ -164,9 +164,12 @@ def _check_weather(site: Site, weather: pd.DataFrame, times: pd.DatetimeIndex) -
     spacing = w.index.to_series().diff().median() if len(w) > 1 else site.step
     slack = max(pd.Timedelta(spacing), pd.Timedelta(site.step))
     if w.index[0] > times[0] + slack or w.index[-1] < times[-1] - slack:
+        first = times[0].floor(site.step).tz_convert(site.tz)  # the intervals, not sub-steps
+        last = (times[-1].floor(site.step) + site.step).tz_convert(site.tz)
         raise WeatherError(
-            f"weather covers {w.index[0]} to {w.index[-1]} but the forecast needs "
-            f"{times[0]} to {times[-1]} (UTC)"
+            f"weather covers {w.index[0].tz_convert(site.tz).isoformat()} to "
+            f"{w.index[-1].tz_convert(site.tz).isoformat()} but the forecast needs "
+            f"{first.isoformat()} to {last.isoformat()} ({site.location.timezone})"
         )
     return w.loc[times[0] - 2 * slack : times[-1] + 2 * slack]
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import yaml
 from pydantic import ValidationError
 
-from sites.schema import Site
+from sites.references import reference_errors
+from sites.schema import AnyDevice, FuelSpec, Load, Site
 
 
 class SiteError(ValueError):
@@ -95,11 +96,37 @@ def _path(loc: tuple[Any, ...], data: Any) -> str:
     return out
 
 
+def _tags(union: Any) -> list[str]:
+    """The tags of a discriminated union ``Annotated[A | B, Field(discriminator=...)]``."""
+    members, info = get_args(union)
+    tags: list[str] = []
+    for member in get_args(members):
+        if not isinstance(member, type):  # a nested union (the loads): its first member's tag
+            member = get_args(get_args(member)[0])[0]
+        tags.extend(get_args(member.model_fields[info.discriminator].annotation))
+    return tags
+
+
+def _quoted(tags: list[str]) -> str:
+    return ", ".join(repr(t) for t in sorted(set(tags)))
+
+
+#: What a missing tag may be, keyed by the last part of its location: a device (its index),
+#: a load (``load``) or a genset's fuel (``fuel``).
+_MISSING_TAG = {"device": _quoted(_tags(AnyDevice)), "load": _quoted(_tags(Load)),
+                "fuel": _quoted(_tags(FuelSpec))}
+
+
 def _message(err: Any) -> str:
     ctx = {k: f"{v:g}" if isinstance(v, float) else v for k, v in (err.get("ctx") or {}).items()}
     if err["type"] == "union_tag_invalid":
         field = ctx["discriminator"].strip("'")
         return f"{field} must be one of {ctx['expected_tags']}, got {ctx['tag']!r}"
+    if err["type"] == "union_tag_not_found":
+        field = ctx["discriminator"].strip("'")
+        last = err["loc"][-1] if err["loc"] else 0
+        allowed = _MISSING_TAG.get("device" if isinstance(last, int) else str(last), "")
+        return f"{field} is required: one of {allowed}" if allowed else f"{field} is required"
     rule = _RULES.get(err["type"])
     if rule is not None:
         try:
@@ -127,7 +154,8 @@ def validation_errors(exc: ValidationError, data: Any) -> list[str]:
         ):
             continue  # pydantic's echo of failed items, not an error of its own
         path = _path(loc, data)
-        lines.append(f"{path}: {_message(err)}" if path else _message(err))
+        for text in _message(err).split("\n"):  # the cross-reference check lists several
+            lines.append(f"{path}: {text}" if path else text)
     return lines
 
 
@@ -138,7 +166,12 @@ def site_from_data(data: Any, source: str = "<site>") -> Site:
     try:
         return Site.model_validate(data)
     except ValidationError as exc:
-        raise SiteError(source, validation_errors(exc, data)) from None
+        lines = validation_errors(exc, data)
+    # field errors stop pydantic before the checks between devices: run those on the raw data
+    devices = data.get("devices")
+    if isinstance(devices, list):
+        lines += [line for line in reference_errors(devices) if line not in lines]
+    raise SiteError(source, lines)
 
 
 def parse_site(text: str, source: str = "<site>") -> Site:
@@ -153,6 +186,9 @@ def load_site(path: str | Path) -> Site:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise SiteError(str(path), [f"cannot read the file: {exc.strerror}"]) from None
+    except UnicodeDecodeError as exc:
+        raise SiteError(str(path), [f"byte {exc.start}: not UTF-8 (save the file as UTF-8)"]
+                        ) from None
     return parse_site(text, str(path))
 
 

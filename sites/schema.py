@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from sites.biogas import DigesterTemperature, Feedstock, LedgerSettings
 from sites.grid_factors import GRID_FACTORS, GridFactor, GridRegion
+from sites.references import reference_errors
 
 #: Temperature models for the cell-temperature step, named ``<family>_<mounting>``.
 #: Building-integrated arrays run hotter than open racks; see forecasting/pv.py.
@@ -58,7 +59,7 @@ Hour = Annotated[float, Field(ge=0, le=24)]
 class Strict(BaseModel):
     """Base of every site model: frozen, unknown keys rejected."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 def _hourly(values: tuple[float, ...] | None, field: str) -> tuple[float, ...] | None:
@@ -280,11 +281,14 @@ class DieselFuel(Strict):
     emission_kgco2_per_l: float = Field(default=2.68, ge=0, le=5)
 
 
+FuelSpec = Annotated[BiogasFuel | DieselFuel, Field(discriminator="type")]
+
+
 class Genset(Device):
     """An engine generator, optionally with heat recovery (CHP)."""
 
     kind: Literal["genset"]
-    fuel: Annotated[BiogasFuel | DieselFuel, Field(discriminator="type")]
+    fuel: FuelSpec
     rated_kw: float = Field(gt=0, le=100_000)
     min_load_pu: Fraction = Field(default=0.0, description="enforced only with commitment")
     commitment: bool = Field(default=False, description="on/off variables: makes the model a MILP")
@@ -470,7 +474,6 @@ def lost_load_value_per_kwh(load: FixedLoad | ShiftableLoad, site_value_per_kwh:
 AnyDevice = Annotated[
     PvArray | Battery | Digester | Genset | Load | HeatLoad | Grid, Field(discriminator="kind")
 ]
-SUPPLY_KINDS = ("pv_array", "genset", "grid")
 
 
 class Site(Strict):
@@ -510,38 +513,9 @@ class Site(Strict):
 
     @model_validator(mode="after")
     def _references(self) -> Site:
-        names = [d.name for d in self.devices]
-        twice = sorted({n for n in names if names.count(n) > 1})
-        if twice:
-            raise ValueError(f"device names must be unique; repeated: {', '.join(twice)}")
-        by_name = {d.name: d for d in self.devices}
-        for i, d in enumerate(self.devices):
-            where = f"devices[{i}] ({d.name})"
-            if isinstance(d, Genset) and isinstance(d.fuel, BiogasFuel):
-                if not isinstance(by_name.get(d.fuel.digester), Digester):
-                    raise ValueError(
-                        f"{where}.fuel.digester: no digester named {d.fuel.digester!r}"
-                    )
-            if isinstance(d, Digester):
-                for unit in d.heated_by:
-                    g = by_name.get(unit)
-                    if not isinstance(g, Genset) or g.heat_recovery_pu <= 0:
-                        raise ValueError(
-                            f"{where}.heated_by: {unit!r} is not a genset with heat_recovery_pu > 0"
-                        )
-                if d.heated_by and d.temperature is None:
-                    raise ValueError(f"{where}.heated_by needs a temperature block")
-            if isinstance(d, HeatLoad):
-                for unit in d.chp_units:
-                    g = by_name.get(unit)
-                    if not isinstance(g, Genset) or g.heat_recovery_pu <= 0:
-                        raise ValueError(
-                            f"{where}.chp_units: {unit!r} is not a genset with heat_recovery_pu > 0"
-                        )
-        if sum(isinstance(d, Grid) for d in self.devices) > 1:
-            raise ValueError("a site has at most one grid connection")
-        if not any(d.kind in SUPPLY_KINDS for d in self.devices):
-            raise ValueError("a site needs at least one supply: a pv_array, a genset or a grid")
+        errors = reference_errors([d.model_dump() for d in self.devices])
+        if errors:
+            raise ValueError("\n".join(errors))
         return self
 
     @property

@@ -30,11 +30,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from api.commands.forecast import _fail, _weather, load_or_report
+    from api.commands import load_site_or_fail
+    from api.commands.forecast import _fail, _weather
 
-    site = load_or_report(args.site)
-    if site is None:
-        return 2
+    site = load_site_or_fail(args.site)
     if args.days < 1:
         return _fail(f"--days must be ≥ 1, got {args.days}")
 

@@ -8,11 +8,11 @@ CSV, JSON and PNG into ``--out`` (default ``./out``).
 from __future__ import annotations
 
 import argparse
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from api.commands.plan import CommandError, summary, write_plan
+from api.commands import CommandError
+from api.commands.plan import summary, write_plan
 
 DEMO_SITE = "demo_village.yaml"
 
@@ -53,9 +53,8 @@ def run(args: argparse.Namespace) -> int:
         out.mkdir(parents=True, exist_ok=True)
         written = write_plan(site, plan, f"{stem}.csv", f"{stem}.png")
         written += write_plan(site, plan, f"{stem}.json", None)
-    except (OSError, CommandError) as exc:
-        print(f"villagegrid demo: {exc}", file=sys.stderr)
-        return 2
+    except OSError as exc:
+        raise CommandError(str(exc)) from None
     print(summary(site, plan))
     for path in written:
         print(f"  wrote {path}")

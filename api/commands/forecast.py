@@ -14,6 +14,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from api.commands import CommandError, check_writable, load_site_or_fail
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -50,8 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _fail(message: str, code: int = 2) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    return code
+    raise CommandError(message, code)
 
 
 #: Distance between the site and the weather's location that earns a warning [°].
@@ -85,27 +86,15 @@ def _weather(site: Any, path: str, day: date, days: int) -> tuple[Any, dict]:
     return data, meta
 
 
-def load_or_report(path: str) -> Any:
-    """The site of a YAML file, or None after printing its errors to stderr."""
-    from sites.load import SiteError, load_site
-
-    try:
-        return load_site(path)
-    except SiteError as exc:
-        print(f"{exc.source}: {len(exc.errors)} error(s)", file=sys.stderr)
-        for line in exc.errors:
-            print(f"  {line}", file=sys.stderr)
-        return None
-
-
 def run(args: argparse.Namespace) -> int:
-    site = load_or_report(args.site)
-    if site is None:
-        return 2
-    try:
-        day = date.fromisoformat(args.date)
-    except ValueError:
-        return _fail(f"--date must be YYYY-MM-DD, got {args.date!r}")
+    from datetime import UTC, datetime
+
+    from api.commands.plan import PLOT_SUFFIXES, parse_date
+
+    check_writable("--out", args.out, (".csv",))
+    check_writable("--plot", args.plot, PLOT_SUFFIXES)
+    site = load_site_or_fail(args.site)
+    day = parse_date(args.date, datetime.now(UTC).date())
     if args.days < 1:
         return _fail(f"--days must be ≥ 1, got {args.days}")
 

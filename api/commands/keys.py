@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
+
+from api.commands import CommandError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,6 +29,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def open_store(store_class: Any, url: str) -> Any:
+    """The database at ``url``; a URL that names no known database, a refused connection or
+    an unwritable SQLite file is bad input, named with the URL (its password hidden)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+
+    try:
+        shown = make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        raise CommandError(f"--database-url: not a database URL, got {url!r}") from None
+    try:
+        return store_class(url)
+    except NoSuchModuleError:
+        raise CommandError(f"--database-url: unknown database kind in {shown!r}; expected "
+                           "sqlite:///FILE or postgresql+psycopg://USER@HOST:PORT/DB") from None
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise CommandError(f"--database-url: cannot open {shown!r}: {reason}") from None
+
+
 def run(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
@@ -36,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     from api.web.auth import make_login_link
 
     overrides = {"database_url": args.database_url} if args.database_url else {}
-    store = Store(Settings(**overrides).database_url)
+    store = open_store(Store, Settings(**overrides).database_url)
     now = datetime.now(UTC)
     try:
         if args.action == "create":
@@ -57,9 +80,7 @@ def run(args: argparse.Namespace) -> int:
             row = KeyRing(store, 0).revoke(args.key_id, now)
             print(f"revoked {row.key_id}")
     except (Invalid, NotFound) as exc:
-        for line in exc.errors or [exc.message]:
-            print(f"error: {line}", file=sys.stderr)
-        return 2
+        raise CommandError("; ".join(exc.errors or [exc.message])) from None
     finally:
         store.dispose()
     return 0

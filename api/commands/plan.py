@@ -9,18 +9,16 @@ initial battery SoC, gas-holder levels and energy already served.
 from __future__ import annotations
 
 import argparse
-import sys
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from api.commands import CommandError, check_writable, site_error_text
+
 HORIZONS_H = (24, 48, 72)
 OUT_SUFFIXES = (".csv", ".json")
-
-
-class CommandError(Exception):
-    """Bad input to a command: a file, a date or an option; the CLI exits with code 2."""
+PLOT_SUFFIXES = (".png",)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -53,14 +51,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def parse_date(text: str) -> date:
+def parse_date(text: str, today: date) -> date:
+    """A ``--date``: the API's rule, within ``PLAN_WINDOW_DAYS`` of ``today``."""
+    from datetime import timedelta
+
+    from api.services.planning import PLAN_WINDOW_DAYS
+
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise CommandError(f"--date must be a date as YYYY-MM-DD, got {text!r}") from None
+    if abs(day - today) > timedelta(days=PLAN_WINDOW_DAYS):
+        raise CommandError(f"--date must lie within {PLAN_WINDOW_DAYS} days of today "
+                           f"({today.isoformat()}), got {text}")
+    return day
 
 
-def read_overrides(path: str, index: Any) -> Any:
+def read_overrides(path: str, index: Any, tz: Any = None) -> Any:
     """Input columns from a CSV with a tz-aware ``start`` column, on the plan's index."""
     import pandas as pd
 
@@ -88,7 +95,7 @@ def read_overrides(path: str, index: Any) -> Any:
     if len(missing):
         raise CommandError(
             f"--inputs {path}: no rows for {len(missing)} interval(s) of the plan, the first at "
-            f"{missing[0].isoformat()}"
+            f"{(missing[0].tz_convert(tz) if tz is not None else missing[0]).isoformat()}"
         )
     return table[~table.index.duplicated()].reindex(index)
 
@@ -209,16 +216,14 @@ def make(args: argparse.Namespace) -> tuple[Any, Any]:
     from sites.load import SiteError, load_site
     from sites.timeindex import day_index
 
-    if args.out is not None and Path(args.out).suffix.lower() not in OUT_SUFFIXES:
-        raise CommandError(f"--out must end in .csv or .json, got {args.out!r}")
-    for option, value in (("--out", args.out), ("--plot", args.plot)):
-        if value is not None and not Path(value).resolve().parent.is_dir():
-            raise CommandError(f"{option}: no directory {str(Path(value).parent)!r} to write into")
-    day = parse_date(args.date)
+    check_writable("--out", args.out, OUT_SUFFIXES)
+    check_writable("--plot", args.plot, PLOT_SUFFIXES)
+    now = datetime.now(UTC)
+    day = parse_date(args.date, now.date())
     try:
         site = load_site(args.site)
     except SiteError as exc:
-        raise CommandError(str(exc)) from None
+        raise CommandError(site_error_text(exc)) from None
     index = day_index(site, day, args.horizon_hours // 24)
     from forecasting.quality import check_irradiance, weather_gaps
 
@@ -230,13 +235,13 @@ def make(args: argparse.Namespace) -> tuple[Any, Any]:
         except WeatherError as exc:
             raise CommandError(f"--weather: {exc}") from None
         gaps = weather_gaps(weather, index[0], index[-1] + site.step, site.tz)
-    overrides = read_overrides(args.inputs, index) if args.inputs else None
+    overrides = read_overrides(args.inputs, index, site.tz) if args.inputs else None
     state = read_state(args.state) if args.state else None
     try:
         from optimizer.inputs import build_inputs
 
         inputs = build_inputs(site, index, weather=weather, overrides=overrides)
-        plan = make_plan(site, index, inputs, state, mode=args.mode, now=datetime.now(UTC))
+        plan = make_plan(site, index, inputs, state, mode=args.mode, now=now)
     except WeatherError as exc:
         raise CommandError(f"--weather: {exc}") from None
     except PlanningError as exc:
@@ -266,16 +271,12 @@ def check_lang(lang: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        if args.explain:
-            check_lang(args.lang)
-        site, plan = make(args)
-        print(summary(site, plan))
-        if args.explain:
-            print(explained(site, plan, args.lang))
-        for path in write_plan(site, plan, args.out, args.plot):
-            print(f"  wrote {path}")
-    except CommandError as exc:
-        print(f"villagegrid plan: {exc}", file=sys.stderr)
-        return 2
+    if args.explain:
+        check_lang(args.lang)
+    site, plan = make(args)
+    print(summary(site, plan))
+    if args.explain:
+        print(explained(site, plan, args.lang))
+    for path in write_plan(site, plan, args.out, args.plot):
+        print(f"  wrote {path}")
     return 0

@@ -7,6 +7,14 @@ import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from api.commands import (
+    CommandError,
+    check_day,
+    check_writable,
+    check_year,
+    load_site_or_fail,
+)
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -43,43 +51,32 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _first_day(args: argparse.Namespace, year: int) -> date | None:
+def _first_day(args: argparse.Namespace, year: int) -> date:
     if args.start is None:
         return date(year, 1, 1)
     try:
-        return date.fromisoformat(args.start)
+        return check_day(date.fromisoformat(args.start), "--start")
     except ValueError:
-        print(f"--start must be a date YYYY-MM-DD, got {args.start!r}", file=sys.stderr)
-        return None
+        raise CommandError(f"--start must be a date YYYY-MM-DD, got {args.start!r}") from None
 
 
 def run(args: argparse.Namespace) -> int:
-    from api.commands import load_site_or_report
     from forecasting.weather import WeatherError
     from optimizer.errors import PlanningError
     from optimizer.studies.runs import run_year
 
-    site = load_site_or_report(args.site)
-    if site is None:
-        return 2
-    year = datetime.now(UTC).year if args.year is None else args.year
-    if not 1 <= year <= 9998:
-        print(f"--year must be a calendar year from 1 to 9998, got {year}", file=sys.stderr)
-        return 2
+    site = load_site_or_fail(args.site)
+    year = check_year(datetime.now(UTC).year if args.year is None else args.year)
     first = _first_day(args, year)
-    if first is None:
-        return 2
     if args.days is None:
         days = (date(first.year + 1, 1, 1) - date(first.year, 1, 1)).days
     else:
         days = args.days
     if days < 1 or args.look_ahead < 0:
-        print(
-            f"--days must be ≥ 1 and --look-ahead ≥ 0, got {days}, {args.look_ahead}",
-            file=sys.stderr,
-        )
-        return 2
+        raise CommandError(f"--days must be ≥ 1 and --look-ahead ≥ 0, got {days}, "
+                           f"{args.look_ahead}")
     out = Path(args.out or f"{site.name}-year")
+    check_writable("--out", str(out))
     try:
         summary = run_year(
             site,
@@ -92,11 +89,9 @@ def run(args: argparse.Namespace) -> int:
             progress=None if args.quiet else sys.stderr,
         )
     except WeatherError as exc:  # a bad --weather file is bad input
-        print(f"simulate: --weather: {exc}", file=sys.stderr)
-        return 2
+        raise CommandError(f"--weather: {exc}") from None
     except (PlanningError, ValueError, OSError) as exc:
-        print(f"simulate: {exc}", file=sys.stderr)
-        return 1
+        raise CommandError(str(exc), code=1) from None
     for line in summary:
         print(line)
     return 0

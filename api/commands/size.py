@@ -7,6 +7,14 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from api.commands import (
+    FIRST_YEAR,
+    LAST_YEAR,
+    CommandError,
+    check_writable,
+    load_site_or_fail,
+)
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -57,22 +65,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from api.commands import load_site_or_report
     from forecasting.weather import WeatherError
     from optimizer.errors import PlanningError
     from optimizer.studies.sensitivity import checked_cases, parse_vary
     from optimizer.studies.sizing_runs import run_sizing
     from sites.load import SiteError
 
-    site = load_site_or_report(args.site)
-    if site is None:
-        return 2
+    site = load_site_or_fail(args.site)
     try:
         varies = [parse_vary(v) for v in args.vary]
         checked_cases(site, varies)
     except ValueError as exc:
-        print(f"size: {exc}", file=sys.stderr)
-        return 2
+        raise CommandError(str(exc)) from None
     year = datetime.now(UTC).year if args.year is None else args.year
     problems = [
         f"{option} must be {rule}, got {value}"
@@ -81,19 +85,21 @@ def run(args: argparse.Namespace) -> int:
             ("--pareto", args.pareto, args.pareto is not None and args.pareto < 2, "≥ 2"),
             ("--check-days", args.check_days, args.check_days < 0, "≥ 0"),
             ("--workers", args.workers, args.workers is not None and args.workers < 1, "≥ 1"),
-            ("--year", year, not 1 <= year <= 9998, "a calendar year from 1 to 9998"),
+            ("--year", year, not FIRST_YEAR <= year <= LAST_YEAR,
+             f"a calendar year from {FIRST_YEAR} to {LAST_YEAR}"),
         )
         if bad
     ]
     if problems:
-        print("size: " + "; ".join(problems), file=sys.stderr)
-        return 2
+        raise CommandError("; ".join(problems))
+    out = Path(args.out or f"{site.name}-size")
+    check_writable("--out", str(out))
     try:
         lines = run_sizing(
             site,
             args.weather,
             year,
-            Path(args.out or f"{site.name}-size"),
+            out,
             representative_days=args.days or None,
             greenfield=args.greenfield,
             pareto_points=args.pareto,
@@ -103,14 +109,11 @@ def run(args: argparse.Namespace) -> int:
             progress=None if args.quiet else sys.stderr,
         )
     except SiteError as exc:
-        print(f"size: {exc}", file=sys.stderr)
-        return 2
+        raise CommandError(str(exc)) from None
     except WeatherError as exc:  # a bad --weather file is bad input
-        print(f"size: --weather: {exc}", file=sys.stderr)
-        return 2
+        raise CommandError(f"--weather: {exc}") from None
     except (PlanningError, ValueError, OSError) as exc:
-        print(f"size: {exc}", file=sys.stderr)
-        return 1
+        raise CommandError(str(exc), code=1) from None
     for line in lines:
         print(line)
     return 0

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
+from api.commands import report, site_error_text
 from sites.load import SiteError, load_site, summary
 
 
@@ -21,9 +21,7 @@ def run(args: argparse.Namespace) -> int:
             site = load_site(path)
         except SiteError as exc:
             failed = True
-            print(f"{exc.source}: {len(exc.errors)} error(s)", file=sys.stderr)
-            for line in exc.errors:
-                print(f"  {line}", file=sys.stderr)
+            report("validate", site_error_text(exc))
             continue
         print(f"ok {path}: {summary(site)}")
     return 2 if failed else 0

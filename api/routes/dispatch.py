@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
@@ -12,7 +13,7 @@ from pydantic import AwareDatetime
 from api.deps import NowDep, ServicesDep, SiteAccess
 from api.routes.sites import SiteName
 from api.schemas import ErrorOut, TelemetryIn, TelemetryOut
-from api.services.dispatch import CacheMiss, conditional
+from api.services.dispatch import IF_NONE_MATCH_MAX, CacheMiss, conditional
 
 router = APIRouter(prefix="/v1/sites/{site}", tags=["controllers"])
 
@@ -27,9 +28,9 @@ router = APIRouter(prefix="/v1/sites/{site}", tags=["controllers"])
     },
 )
 async def dispatch(
-    site: SiteName, request: Request, now: NowDep, _: SiteAccess,
+    site: SiteName, request: Request, now: NowDep, caller: SiteAccess,
     at: Annotated[AwareDatetime | None, Query(description="a moment with its UTC offset")] = None,
-    if_none_match: Annotated[str | None, Header(max_length=200)] = None,
+    if_none_match: Annotated[str | None, Header(max_length=IF_NONE_MATCH_MAX)] = None,
 ) -> Response:
     """Setpoints for a controller; ``stale`` when they do not come from the day's current plan.
 
@@ -41,9 +42,12 @@ async def dispatch(
     moment = at or now
     services = request.app.state.services
     try:
-        found = services.dispatcher.answer(site, moment, now, io=False)
+        found = services.dispatcher.cached_answer(site, moment, now)
     except CacheMiss:
-        found = await run_in_threadpool(services.dispatcher.answer, site, moment, now)
+        # a fallback stored for an explicit moment counts against the key's daily limit
+        charge = None if at is None else partial(
+            services.limits.fallbacks.hit, f"key:{caller.key_id}", f"key {caller.key_id}")
+        found = await run_in_threadpool(services.dispatcher.answer, site, moment, now, charge)
     status, headers, body = conditional(
         found, moment.timestamp(), services.settings.poll_interval_s, if_none_match
     )
@@ -55,6 +59,10 @@ async def dispatch(
 @router.post("/telemetry", status_code=201, response_model=TelemetryOut,
              responses={422: {"model": ErrorOut}})
 def telemetry(site: SiteName, body: TelemetryIn, services: ServicesDep, now: NowDep,
-              _: SiteAccess) -> dict:
-    """Store measured state; re-plan the rest of the day when asked or when it strays."""
-    return services.telemetry.report(site, body, now)
+              caller: SiteAccess) -> dict:
+    """Store measured state; re-plan the rest of the day when asked or when it strays.
+
+    A report equal to one already stored (same site, time and measurements: a retry) is not
+    stored again; the answer repeats the first one's ids with ``duplicate`` true.
+    """
+    return services.telemetry.report(site, body, now, caller.key_id)

@@ -16,11 +16,22 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", responses={503: {"description": "the database does not answer"}})
+@router.get("/readyz", responses={
+    503: {"description": "the database does not answer or is full, or no solve worker runs"}})
 def readyz(services: ServicesDep) -> JSONResponse:
-    """The database answers a query."""
+    """The database answers a query and has room to write, and the solve pool works (a pool
+    whose worker died is rebuilt here)."""
+    problems = []
     try:
         services.store.ping()
     except Exception as exc:  # noqa: BLE001 - any database failure means "not ready"
-        return JSONResponse({"status": "unavailable", "detail": type(exc).__name__}, 503)
-    return JSONResponse({"status": "ready", "database": services.store.dialect})
+        problems.append(f"database: {type(exc).__name__}")
+    if services.store.full:
+        problems.append("database: full (the last write found no space)")
+    if not services.planner.pool.check():
+        problems.append("solver: the solve pool is broken")
+    if problems:
+        return JSONResponse({"status": "unavailable", "detail": "; ".join(problems)}, 503,
+                            headers={"Retry-After": "5"})
+    return JSONResponse({"status": "ready", "database": services.store.dialect,
+                         "solve_pool_rebuilt": services.planner.pool.rebuilt})

@@ -37,16 +37,19 @@ def _document(services, plan_id: str, format: str) -> Response:  # type: ignore[
 @router.post("/v1/sites/{site}/plans", status_code=201, response_model=PlanSummary,
              responses=_FAILED)
 def request_plan(site: SiteName, body: PlanRequest, services: ServicesDep, now: NowDep,
-                 _: Manager) -> dict:
+                 caller: Manager) -> dict:
     """Solve a plan for local day(s) or a horizon; on success it becomes current."""
-    return services.planner.request(site, body, now)
+    with services.limits.plan_slot(caller.key_id):
+        return services.planner.request(site, body, now)
 
 
 @router.post("/v1/sites/{site}/plans/auto", status_code=201, response_model=PlanSummary,
              responses=_FAILED)
-def trigger_auto_plan(site: SiteName, services: ServicesDep, now: NowDep, _: Manager) -> dict:
+def trigger_auto_plan(site: SiteName, services: ServicesDep, now: NowDep,
+                      caller: Manager) -> dict:
     """Run the automatic planning job of the site now: its next local day."""
-    return services.planner.plan_tomorrow(site, now)
+    with services.limits.plan_slot(caller.key_id):
+        return services.planner.plan_tomorrow(site, now)
 
 
 @router.get("/v1/sites/{site}/plans", response_model=list[PlanSummary])

@@ -8,8 +8,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from api.services.changes import ChangeFeed
 from api.services.dispatch import Dispatcher
 from api.services.keys import KeyRing
+from api.services.limits import Limits
 from api.services.planning import Planner
 from api.services.plans import PlanBook
 from api.services.scheduler import AutoPlanner
@@ -32,27 +34,54 @@ class Services:
     dispatcher: Dispatcher
     telemetry: TelemetryDesk
     auto: AutoPlanner
+    clock: Callable[[], datetime]
+    limits: Limits
 
     def __post_init__(self) -> None:
         self._stop = threading.Event()
+        self._feed = ChangeFeed(self.store)
         self._refresher = threading.Thread(
-            target=self._refresh_loop, name="dispatch-refresh", daemon=True
+            target=self._refresh_loop, name="change-feed", daemon=True
         )
 
     def start(self) -> None:
-        """Start the background work: the dispatch cache refresher, and the scheduler if
+        """Start the background work: the change feed reader, and the scheduler if
         enabled."""
+        self.poll_changes()
         if self.settings.dispatch_cache_ttl_s > 0:
             self._refresher.start()
         if self.settings.scheduler_enabled:
             self.auto.start()
 
+    def poll_changes(self) -> None:
+        """Apply what changed in any process since the last poll: revoked keys are
+        forgotten, changed sites' dispatch snapshots rebuilt."""
+        self.planner.pool.check()
+        try:
+            changes = self._feed.poll(self.clock())
+        except Exception as exc:  # noqa: BLE001 - a database outage must not end the loop
+            self.store.note_down(exc)
+            return
+        self.store.note_up()
+        if changes.everything:
+            self.keys.forget_all()
+        elif changes.keys:
+            self.keys.forget(changes.keys)
+        if changes.everything:
+            self.dispatcher.refresh()
+        elif changes.sites:
+            self.dispatcher.refresh(changes.sites)
+        if self.settings.scheduler_enabled:  # sites registered here or in another process
+            for name in changes.new_sites:
+                try:
+                    site, _ = self.sites.latest(name)
+                    self.auto.schedule(name, site.location.timezone)
+                except Exception as exc:  # noqa: BLE001 - scheduled at the next change or start
+                    log.warning("scheduling %s failed: %s", name, exc)
+
     def _refresh_loop(self) -> None:
         while not self._stop.wait(self.settings.dispatch_cache_ttl_s):
-            try:
-                self.dispatcher.refresh()
-            except Exception:  # noqa: BLE001 - a database hiccup must not end the loop
-                log.exception("refreshing the dispatch caches failed")
+            self.poll_changes()
 
     def close(self) -> None:
         self._stop.set()
@@ -75,9 +104,10 @@ def build_services(settings: Settings, clock: Callable[[], datetime]) -> Service
     planner = Planner(store, settings, sites, on_moved=on_moved)
     dispatcher = Dispatcher(store, settings, sites, planner)
     moved.append(dispatcher.invalidate)
+    limits = Limits(settings)
     return Services(
         settings=settings, store=store, keys=KeyRing(store, settings.key_cache_ttl_s),
         sites=sites, plans=PlanBook(store), planner=planner, dispatcher=dispatcher,
-        telemetry=TelemetryDesk(store, settings, dispatcher, planner),
-        auto=AutoPlanner(settings, sites, planner, clock),
+        telemetry=TelemetryDesk(store, settings, dispatcher, planner, limits),
+        auto=AutoPlanner(settings, sites, planner, clock, store), clock=clock, limits=limits,
     )

@@ -1,97 +1,55 @@
 """Dispatch for controllers: the setpoints of the interval containing a moment and the next
-few, from in-memory copies of the stored compact arrays.
+few, from one immutable snapshot per site (:mod:`api.services.snapshot`).
 
-Each interval is served by the first of:
-1. the current plan of its local day, if it covers the interval (fresh);
-2. the last good plan (stale): an earlier plan of its local day that covers it (newest
-   first: a short plan made later does not hide a full-day plan), else the current plan of
-   the latest of the previous days that covers it;
-3. the rule-based fallback plan of its local day, made once and stored (stale).
-A poll costs a few dictionary lookups: pointers and sites are cached for
-``dispatch_cache_ttl_s`` (dropped at once when this process moves a pointer; when one
-expires, one request reloads it while the others are served the old value), compact
-arrays for as long as they are used (plans never change), and rendered answers by the plans
-and intervals they contain.
+Reading: the fast path and the route call :meth:`Dispatcher.cached_answer`, which only reads
+the site's current snapshot (memory, no locks). A miss goes to a worker thread and
+:meth:`Dispatcher.answer`, which loads what the snapshot lacks (a day's plans, a fallback)
+into a new snapshot and swaps it in. Writing: a plan pointer moved, a new site version, a
+fallback stored — in this process or any other, seen through the change feed — rebuild the
+site's snapshot (:meth:`Dispatcher.refresh`).
+
+Controllers are never left without setpoints while anything covers the moment: the
+rule-based fallback is computed in the calling thread (it is cheap; the solve pool may be
+full or broken), kept in memory when it cannot be stored, and with the database unreachable
+any plan already in memory that covers the moment answers, stale.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import math
+import logging
 import threading
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from api.services.compact import CompactPlan, load_compact
-from api.services.errors import Invalid
-from api.services.planning import Planner
+from api.services.errors import Invalid, ServiceError, Unavailable
+from api.services.planning import Planner, make_state
 from api.services.sites import SiteBook
-from api.services.ttlcache import Stale, TtlCache
+from api.services.snapshot import CacheMiss, DispatchAnswer, SiteSnapshot, conditional
 from api.settings import Settings
 from api.store import CurrentPlan, PlanRow, SiteVersion, Store, TelemetryRow
 from sites.schema import Site
 from sites.timeindex import day_index
 
+__all__ = ["CacheMiss", "DispatchAnswer", "Dispatcher", "conditional"]
+log = logging.getLogger("villagegrid.api")
+
 #: Previous days searched for a last good plan that still covers a moment.
 LOOKBACK_DAYS = 7
 #: How far from now ``at`` may be [days].
 AT_WINDOW_DAYS = 366
-_CACHE_LIMIT = 4096
-
-
-class CacheMiss(Exception):
-    """Raised when an answer needs the database and the caller asked for memory only."""
-
-
-@dataclass(frozen=True)
-class DispatchAnswer:
-    body: bytes
-    etag: str
-    valid_until_s: int
-
-
-#: Shed power below this is no shedding [kW] (setpoints are rounded to 4 decimals).
-SHED_THRESHOLD_KW = 1e-3
-
-
-def _shedding(intervals: list[dict[str, Any]]) -> dict[str, Any]:
-    """Planned load shedding, for the top of the dispatch document: the loads shed in the
-    current interval [kW] and the starts of every interval served that sheds any load."""
-    def shed(setpoints: dict[str, dict[str, float]]) -> dict[str, float]:
-        return {
-            device: q["shed_kw"]
-            for device, q in setpoints.items()
-            if q.get("shed_kw", 0.0) > SHED_THRESHOLD_KW
-        }
-
-    now = shed(intervals[0]["setpoints"])
-    return {
-        "now": bool(now),
-        "now_kw": round(sum(now.values()), 4),
-        "loads_kw": now,
-        "intervals": [iv["start"] for iv in intervals if shed(iv["setpoints"])],
-    }
-
-
-def conditional(
-    found: DispatchAnswer, moment_s: float, poll_interval_s: int, if_none_match: str | None
-) -> tuple[int, dict[str, str], bytes]:
-    """Status, headers and body of a dispatch answer: 304 when ``If-None-Match`` names its
-    ETag; ``max-age`` until the interval ends, at most the poll interval."""
-    max_age = max(1, min(poll_interval_s, math.ceil(found.valid_until_s - moment_s)))
-    headers = {"ETag": found.etag, "Cache-Control": f"private, max-age={max_age}"}
-    if if_none_match is not None and found.etag in (t.strip() for t in if_none_match.split(",")):
-        return 304, headers, b""
-    return 200, headers, found.body
-
-
-#: how many superseded plans of a day dispatch looks through before older days' plans
+#: Longest ``If-None-Match`` header accepted [characters].
+IF_NONE_MATCH_MAX = 200
+#: How many superseded plans of a day dispatch looks through before older days' plans.
 _EARLIER_PLANS = 8
+#: Local days a snapshot keeps; older ones are dropped when a new one is loaded.
+_DAYS_KEPT = 16
 
 
 def _candidates(
@@ -100,9 +58,8 @@ def _candidates(
     """Plan ids of ``day`` and the ``LOOKBACK_DAYS`` before it, newest day first, with the
     day's ``earlier`` (superseded) plans right after its current one; the first is "" when
     ``day`` has no pointer of its own (only its own current plan is fresh)."""
-    ids = [(d, plan_id) for d, plan_id in pointers if day - timedelta(days=LOOKBACK_DAYS) <= d
-           <= day]
-    ids.sort(reverse=True)
+    ids = sorted(((d, plan_id) for d, plan_id in pointers
+                  if day - timedelta(days=LOOKBACK_DAYS) <= d <= day), reverse=True)
     ordered = [plan_id for _, plan_id in ids]
     own = bool(ids) and ids[0][0] == day
     head, rest = (ordered[:1], ordered[1:]) if own else ([""], ordered)
@@ -116,175 +73,188 @@ class Dispatcher:
         self._settings = settings
         self._sites = sites
         self._planner = planner
-        self._ttl_s = settings.dispatch_cache_ttl_s
-        self._site_cache: TtlCache[str, tuple[Site, SiteVersion]] = TtlCache(self._ttl_s)
-        self._pointers: dict[str, TtlCache[date, tuple[str, ...]]] = {}
-        self._arrays: dict[str, CompactPlan] = {}
-        self._fallbacks: dict[tuple[str, int, date], list[str]] = {}
-        self._rendered: dict[str, dict[tuple, DispatchAnswer]] = {}
+        self._snapshots: dict[str, SiteSnapshot] = {}
+        self._dirty: set[str] = set()  # changed, not yet rebuilt: misses until reloaded
         self._locks: dict[str, threading.Lock] = {}
-        self._generation: dict[str, int] = {}  # bumped by invalidate: refreshes read before it
-        # are dropped
+        self._last_served: dict[str, DispatchAnswer] = {}
 
-    def invalidate(self, site: str) -> None:
-        """Forget what this process cached about ``site`` (its pointer moved or it changed)."""
-        self._generation[site] = self._generation.get(site, 0) + 1
-        self._site_cache.drop(site)
-        self._pointers.pop(site, None)
-        self._rendered.pop(site, None)
+    def _lock(self, name: str) -> threading.Lock:
+        return self._locks.setdefault(name, threading.Lock())
 
-    # --- cached lookups -------------------------------------------------------------------
-    def site(self, name: str, io: bool = True) -> tuple[Site, SiteVersion]:
+    # --- reading ------------------------------------------------------------------------
+    def _moment(self, at: datetime, now: datetime) -> int:
+        if abs(at - now) > timedelta(days=AT_WINDOW_DAYS):
+            raise Invalid("at is out of range",
+                          [f"at: must lie within {AT_WINDOW_DAYS} days of now, got {at}"])
+        return int(at.timestamp())
+
+    def cached_answer(self, name: str, at: datetime, now: datetime) -> DispatchAnswer:
+        """The answer from memory alone (safe on the event loop); CacheMiss otherwise."""
+        snap = self._snapshots.get(name)
+        if snap is None or name in self._dirty:
+            raise CacheMiss()
+        return snap.answer(self._moment(at, now), self._settings.dispatch_intervals)
+
+    def answer(self, name: str, at: datetime, now: datetime,
+               charge: Callable[[], None] | None = None) -> DispatchAnswer:
+        """The answer for ``at``, loading what the snapshot lacks (runs in a worker thread).
+
+        ``charge`` is called before a fallback plan is made and stored; it may refuse by
+        raising (a limit of the caller)."""
+        t_s = self._moment(at, now)
+        intervals = self._settings.dispatch_intervals
+        for _ in range(4 * intervals + 2):  # each miss adds a day or a fallback
+            snap = self._snapshots.get(name)
+            try:
+                if snap is None or name in self._dirty:
+                    raise CacheMiss()
+                found = snap.answer(t_s, intervals)
+            except CacheMiss as miss:
+                try:
+                    self._load(name, miss, now, charge)
+                except ServiceError:
+                    raise  # no such site
+                except Exception as exc:  # noqa: BLE001 - the database, a failed fallback
+                    return self._offline(name, t_s, now, exc)
+                continue
+            self._last_served[name] = found
+            return found
+        raise AssertionError("dispatch did not converge")  # pragma: no cover
+
+    def _offline(self, name: str, t_s: int, now: datetime, exc: Exception) -> DispatchAnswer:
+        """The database is unreachable: any plan in memory that covers the moment, a fallback
+        computed in memory, or the last answer served; else 503."""
+        log.warning("dispatch of %s from memory (%s: %s)", name, type(exc).__name__, exc)
+        snap = self._snapshots.get(name)
+        for _ in range(self._settings.dispatch_intervals + 1):
+            if snap is None:
+                break
+            try:
+                return snap.answer(t_s, self._settings.dispatch_intervals, lenient=True)
+            except CacheMiss as miss:
+                try:
+                    plan = self._compute_fallback(snap.site, snap.version, miss, now, store=False)
+                except Exception:  # noqa: BLE001 - the last answer served is the last resort
+                    log.exception("the fallback plan of %s failed", name)
+                    break
+                snap = snap.with_fallback(miss.day, plan)  # type: ignore[arg-type]
+                self._snapshots[name] = snap  # kept dirty: reloaded when the database is back
+        last = self._last_served.get(name)
+        if last is not None and last.start_s <= t_s < last.valid_until_s:
+            return last
+        raise Unavailable("the database is unreachable and no plan for this moment is in "
+                          "memory; retry shortly")
+
+    # --- loading ------------------------------------------------------------------------
+    def _swap(self, name: str, snap: SiteSnapshot) -> SiteSnapshot:
+        self._snapshots[name] = snap
+        self._dirty.discard(name)
+        return snap
+
+    def _load(self, name: str, miss: CacheMiss, now: datetime | None = None,
+              charge: Callable[[], None] | None = None) -> None:
+        with self._lock(name):
+            snap = self._snapshots.get(name)
+            if snap is None or name in self._dirty:
+                site, sv = self._sites.latest(name)
+                days = list(snap.days) if snap is not None and snap.version.id == sv.id else []
+                snap = self._build(site, sv, days, snap)
+                self._swap(name, snap)
+                return
+            if miss.day is None:
+                return
+            if miss.day not in snap.days:
+                keep = sorted(snap.days, reverse=True)[: _DAYS_KEPT - 1]
+                self._swap(name, self._build(snap.site, snap.version, [*keep, miss.day], snap))
+            elif miss.fallback and not self._covered(snap, miss):
+                fresh = self._build(snap.site, snap.version, list(snap.days), snap)
+                if self._covered(fresh, miss):  # another process stored one meanwhile
+                    self._swap(name, fresh)
+                    return
+                if charge is not None:
+                    charge()
+                assert now is not None, "a fallback miss comes from answer(), which has now"
+                plan = self._compute_fallback(snap.site, snap.version, miss, now, store=True)
+                self._swap(name, fresh.with_fallback(miss.day, plan))
+
+    @staticmethod
+    def _covered(snap: SiteSnapshot, miss: CacheMiss) -> bool:
         try:
-            return self._site_cache.get(name, share=not io)
-        except Stale:
-            if not io:
-                raise CacheMiss(name) from None
-        found = self._sites.latest(name)
-        self._site_cache.put(name, found)
-        return found
+            snap.resolve(miss.t_s)  # type: ignore[arg-type]
+        except CacheMiss:
+            return False
+        return True
 
-    def candidates(self, name: str, day: date, io: bool = True) -> tuple[str, ...]:
-        """Current plans of ``day`` and the days before it, newest day first."""
-        per_site = self._pointers.setdefault(name, TtlCache(self._ttl_s, _CACHE_LIMIT))
-        try:
-            return per_site.get(day, share=not io)
-        except Stale:
-            if not io:
-                raise CacheMiss(name) from None
-        site = self.site(name)[0]
+    def _build(self, site: Site, sv: SiteVersion, days: list[date],
+               old: SiteSnapshot | None) -> SiteSnapshot:
+        """A snapshot of ``days`` read from the database; arrays already loaded are reused."""
+        snap = SiteSnapshot(site, sv)
+        known = dict(old.plans) if old is not None else {}
+        for day in days:
+            ids, fallbacks = self._day_ids(site, sv, day)
+            wanted = [i for i in (*ids, *fallbacks) if i and i not in known]
+            known.update(self._arrays(wanted))
+            snap = snap.with_day(day, ids, fallbacks,
+                                 {i: known[i] for i in (*ids, *fallbacks) if i in known})
+        return snap
+
+    def _day_ids(self, site: Site, sv: SiteVersion, day: date
+                 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
         day_start = pd.Timestamp(day, tz=site.tz).tz_convert("UTC").to_pydatetime()
         day_end = (pd.Timestamp(day, tz=site.tz) + pd.Timedelta(days=1)).tz_convert("UTC")
         with self._store.reader() as s:
             rows = s.execute(
                 select(CurrentPlan.local_day, CurrentPlan.plan_id).where(
-                    CurrentPlan.site == name, CurrentPlan.local_day <= day,
+                    CurrentPlan.site == site.name, CurrentPlan.local_day <= day,
                     CurrentPlan.local_day >= day - timedelta(days=LOOKBACK_DAYS),
                 )
             ).all()
             earlier = s.scalars(
-                select(PlanRow.plan_id)
-                .where(
-                    PlanRow.site == name, PlanRow.kind != "fallback",
+                select(PlanRow.plan_id).where(
+                    PlanRow.site == site.name, PlanRow.kind != "fallback",
                     PlanRow.start < day_end.to_pydatetime(), PlanRow.end > day_start,
-                )
-                .order_by(PlanRow.requested_at.desc(), PlanRow.created_at.desc())
+                ).order_by(PlanRow.requested_at.desc(), PlanRow.created_at.desc())
                 .limit(_EARLIER_PLANS)
             ).all()
-        entry = _candidates(day, [(d, plan_id) for d, plan_id in rows], tuple(earlier))
-        per_site.put(day, entry)
-        return entry
+            fallbacks = s.scalars(
+                select(PlanRow.plan_id).where(
+                    PlanRow.site == site.name, PlanRow.site_version_id == sv.id,
+                    PlanRow.local_day == day, PlanRow.kind == "fallback",
+                ).order_by(PlanRow.created_at.desc()).limit(8)
+            ).all()
+        return _candidates(day, [(d, p) for d, p in rows], tuple(earlier)), tuple(fallbacks)
 
-    def refresh(self) -> None:
-        """Reload every cached pointer and site in two queries, so that polls keep being
-        served from memory (run every ``dispatch_cache_ttl_s`` by a background thread)."""
-        wanted = [(name, day) for name, per_site in list(self._pointers.items())
-                  for day in per_site.keys()]
-        generation = dict(self._generation)
-        if wanted:
-            days = [day for _, day in wanted]
-            with self._store.reader() as s:
-                rows = s.execute(
-                    select(CurrentPlan.site, CurrentPlan.local_day, CurrentPlan.plan_id).where(
-                        CurrentPlan.site.in_({name for name, _ in wanted}),
-                        CurrentPlan.local_day <= max(days),
-                        CurrentPlan.local_day >= min(days) - timedelta(days=LOOKBACK_DAYS),
-                    )
-                ).all()
-            by_site: dict[str, list[tuple[date, str]]] = {}
-            for name, day, plan_id in rows:
-                by_site.setdefault(name, []).append((day, plan_id))
-            for name, day in wanted:
-                per_site = self._pointers.get(name)
-                if per_site is not None and self._generation.get(name) == generation.get(name):
-                    # the day's earlier plans stay candidates (a pointer moved elsewhere adds
-                    # its old plan to them)
-                    earlier = tuple(i for i in per_site.peek(day) or () if i)
-                    per_site.put(day, _candidates(day, by_site.get(name, []), earlier))
-        cached = set(self._site_cache.keys())
-        if cached:
-            for row in self._sites.list_latest():
-                if row.site in cached and self._generation.get(row.site) == generation.get(
-                    row.site
-                ):
-                    self._site_cache.put(row.site, (self._sites.site(row), row))
-
-    def compact(self, plan_id: str, io: bool = True) -> CompactPlan:
-        hit = self._arrays.get(plan_id)
-        if hit is not None:
-            return hit
-        if not io:
-            raise CacheMiss(plan_id)
+    def _arrays(self, plan_ids: list[str]) -> dict[str, CompactPlan]:
+        if not plan_ids:
+            return {}
         with self._store.reader() as s:
-            status, text = s.execute(
-                select(PlanRow.status, PlanRow.dispatch_json).where(PlanRow.plan_id == plan_id)
-            ).one()
-        loaded = load_compact(plan_id, status, text)
-        if len(self._arrays) > _CACHE_LIMIT:
-            self._arrays.clear()
-        self._arrays[plan_id] = loaded
-        return loaded
+            rows = s.execute(
+                select(PlanRow.plan_id, PlanRow.status, PlanRow.dispatch_json)
+                .where(PlanRow.plan_id.in_(plan_ids))
+            ).all()
+        return {plan_id: load_compact(plan_id, status, text) for plan_id, status, text in rows}
 
-    # --- resolution ---------------------------------------------------------------------
-    def _resolve(self, site: Site, sv: SiteVersion, t_s: int, now: datetime, io: bool
-                 ) -> tuple[CompactPlan, int, bool]:
-        day = datetime.fromtimestamp(t_s, site.tz).date()
-        for rank, plan_id in enumerate(self.candidates(site.name, day, io)):
-            if not plan_id:
-                continue
-            plan = self.compact(plan_id, io)
-            i = plan.position(t_s)
-            if i is not None:
-                return plan, i, rank == 0
-        if not io:
-            found = self._known_fallback((site.name, sv.id, day), t_s, io=False)
-            if found is None:
-                raise CacheMiss(site.name)
-            return found, found.position(t_s), False  # type: ignore[return-value]
-        plan = self._fallback(site, sv, day, t_s, now)
-        i = plan.position(t_s)
-        assert i is not None, "a fallback plan covers the moment it was made for"
-        return plan, i, False
-
-    def _fallback(self, site: Site, sv: SiteVersion, day: date, t_s: int, now: datetime
-                  ) -> CompactPlan:
-        key = (site.name, sv.id, day)
-        found = self._known_fallback(key, t_s)
-        if found is not None:
-            return found
-        lock = self._locks.setdefault(site.name, threading.Lock())
-        with lock:
-            found = self._known_fallback(key, t_s, refresh=True)
-            if found is not None:
-                return found
-            index = day_index(site, day)
-            index = index[index + site.step > pd.Timestamp(t_s, unit="s", tz="UTC")]
-            plan_id = self._planner.make_fallback(site, sv, index, self._state(site), now)
-            if len(self._fallbacks) > 16 * _CACHE_LIMIT:
-                self._fallbacks.clear()  # bounded; the stored fallbacks are found again
-            self._fallbacks.setdefault(key, []).insert(0, plan_id)
-            return self.compact(plan_id)
-
-    def _known_fallback(self, key: tuple[str, int, date], t_s: int, refresh: bool = False,
-                        io: bool = True) -> CompactPlan | None:
-        if refresh:
-            with self._store.reader() as s:
-                self._fallbacks[key] = list(s.scalars(
-                    select(PlanRow.plan_id).where(
-                        PlanRow.site == key[0], PlanRow.site_version_id == key[1],
-                        PlanRow.local_day == key[2], PlanRow.kind == "fallback",
-                    ).order_by(PlanRow.created_at.desc()).limit(8)
-                ))
-        for plan_id in self._fallbacks.get(key, ()):
-            plan = self.compact(plan_id, io)
-            if plan.position(t_s) is not None:
-                return plan
-        return None
+    def _compute_fallback(self, site: Site, sv: SiteVersion, miss: CacheMiss, now: datetime,
+                          store: bool) -> CompactPlan:
+        """The rule-based plan from the missed moment to the end of its day, computed here
+        (not in the solve pool); stored when ``store`` and the database takes it."""
+        day, t_s = miss.day, miss.t_s
+        assert day is not None and t_s is not None, "a fallback miss names its moment"
+        index = day_index(site, day)
+        index = index[index + site.step > pd.Timestamp(t_s, unit="s", tz="UTC")]
+        state = self._state(site) if store else None
+        stored = self._planner.fallback(site, index, state, now)
+        if store:
+            try:
+                self._planner.record(site.name, sv, [day], "fallback", stored,
+                                     {"fallback_from": index[0].isoformat()}, now, point=False)
+            except SQLAlchemyError as exc:
+                log.warning("fallback plan of %s kept in memory only (%s)", site.name,
+                            type(exc).__name__)
+        return load_compact(stored.plan_id, stored.status, stored.dispatch_json)
 
     def _state(self, site: Site) -> Any:
         """The latest measured storage levels of the site, if any were reported."""
-        from api.services.planning import make_state
-
         with self._store.reader() as s:
             body = s.scalar(
                 select(TelemetryRow.body_json).where(TelemetryRow.site == site.name)
@@ -299,51 +269,42 @@ class Dispatcher:
         except ValueError:
             return None  # the site changed since; its defaults apply
 
-    # --- the answer ---------------------------------------------------------------------
-    def answer(self, name: str, at: datetime, now: datetime, io: bool = True) -> DispatchAnswer:
-        """The dispatch answer for ``at``; with ``io=False`` it raises CacheMiss rather than
-        touch the database or the pool, so it can run on the event loop."""
-        if abs(at - now) > timedelta(days=AT_WINDOW_DAYS):
-            raise Invalid("at is out of range",
-                          [f"at: must lie within {AT_WINDOW_DAYS} days of now, got {at}"])
-        site, sv = self.site(name, io)
-        t_s = int(at.timestamp())
-        picks = []
-        fresh = False
-        for k in range(self._settings.dispatch_intervals):
-            plan, i, is_fresh = self._resolve(site, sv, t_s, now, io)
-            fresh = is_fresh if k == 0 else fresh
-            picks.append((plan, i))
-            t_s = plan.starts[i] + plan.step_s
-        key = (tuple((p.plan_id, i) for p, i in picks), fresh)
-        rendered = self._rendered.setdefault(name, {})
-        hit = rendered.get(key)
-        if hit is None:
-            hit = self._render(site, picks, fresh)
-            if len(rendered) > _CACHE_LIMIT:
-                rendered.clear()
-            rendered[key] = hit
-        return hit
+    # --- writing ------------------------------------------------------------------------
+    def refresh(self, names: set[str] | frozenset[str] | None = None) -> None:
+        """Rebuild the snapshots of ``names`` (default: every site in memory) from the
+        database and swap them in; a site whose rebuild fails misses until reloaded."""
+        for name in list(self._snapshots) if names is None else names:
+            if name not in self._snapshots:
+                continue
+            try:
+                with self._lock(name):
+                    old = self._snapshots[name]
+                    site, sv = self._sites.latest(name)
+                    days = list(old.days) if old.version.id == sv.id else []
+                    self._swap(name, self._build(site, sv, days, old))
+            except Exception as exc:  # noqa: BLE001 - reloaded on its next poll instead
+                self._dirty.add(name)
+                log.warning("rebuilding the dispatch snapshot of %s failed (%s)", name,
+                            type(exc).__name__)
 
-    @staticmethod
-    def _render(site: Site, picks: list[tuple[CompactPlan, int]], fresh: bool) -> DispatchAnswer:
-        def local(t_s: int) -> str:
-            return datetime.fromtimestamp(t_s, site.tz).isoformat()
+    def invalidate(self, site: str) -> None:
+        """``site`` changed in this process: rebuild its snapshot now."""
+        self.refresh({site})
 
-        intervals = [
-            {"start": local(p.starts[i]), "end": local(p.starts[i] + p.step_s),
-             "plan_id": p.plan_id, "status": p.status, "setpoints": p.setpoints[i]}
-            for p, i in picks
-        ]
-        first, i0 = picks[0]
-        valid_until_s = first.starts[i0] + first.step_s
-        doc = {
-            "site": site.name, "plan_id": first.plan_id, "status": first.status,
-            "stale": not fresh, "fallback": first.status == "fallback",
-            "shedding": _shedding(intervals),
-            "interval_start": intervals[0]["start"], "valid_until": local(valid_until_s),
-            "setpoints": intervals[0]["setpoints"], "intervals": intervals,
-        }
-        body = json.dumps(doc, separators=(",", ":"), allow_nan=False).encode()
-        etag = '"' + hashlib.sha256(body).hexdigest()[:24] + '"'
-        return DispatchAnswer(body, etag, valid_until_s)
+    # --- for telemetry ------------------------------------------------------------------
+    def site(self, name: str) -> tuple[Site, SiteVersion]:
+        snap = self._snapshots.get(name)
+        if snap is None or name in self._dirty:
+            self._load(name, CacheMiss())
+            snap = self._snapshots[name]
+        return snap.site, snap.version
+
+    def current_plan(self, name: str, day: date) -> CompactPlan | None:
+        """The current plan of ``day``, if it has one."""
+        self.site(name)
+        snap = self._snapshots[name]
+        if day not in snap.days:
+            self._load(name, CacheMiss(day))
+            snap = self._snapshots[name]
+        first = snap.days[day][0]
+        return snap.plans.get(first) if first else None

@@ -7,11 +7,17 @@ class ServiceError(Exception):
     """Base class; ``status_code`` is the HTTP status the app answers with."""
 
     status_code = 500
+    #: seconds a client should wait before retrying (``Retry-After``), if any
+    retry_after_s: int | None = None
 
     def __init__(self, message: str, errors: list[str] | None = None):
         super().__init__(message)
         self.message = message
         self.errors = errors or []
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {} if self.retry_after_s is None else {"Retry-After": str(self.retry_after_s)}
 
 
 class NotFound(ServiceError):
@@ -28,6 +34,31 @@ class Busy(ServiceError):
     """Every solve slot and queue place is taken; retry later."""
 
     status_code = 503
+    retry_after_s = 30
+
+
+class Unavailable(ServiceError):
+    """The database (or another part the answer needs) does not answer; retry shortly."""
+
+    status_code = 503
+    retry_after_s = 5
+
+
+class Insufficient(ServiceError):
+    """The database cannot store more (a full disk); nothing was written."""
+
+    status_code = 507
+    retry_after_s = 60
+
+
+class Limited(ServiceError):
+    """A limit of the calling key (or its site) was reached; retry after ``retry_after_s``."""
+
+    status_code = 429
+
+    def __init__(self, message: str, retry_after_s: int):
+        super().__init__(message)
+        self.retry_after_s = max(1, int(retry_after_s))
 
 
 class SolveFailed(ServiceError):
@@ -36,3 +67,5 @@ class SolveFailed(ServiceError):
     def __init__(self, message: str, status_code: int = 422):
         super().__init__(message)
         self.status_code = status_code
+        if status_code >= 500:
+            self.retry_after_s = 30

@@ -7,6 +7,7 @@ serialised, so the web process does no heavy work with the result.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -87,6 +88,25 @@ def fallback_job(site: Site, index: pd.DatetimeIndex, state: Any, now: datetime)
 
     inputs = build_inputs(site, index)
     return _stored(rule_based_plan(site, inputs, state, now=now), inputs)
+
+
+#: How often a worker checks that the server process that started it is alive [s].
+PARENT_CHECK_S = 0.5
+
+
+def exit_with_parent(parent_pid: int) -> None:
+    """Pool initializer: end this worker as soon as ``parent_pid`` is gone (killed with
+    ``kill -9``, it cannot stop its workers itself)."""
+    import os
+    import threading
+
+    def watch() -> None:
+        while True:
+            time.sleep(PARENT_CHECK_S)
+            if os.getppid() != parent_pid:
+                os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def warm_up() -> bool:

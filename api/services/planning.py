@@ -10,10 +10,12 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from api.schemas import PlanRequest, StateIn, WeatherIn
 from api.services import jobs
+from api.services.changes import PLANS, record_change
 from api.services.errors import Invalid, ServiceError, SolveFailed
 from api.services.learning import MeterBook, accuracy_job
 from api.services.plans import summary_of
@@ -292,26 +294,25 @@ class Planner:
         days = sorted({local_day(site, t.to_pydatetime()) for t in index})
         return self.record(site.name, sv, days, kind, stored, request, now, point=True)
 
-    def make_fallback(
-        self, site: Site, sv: SiteVersion, index: pd.DatetimeIndex, state: Any, now: datetime
-    ) -> str:
-        """Store the rule-based plan for ``index`` (never made current); returns its id."""
-        try:
-            stored = self.pool.run(
-                jobs.fallback_job, site, index, state, now,
-                wait_s=self._settings.solve_time_limit_s + self._settings.solve_wait_margin_s,
-            )
-        except ServiceError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - reported to the controller, not raised
-            raise SolveFailed(
-                f"no plan covers this moment and the rule-based fallback failed "
-                f"({type(exc).__name__}: {exc})", status_code=503,
-            ) from None
-        day = local_day(site, index[0].to_pydatetime())
-        request = {"fallback_from": index[0].isoformat()}
-        self.record(site.name, sv, [day], "fallback", stored, request, now, point=False)
-        return stored.plan_id
+    @staticmethod
+    def fallback(site: Site, index: pd.DatetimeIndex, state: Any, now: datetime
+                 ) -> jobs.StoredPlan:
+        """The rule-based plan for ``index``, computed in the calling thread: it is cheap, and
+        it must not depend on the solve pool, which may be full or broken."""
+        return jobs.fallback_job(site, index, state, now)
+
+    def _prune(self, s: Session, name: str, day: date, fallback: bool) -> None:
+        """Retention: of the site-day's plans that are no current plan, keep the newest
+        ``superseded_plans_kept`` (solved and fallback plans counted apart), delete the rest."""
+        kind = PlanRow.kind == "fallback" if fallback else PlanRow.kind != "fallback"
+        current = select(CurrentPlan.plan_id).where(CurrentPlan.site == name)
+        old = (select(PlanRow.plan_id).where(
+            PlanRow.site == name, PlanRow.local_day == day, kind, PlanRow.plan_id.not_in(current)
+        ).order_by(PlanRow.created_at.desc(), PlanRow.plan_id)
+            .offset(self._settings.superseded_plans_kept))
+        doomed = list(s.scalars(old))
+        if doomed:
+            s.execute(delete(PlanRow).where(PlanRow.plan_id.in_(doomed)))
 
     def record(
         self, name: str, sv: SiteVersion, days: list[date], kind: str, stored: jobs.StoredPlan,
@@ -334,7 +335,9 @@ class Planner:
             if point:
                 for day in days:
                     self._store.upsert_pointer(s, name, day, stored.plan_id, now, now)
+            record_change(s, PLANS, name, now)
             current = point and self._store.pointer(s, name, days[0]) == stored.plan_id
+            self._prune(s, name, days[0], kind == "fallback")
         if point:
             self._on_moved(name)
         return summary_of(row, sv.version, current)

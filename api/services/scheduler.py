@@ -1,20 +1,29 @@
 """Automatic planning: each site's next local day is planned at a configured local time.
 
 APScheduler 3's ``BackgroundScheduler`` runs one cron job per site, in the site's own time
-zone. Run one scheduler per database: with several server processes, enable it in one.
+zone. Any number of server processes may run it on one database: before planning a site's
+day, a process claims it with a row in ``auto_plan_claims`` (site, local day); the others
+find the row and skip. A plan that fails gives its claim back, so a later run may try again.
+Sites registered through another process are scheduled when the change feed reports them.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
 from api.services.errors import ServiceError
-from api.services.planning import Planner
+from api.services.planning import Planner, local_day
 from api.services.sites import SiteBook
 from api.settings import Settings
+from api.store import AutoPlanClaim, Store
 
 log = logging.getLogger("villagegrid.scheduler")
 
@@ -25,9 +34,11 @@ def _job_id(site: str) -> str:
 
 class AutoPlanner:
     def __init__(self, settings: Settings, sites: SiteBook, planner: Planner,
-                 clock: Callable[[], datetime]):
+                 clock: Callable[[], datetime], store: Store):
         from apscheduler.schedulers.background import BackgroundScheduler
 
+        self._store = store
+        self._me = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self._settings = settings
         self._sites = sites
         self._planner = planner
@@ -54,12 +65,40 @@ class AutoPlanner:
             coalesce=True, max_instances=1,
         )
 
-    def run_site(self, site: str) -> dict[str, Any] | None:
-        """The job: plan the site's next day; failures are logged, the current plan stays."""
+    def _claim(self, site: str, day: date, now: datetime) -> bool:
+        """True if this process may plan (site, day): it inserted the claim row."""
         try:
-            return self._planner.plan_tomorrow(site, self._clock())
+            with self._store.writer() as s:
+                s.add(AutoPlanClaim(site=site, local_day=day, claimed_by=self._me,
+                                    claimed_at=now))
+        except IntegrityError:
+            return False
+        return True
+
+    def _release(self, site: str, day: date) -> None:
+        with self._store.writer() as s:
+            s.execute(delete(AutoPlanClaim).where(
+                AutoPlanClaim.site == site, AutoPlanClaim.local_day == day,
+                AutoPlanClaim.claimed_by == self._me))
+
+    def run_site(self, site: str) -> dict[str, Any] | None:
+        """The job: plan the site's next day, if no other process claimed it; failures are
+        logged, the current plan stays."""
+        now = self._clock()
+        try:
+            tomorrow = local_day(self._sites.latest(site)[0], now) + timedelta(days=1)
+            if not self._claim(site, tomorrow, now):
+                log.info("automatic plan of %s for %s is made by another process", site,
+                         tomorrow)
+                return None
+        except (ServiceError, SQLAlchemyError) as exc:
+            log.warning("automatic plan of %s not started: %s", site, exc)
+            return None
+        try:
+            return self._planner.plan_tomorrow(site, now)
         except ServiceError as exc:
             log.warning("automatic plan of %s failed: %s", site, exc.message)
+            self._release(site, tomorrow)
             return None
 
     def jobs(self) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from api.services.changes import SITE, record_change
 from api.services.errors import Invalid, NotFound
 from api.store import SiteVersion, Store
 from sites.load import SiteError, parse_yaml, site_from_data
@@ -35,6 +36,16 @@ def _check_size(data: object) -> None:
             stack.extend(node)
 
 
+def _unique_pairs(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """A JSON object whose keys are unique (the same rule as for YAML site files)."""
+    out: dict[str, object] = {}
+    for key, value in pairs:
+        if key in out:
+            raise SiteError("body", [f"JSON object has a repeated key {key!r}"])
+        out[key] = value
+    return out
+
+
 def parse_body(body: bytes, content_type: str | None) -> Site:
     """A Site from a YAML or JSON request body; problems raise Invalid naming each field."""
     try:
@@ -45,7 +56,7 @@ def parse_body(body: bytes, content_type: str | None) -> Site:
     try:
         if media in JSON_TYPES or media.endswith("+json"):
             try:
-                data = json.loads(text)
+                data = json.loads(text, object_pairs_hook=_unique_pairs)
             except json.JSONDecodeError as exc:
                 raise SiteError("body", [f"JSON syntax error at line {exc.lineno}, column "
                                          f"{exc.colno}: {exc.msg}"]) from None
@@ -86,6 +97,7 @@ class SiteBook:
                         content_sha256=digest, body_json=body, created_at=now,
                     )
                     s.add(row)
+                    record_change(s, SITE, site.name, now)
                 return row, True
             except IntegrityError:
                 continue  # another writer took this version number; read again

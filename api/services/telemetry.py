@@ -7,10 +7,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy import text as text_sql
+from sqlalchemy.orm import Session
+
 from api.schemas import TelemetryIn
 from api.services.compact import CompactPlan
 from api.services.dispatch import Dispatcher
-from api.services.errors import Invalid, SolveFailed
+from api.services.errors import Invalid, Limited, SolveFailed
+from api.services.limits import Limits
 from api.services.planning import Planner, local_day, make_state, state_errors
 from api.settings import Settings
 from api.store import Store, TelemetryRow
@@ -78,13 +83,38 @@ def served_so_far(site: Site, plan: CompactPlan | None, at: datetime) -> dict[st
 
 class TelemetryDesk:
     def __init__(self, store: Store, settings: Settings, dispatcher: Dispatcher,
-                 planner: Planner):
+                 planner: Planner, limits: Limits):
         self._store = store
         self._settings = settings
         self._dispatcher = dispatcher
         self._planner = planner
+        self._limits = limits
 
-    def report(self, name: str, body: TelemetryIn, now: datetime) -> dict[str, Any]:
+    @staticmethod
+    def _equal(s: Session, name: str, body: TelemetryIn) -> TelemetryRow | None:
+        """A stored report of the same site, time and measurements."""
+        return s.scalar(select(TelemetryRow).where(
+            TelemetryRow.site == name, TelemetryRow.at == body.at,
+            TelemetryRow.body_json == body.model_dump_json()).limit(1))
+
+    def _store_once(self, name: str, body: TelemetryIn, now: datetime
+                    ) -> tuple[TelemetryRow, bool]:
+        """Store the report unless an equal one is stored already; returns the row and
+        whether it was new."""
+        text = body.model_dump_json()
+        with self._store.writer() as s:
+            if self._store.dialect == "postgresql":  # serialise equal reports racing
+                s.execute(text_sql("SELECT pg_advisory_xact_lock(hashtext(:k))"),
+                          {"k": f"telemetry:{name}:{body.at.isoformat()}"})
+            found = self._equal(s, name, body)
+            if found is not None:
+                return found, False
+            row = TelemetryRow(site=name, at=body.at, received_at=now, body_json=text)
+            s.add(row)
+        return row, True
+
+    def report(self, name: str, body: TelemetryIn, now: datetime, key_id: str = ""
+               ) -> dict[str, Any]:
         site, sv = self._dispatcher.site(name)
         errors = _measured_errors(site, body)
         levels = {k: getattr(body, k) for k in ("battery_soc_kwh", "holder_m3", "genset_kw")}
@@ -96,18 +126,27 @@ class TelemetryDesk:
                           f"{CLOCK_SKEW.seconds // 60} minutes from now, got {body.at.isoformat()}")
         if errors:
             raise Invalid("the telemetry does not fit the site", errors)
-        row = TelemetryRow(site=name, at=body.at, received_at=now,
-                           body_json=body.model_dump_json())
-        with self._store.writer() as s:
-            s.add(row)
-        ids = self._dispatcher.candidates(name, local_day(site, body.at))
-        plan = self._dispatcher.compact(ids[0]) if ids[0] else None
+        with self._store.reader() as s:
+            stored = self._equal(s, name, body)  # a retry is answered as the first report
+        if body.replan and stored is None:  # over the limit: refused whole, nothing stored
+            self._limits.replans.check(f"key:{key_id}", f"key {key_id}")
+            self._limits.replans.check(f"site:{name}", f"site {name!r}")
+        row, new = (stored, False) if stored is not None else self._store_once(name, body, now)
+        if not new:
+            return {"telemetry_id": row.id, "site": name, "at": body.at, "deviation_pu": None,
+                    "replanned": row.replan_plan_id is not None, "duplicate": True,
+                    "replan_plan_id": row.replan_plan_id}
+        plan = self._dispatcher.current_plan(name, local_day(site, body.at))
         deviation = deviation_pu(site, plan, body.at, body)
         out: dict[str, Any] = {"telemetry_id": row.id, "site": name, "at": body.at,
                                "deviation_pu": deviation, "replanned": False}
         too_far = deviation is not None and deviation > self._settings.replan_deviation_pu
         if not (body.replan or too_far):
             return out
+        try:
+            self._limits.replan(key_id, name)
+        except Limited as exc:
+            return {**out, "replan_error": exc.message}
         served = body.served_kwh if body.served_kwh is not None else served_so_far(
             site, plan, body.at)
         state = make_state(site, {**levels, "served_kwh": served})

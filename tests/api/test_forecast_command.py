@@ -71,7 +71,7 @@ def test_typical_year_weather_spans_new_year_and_dst(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--date", "21/06/2026"], "--date must be YYYY-MM-DD"),
+        (["--date", "21/06/2026"], "--date must be a date as YYYY-MM-DD"),
         (["--date", "2026-06-21", "--days", "0"], "--days must be ≥ 1"),
         (["--date", "2026-06-21", "--cloud-cover", "150"], "cloud_cover_pct must lie in"),
         (["--date", "2026-06-21", "--weather", "nope.csv"], "no such file"),
