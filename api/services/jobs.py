@@ -31,7 +31,8 @@ class StoredPlan:
     dispatch_json: str
 
 
-def _stored(plan: Any, inputs: pd.DataFrame) -> StoredPlan:
+def stored_plan(plan: Any, inputs: pd.DataFrame) -> StoredPlan:
+    """What the database keeps of ``plan`` made on ``inputs``, serialised."""
     full = plan.to_dict()
     summary = full["metadata"]
     table = plan.table
@@ -71,7 +72,7 @@ def solve_job(
         site, index, inputs, state, mode=mode, emission_budget_kgco2=emission_budget_kgco2,
         time_limit_s=time_limit_s, now=now,
     )
-    return _stored(plan, inputs)
+    return stored_plan(plan, inputs)
 
 
 def fallback_job(site: Site, index: pd.DatetimeIndex, state: Any, now: datetime) -> StoredPlan:
@@ -80,7 +81,7 @@ def fallback_job(site: Site, index: pd.DatetimeIndex, state: Any, now: datetime)
     from optimizer.inputs import build_inputs
 
     inputs = build_inputs(site, index)
-    return _stored(rule_based_plan(site, inputs, state, now=now), inputs)
+    return stored_plan(rule_based_plan(site, inputs, state, now=now), inputs)
 
 
 def warm_up() -> bool:

@@ -213,24 +213,36 @@ class Planner:
         self, name: str, sv: SiteVersion, days: list[date], kind: str, stored: jobs.StoredPlan,
         request: dict, now: datetime, *, point: bool,
     ) -> dict:
-        """Insert the plan and (if ``point``) make it current for each local day it touches,
-        in one transaction. The plan's ``local_day`` is the first of them."""
-        row = PlanRow(
-            plan_id=stored.plan_id, site=name, site_version_id=sv.id, local_day=days[0],
-            kind=kind, status=stored.status, start=stored.start, end=stored.end,
-            step_minutes=stored.step_minutes, created_at=stored.created_at, requested_at=now,
-            summary_json=json.dumps(stored.summary, separators=(",", ":"), allow_nan=False),
-            request_json=json.dumps(request, separators=(",", ":"), default=str),
-            inputs_json=stored.inputs_json, plan_json=stored.plan_json,
-            dispatch_json=stored.dispatch_json,
-        )
-        with self._store.writer() as s:
-            s.add(row)
-            s.flush()
-            if point:
-                for day in days:
-                    self._store.upsert_pointer(s, name, day, stored.plan_id, now, now)
-            current = point and self._store.pointer(s, name, days[0]) == stored.plan_id
+        """Insert the plan and (if ``point``) make it current for each local day it touches;
+        see :func:`store_plan`."""
+        row, current = store_plan(self._store, name, sv, days, kind, stored, request, now,
+                                  point=point)
         if point:
             self._on_moved(name)
         return summary_of(row, sv.version, current)
+
+
+def store_plan(
+    store: Store, name: str, sv: SiteVersion, days: list[date], kind: str,
+    stored: jobs.StoredPlan, request: dict, now: datetime, *, point: bool,
+) -> tuple[PlanRow, bool]:
+    """Insert the plan and (if ``point``) make it current for each local day it touches, in one
+    transaction; returns the row and whether it is current. The plan's ``local_day`` is the
+    first of ``days``. A plan id that is already stored raises ``IntegrityError``."""
+    row = PlanRow(
+        plan_id=stored.plan_id, site=name, site_version_id=sv.id, local_day=days[0],
+        kind=kind, status=stored.status, start=stored.start, end=stored.end,
+        step_minutes=stored.step_minutes, created_at=stored.created_at, requested_at=now,
+        summary_json=json.dumps(stored.summary, separators=(",", ":"), allow_nan=False),
+        request_json=json.dumps(request, separators=(",", ":"), default=str),
+        inputs_json=stored.inputs_json, plan_json=stored.plan_json,
+        dispatch_json=stored.dispatch_json,
+    )
+    with store.writer() as s:
+        s.add(row)
+        s.flush()
+        if point:
+            for day in days:
+                store.upsert_pointer(s, name, day, stored.plan_id, now, now)
+        current = point and store.pointer(s, name, days[0]) == stored.plan_id
+    return row, current
