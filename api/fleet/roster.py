@@ -77,7 +77,9 @@ def _collect(
     return roster
 
 
-def from_folder(folder: str | Path, county: str | None = None, township: str | None = None) -> Roster:
+def from_folder(
+    folder: str | Path, county: str | None = None, township: str | None = None
+) -> Roster:
     """Every ``*.yaml`` site file directly in ``folder`` that lies in the county/township.
 
     A file that does not validate is rejected with its errors (its county is unknown, so it
