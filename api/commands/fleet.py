@@ -35,6 +35,8 @@ def _common(p: argparse.ArgumentParser) -> None:
                      help="address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786")
     how.add_argument("--workers", type=int, metavar="N",
                      help="LocalCluster worker processes (default: the cores); 1: no Dask")
+    p.add_argument("--connect-timeout", type=float, default=10.0, metavar="S",
+                   help="seconds to wait for --scheduler to answer (default 10)")
     p.add_argument("--database", metavar="URL",
                    help="SQLAlchemy URL (default: VILLAGEGRID_DATABASE_URL or ./villagegrid.db)")
     p.add_argument("--out", metavar="DIR", help="folder for the CSV files and the plot")
@@ -151,7 +153,7 @@ def _execute(args: argparse.Namespace, work: Any) -> int:
     from api.fleet.runner import rollup
 
     try:
-        with open_executor(args.scheduler, args.workers) as executor:
+        with open_executor(args.scheduler, args.workers, args.connect_timeout) as executor:
             if not args.quiet:
                 print(f"fleet {args.fleet_command}: {executor.description}", file=sys.stderr)
             run, out, stem = work(executor)

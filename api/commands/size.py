@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -50,7 +51,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="days of the dispatch check of the sized site (0: none; default 365)",
     )
     p.add_argument(
-        "--workers", type=int, default=None, help="processes for --vary (default: cores)"
+        "--workers", type=int, default=None,
+        help="Dask LocalCluster processes for --vary (default: cores; 1: this process)",
+    )
+    p.add_argument(
+        "--scheduler", metavar="ADDRESS", default=None,
+        help="run the --vary cases on this Dask scheduler, e.g. tcp://10.0.0.5:8786",
     )
     p.add_argument("--quiet", action="store_true", help="no progress line")
     p.set_defaults(func=run)
@@ -58,6 +64,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from api.commands import load_site_or_report
+    from api.fleet.executor import ExecutorError, open_executor
     from forecasting.weather import WeatherError
     from optimizer.errors import PlanningError
     from optimizer.studies.sensitivity import checked_cases, parse_vary
@@ -69,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         varies = [parse_vary(v) for v in args.vary]
-        checked_cases(site, varies)
+        grid = checked_cases(site, varies)
     except ValueError as exc:
         print(f"size: {exc}", file=sys.stderr)
         return 2
@@ -88,21 +95,23 @@ def run(args: argparse.Namespace) -> int:
     if problems:
         print("size: " + "; ".join(problems), file=sys.stderr)
         return 2
+    parallel = len(grid) > 1 and (args.scheduler is not None or args.workers != 1)
     try:
-        lines = run_sizing(
-            site,
-            args.weather,
-            year,
-            Path(args.out or f"{site.name}-size"),
-            representative_days=args.days or None,
-            greenfield=args.greenfield,
-            pareto_points=args.pareto,
-            varies=varies,
-            check_days=args.check_days,
-            workers=args.workers,
-            progress=None if args.quiet else sys.stderr,
-        )
-    except SiteError as exc:
+        with open_executor(args.scheduler, args.workers) if parallel else nullcontext() as ex:
+            lines = run_sizing(
+                site,
+                args.weather,
+                year,
+                Path(args.out or f"{site.name}-size"),
+                representative_days=args.days or None,
+                greenfield=args.greenfield,
+                pareto_points=args.pareto,
+                varies=varies,
+                check_days=args.check_days,
+                executor=ex,
+                progress=None if args.quiet else sys.stderr,
+            )
+    except (SiteError, ExecutorError) as exc:
         print(f"size: {exc}", file=sys.stderr)
         return 2
     except WeatherError as exc:  # a bad --weather file is bad input
