@@ -120,7 +120,8 @@ def plan_site(item: dict[str, Any], *, database_url: str) -> dict[str, Any]:
 
     ``item`` holds ``spec`` (the site as JSON data), ``date`` (first local day, ISO),
     ``days``, ``mode``, ``time_limit_s`` (the site's budget for its inputs, model and solve;
-    the process's first imports are not counted), ``kind`` (stored with the plan) and ``now`` (ISO time of the run).
+    the process's first imports are not counted), ``kind`` (stored with the plan) and
+    ``now`` (ISO time of the run).
     The row's ``stored`` is ``new``, ``existing`` (the same plan id was already there) or
     None (nothing stored: the site failed, with ``reason``).
     """
