@@ -15,6 +15,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal, Protocol
 
 #: How long a scheduler address may take to answer before it counts as unreachable [s].
@@ -52,9 +53,13 @@ def _lost(exc: BaseException) -> Lost:
 
 
 class SerialExecutor:
-    """Every item in this process, one after the other; no Dask involved."""
+    """Every item one after the other, called here (no Dask) or through ``call(fn, item)``,
+    e.g. a pool's submit-and-wait."""
 
-    description = "serial, in this process"
+    def __init__(self, call: Callable[[Callable[..., Any], Any], Any] | None = None,
+                 description: str = "serial, in this process"):
+        self._call = call
+        self.description = description
 
     def map(
         self, fn: Callable[..., Any], items: Sequence[Any], *, shared: dict[str, Any] | None = None,
@@ -64,8 +69,9 @@ class SerialExecutor:
         """``[fn(item, **shared) for item in items]``; ``keys`` are not needed here."""
         results = []
         for i, item in enumerate(items):
+            bound = partial(fn, **shared) if shared else fn
             try:
-                value = fn(item, **(shared or {}))
+                value = bound(item) if self._call is None else self._call(bound, item)
             except Exception as exc:
                 if errors == "raise":
                     raise

@@ -45,6 +45,11 @@ class Roster:
     members: list[Member] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
 
+    @classmethod
+    def of(cls, sites: Iterable[Site]) -> Roster:
+        """A roster of sites already validated (e.g. one site of the registry)."""
+        return cls(members=[_member(s, f"site {s.name!r}") for s in sites])
+
 
 def _member(site: Site, source: str) -> Member:
     return Member(site.name, site.county, site.township, site.model_dump(mode="json"), source)

@@ -79,5 +79,5 @@ def build_services(settings: Settings, clock: Callable[[], datetime]) -> Service
         settings=settings, store=store, keys=KeyRing(store, settings.key_cache_ttl_s),
         sites=sites, plans=PlanBook(store), planner=planner, dispatcher=dispatcher,
         telemetry=TelemetryDesk(store, settings, dispatcher, planner),
-        auto=AutoPlanner(settings, sites, planner, clock),
+        auto=AutoPlanner(settings, sites, planner, clock, store, on_moved=on_moved),
     )

@@ -1,20 +1,31 @@
 """Automatic planning: each site's next local day is planned at a configured local time.
 
 APScheduler 3's ``BackgroundScheduler`` runs one cron job per site, in the site's own time
-zone. Run one scheduler per database: with several server processes, enable it in one.
+zone. The job plans through the fleet runner (``api.fleet``) on the service's solve pool, so a
+nightly plan is the same task, and the same idempotent plan id, as ``villagegrid fleet plan``.
+Several service processes may share one database with their schedulers on: before planning,
+a job claims (site, day) in ``plan_claims`` and only the process whose claim lands plans it.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from api.fleet.executor import SerialExecutor
+from api.fleet.roster import Roster
+from api.fleet.runner import plan_fleet
 from api.services.errors import ServiceError
-from api.services.planning import Planner
+from api.services.planning import Planner, local_day
+from api.services.plans import PlanBook
 from api.services.sites import SiteBook
 from api.settings import Settings
+from api.store import Store
 
 log = logging.getLogger("villagegrid.scheduler")
 
@@ -25,14 +36,25 @@ def _job_id(site: str) -> str:
 
 class AutoPlanner:
     def __init__(self, settings: Settings, sites: SiteBook, planner: Planner,
-                 clock: Callable[[], datetime]):
+                 clock: Callable[[], datetime], store: Store,
+                 on_moved: Callable[[str], None] = lambda site: None):
         from apscheduler.schedulers.background import BackgroundScheduler
 
         self._settings = settings
         self._sites = sites
         self._planner = planner
         self._clock = clock
+        self._store = store
+        self._on_moved = on_moved
         self._scheduler = BackgroundScheduler(timezone=UTC)
+        #: this process, as its claims name it
+        self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        wait_s = settings.solve_time_limit_s + settings.solve_wait_margin_s
+        self._lease = timedelta(seconds=2 * wait_s)
+        self._executor = SerialExecutor(
+            call=lambda fn, item: planner.pool.run(fn, item, wait_s=wait_s),
+            description="the service's solve pool",
+        )
 
     def start(self) -> None:
         for row in self._sites.list_latest():
@@ -55,12 +77,32 @@ class AutoPlanner:
         )
 
     def run_site(self, site: str) -> dict[str, Any] | None:
-        """The job: plan the site's next day; failures are logged, the current plan stays."""
+        """The job: claim and plan the site's next day; returns the plan's summary, or None
+        when another process holds the claim or the plan failed (logged; the current plan
+        stays)."""
+        now = self._clock()
         try:
-            return self._planner.plan_tomorrow(site, self._clock())
+            spec, sv = self._sites.latest(site)
         except ServiceError as exc:
             log.warning("automatic plan of %s failed: %s", site, exc.message)
             return None
+        day = local_day(spec, now) + timedelta(days=1)
+        if not self._store.claim(site, day, self.name, now, stale_before=now - self._lease):
+            log.info("automatic plan of %s for %s: claimed by another process", site, day)
+            return None
+        try:
+            member = Roster.of([spec])
+            run = plan_fleet(member, day, self._executor, self._settings.database_url, now=now,
+                             time_limit_s=self._settings.solve_time_limit_s, kind="auto")
+        finally:
+            self._store.finish_claim(site, day, self.name, self._clock())
+        row = run.table.iloc[0]
+        if row["stored"] not in ("new", "existing"):
+            log.warning("automatic plan of %s failed: %s: %s", site, row["status"], row["reason"])
+            return None
+        if row["current"]:
+            self._on_moved(site)
+        return PlanBook(self._store).summary(str(row["plan_id"]))
 
     def jobs(self) -> list[dict[str, Any]]:
         return [
