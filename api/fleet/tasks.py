@@ -78,14 +78,16 @@ def site_of(spec: dict[str, Any]) -> Site:
 def head(spec: dict[str, Any], began: float) -> dict[str, Any]:
     return {
         "site": spec.get("name"), "county": spec.get("county"), "township": spec.get("township"),
-        "currency": spec.get("currency", "CNY"), "worker_pid": os.getpid(), "began": began,
+        "currency": spec.get("currency", "CNY"), "worker_pid": os.getpid(),
+        "cpu_began": time.process_time(),
     }
 
 
 def finish(result: dict[str, Any], began: float) -> dict[str, Any]:
+    """Stamp the task's wall and CPU time [s] and the worker's peak memory [MB]."""
     result["task_time_s"] = time.perf_counter() - began
+    result["task_cpu_s"] = time.process_time() - result.pop("cpu_began")
     result["peak_rss_mb"] = _peak_rss_mb()
-    del result["began"]
     return result
 
 
