@@ -133,7 +133,7 @@ class DaskExecutor:
         if not items:
             return []
         scattered = {
-            name: self.client.scatter([value], broadcast=True)[0]  # one piece, even a dict
+            name: self.client.scatter([value], broadcast=True, hash=False)[0]  # one piece
             for name, value in (shared or {}).items()
         }
         futures = self.client.map(

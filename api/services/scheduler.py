@@ -82,7 +82,7 @@ class AutoPlanner:
         stays)."""
         now = self._clock()
         try:
-            spec, sv = self._sites.latest(site)
+            spec, _ = self._sites.latest(site)
         except ServiceError as exc:
             log.warning("automatic plan of %s failed: %s", site, exc.message)
             return None

@@ -139,7 +139,7 @@ def run_cases(
         if progress:
             progress(done[0], len(grid))
 
-    shared = {"study": study, "kwargs": kwargs}
+    shared: dict[str, Any] = {"study": study, "kwargs": kwargs}
     if executor is None:
         rows = []
         for i, item in enumerate(items):

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from api.fleet import roster as rosters
 from api.fleet import tasks
-from api.fleet.executor import DaskExecutor, SerialExecutor
+from api.fleet.executor import DaskExecutor, Lost, SerialExecutor
 from api.fleet.runner import plan_fleet, rollup, run_members
 from api.store import CurrentPlan, PlanRow, Store
 from optimizer.plan import Plan
@@ -94,6 +94,8 @@ def test_a_worker_killed_mid_run_loses_nothing_and_doubles_nothing(
         if killed:
             return
         busy = {w: keys for w, keys in cluster.client.processing().items() if keys}
+        if not busy:  # nothing in hand right now: try again at the next result
+            return
         pids = cluster.worker_pids()
         worker = next(iter(busy))
         os.kill(pids[worker], signal.SIGKILL)
@@ -165,3 +167,21 @@ def test_a_failing_site_is_reported_and_the_others_are_planned(
     assert table.loc[bad.name, "status"] == "failed"
     assert "step_minutes" in table.loc[bad.name, "reason"]
     assert (table.drop(index=bad.name)["status"] == "optimal").all()
+
+
+def fail_on_two(x: int, *, offset: int) -> int:
+    if x == 2:
+        raise ValueError("two is refused")
+    return x + offset
+
+
+@pytest.mark.parametrize("where", ["serial", "dask"])
+def test_a_task_error_is_returned_as_lost_or_raised(where: str, cluster: DaskExecutor) -> None:
+    executor = cluster if where == "dask" else SerialExecutor()
+    seen: list[int] = []
+    out = executor.map(fail_on_two, [1, 2, 3], shared={"offset": 10}, errors="return",
+                       on_result=lambda i, _v: seen.append(i))
+    assert out[0] == 11 and out[2] == 13 and sorted(seen) == [0, 1, 2]
+    assert isinstance(out[1], Lost) and "two is refused" in out[1].reason
+    with pytest.raises(ValueError, match="two is refused"):
+        executor.map(fail_on_two, [1, 2, 3], shared={"offset": 10})
