@@ -11,6 +11,7 @@ its task; all three print a per-site table and a county roll-up and write them a
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -146,17 +147,29 @@ def _progress(args: argparse.Namespace, total: int) -> Any:
     return show
 
 
-def _execute(args: argparse.Namespace, work: Any) -> int:
+def _check_out(out: Path) -> None:
+    """``--out`` must be a folder, or a path whose nearest existing parent is a writable one."""
+    existing = out
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise FleetInputError(f"--out {out}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise FleetInputError(f"--out {out}: cannot write into {existing}")
+
+
+def _execute(args: argparse.Namespace, work: Any, out: Path) -> int:
     """Open the executor (nothing is written if it cannot start), run, print, write."""
     from api.fleet import report
     from api.fleet.executor import ExecutorError, open_executor
     from api.fleet.runner import rollup
 
+    _check_out(out)
     try:
         with open_executor(args.scheduler, args.workers, args.connect_timeout) as executor:
             if not args.quiet:
                 print(f"fleet {args.fleet_command}: {executor.description}", file=sys.stderr)
-            run, out, stem = work(executor)
+            run, stem = work(executor)
     except ExecutorError as exc:
         print(f"villagegrid fleet: {exc}; nothing was run or written", file=sys.stderr)
         return 2
@@ -168,14 +181,18 @@ def _execute(args: argparse.Namespace, work: Any) -> int:
         print("\ncounty roll-up")
         print("\n".join(report.lines(summed, report.ROLLUP)))
     print(f"\n{len(table)} site(s) in {run.wall_s:.1f} s on {run.executor}")
-    out.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out / f"{stem}.csv", index=False)
-    summed.to_csv(out / f"{stem}_rollup.csv", index=False)
     written = [out / f"{stem}.csv", out / f"{stem}_rollup.csv"]
-    if "cost" in table:
-        fig = report.plot_fleet(table, f"fleet {args.fleet_command}: {stem}")
-        fig.savefig(out / f"{stem}.png", dpi=100)
-        written.append(out / f"{stem}.png")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        table.to_csv(written[0], index=False)
+        summed.to_csv(written[1], index=False)
+        if "cost" in table:
+            fig = report.plot_fleet(table, f"fleet {args.fleet_command}: {stem}")
+            fig.savefig(out / f"{stem}.png", dpi=100)
+            written.append(out / f"{stem}.png")
+    except OSError as exc:
+        print(f"villagegrid fleet: cannot write into --out {out}: {exc}", file=sys.stderr)
+        return 1
     print("wrote " + ", ".join(str(p) for p in written))
     answered = ~table["status"].isin(["failed", "lost", "infeasible"])
     return 0 if answered.any() else 1  # sites that failed are reported; none answering is 1
@@ -205,13 +222,13 @@ def run_plan(args: argparse.Namespace) -> int:
     found = _roster(args, url)
     out = Path(args.out or f"fleet-plan-{day.isoformat()}")
 
-    def work(executor: Any) -> tuple[Any, Path, str]:
+    def work(executor: Any) -> tuple[Any, str]:
         run = plan_fleet(found, day, executor, url, now=datetime.now(UTC), days=args.days,
                          mode=args.mode, time_limit_s=args.time_limit,
                          on_row=_progress(args, len(found.members)))
-        return run, out, f"fleet_plan_{day.isoformat()}"
+        return run, f"fleet_plan_{day.isoformat()}"
 
-    return _execute(args, work)
+    return _execute(args, work, out)
 
 
 @_guarded
@@ -231,13 +248,13 @@ def run_simulate(args: argparse.Namespace) -> int:
     out = Path(args.out or f"fleet-simulate-{first.isoformat()}")
     last = first + timedelta(days=days - 1)
 
-    def work(executor: Any) -> tuple[Any, Path, str]:
+    def work(executor: Any) -> tuple[Any, str]:
         run = simulate_fleet(found, weather, first, days, executor,
                              look_ahead_days=args.look_ahead, baseline=not args.no_baseline,
                              on_row=_progress(args, len(found.members)))
-        return run, out, f"fleet_simulate_{first.isoformat()}_{last.isoformat()}"
+        return run, f"fleet_simulate_{first.isoformat()}_{last.isoformat()}"
 
-    return _execute(args, work)
+    return _execute(args, work, out)
 
 
 @_guarded
@@ -251,10 +268,10 @@ def run_size(args: argparse.Namespace) -> int:
     weather = _weather(args.weather)
     out = Path(args.out or f"fleet-size-{year}")
 
-    def work(executor: Any) -> tuple[Any, Path, str]:
+    def work(executor: Any) -> tuple[Any, str]:
         run = size_fleet(found, weather, year, executor,
                          representative_days=args.rep_days or None, greenfield=args.greenfield,
                          on_row=_progress(args, len(found.members)))
-        return run, out, f"fleet_size_{year}"
+        return run, f"fleet_size_{year}"
 
-    return _execute(args, work)
+    return _execute(args, work, out)

@@ -76,6 +76,17 @@ def test_bad_options_exit_2_naming_the_value(
     assert message in capsys.readouterr().err
 
 
+def test_an_out_path_under_a_file_is_refused_before_any_work(
+    county: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "never.db"
+    out = county / "hamlet-a.yaml" / "results"
+    assert main(["fleet", "plan", "--sites", str(county), "--date", DAY.isoformat(),
+                 "--workers", "1", "--database", f"sqlite:///{db}", "--out", str(out)]) == 2
+    assert "hamlet-a.yaml is a file, not a folder" in capsys.readouterr().err
+    assert not db.exists()
+
+
 def test_fleet_plan_from_the_registry(
     county: Path, tmp_path: Path, sqlite_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
