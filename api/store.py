@@ -8,7 +8,9 @@ Rules the tables keep:
 - a plan row is never changed; it holds the plan JSON, the inputs and request it was made from,
   the site version it used, and a compact array of setpoints for dispatch;
 - ``current_plans`` points at one plan per site and local day; it is written in the same
-  transaction as the plan it points to, so it always points at a complete plan.
+  transaction as the plan it points to, so it always points at a complete plan;
+- ``plan_claims`` has one row per site and local day whose automatic plan a service process
+  took, so that processes sharing the database plan each night once.
 """
 
 from __future__ import annotations
