@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from api.fleet import roster as rosters
 from api.fleet import tasks
 from api.fleet.executor import DaskExecutor, Lost, SerialExecutor
-from api.fleet.runner import plan_fleet, rollup, run_members
+from api.fleet.runner import plan_fleet, rollup, run_members, simulate_fleet
 from api.store import CurrentPlan, PlanRow, Store
 from optimizer.plan import Plan
 from sites.load import site_from_data
@@ -185,3 +185,18 @@ def test_a_task_error_is_returned_as_lost_or_raised(where: str, cluster: DaskExe
     assert isinstance(out[1], Lost) and "two is refused" in out[1].reason
     with pytest.raises(ValueError, match="two is refused"):
         executor.map(fail_on_two, [1, 2, 3], shared={"offset": 10})
+
+
+def test_a_study_gets_the_weather_once_and_gives_the_serial_figures(
+    county: Path, cluster: DaskExecutor
+) -> None:
+    from forecasting.weather import read_any_weather
+
+    found = rosters.from_folder(county, county="Fugong County", township="Lishadi Township")
+    weather = read_any_weather("pvlib:723170TYA.CSV")
+    runs = [simulate_fleet(found, weather, DAY, 1, executor, baseline=False).table
+            for executor in (SerialExecutor(), cluster)]
+    serial, dask = (r.set_index("site").sort_index() for r in runs)
+    assert list(serial.index) == ["hamlet-a", "hamlet-b"] and (dask["status"] == "optimal").all()
+    assert dask["cost"].to_numpy() == pytest.approx(serial["cost"].to_numpy(), abs=1e-6)
+    assert serial.loc["hamlet-b", "cost"] > serial.loc["hamlet-a", "cost"]  # more load, dearer
