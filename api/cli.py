@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "api.commands.size",
     "api.commands.ledger",
     "api.commands.readings",
+    "api.commands.fleet",
 )
 
 

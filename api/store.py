@@ -12,6 +12,8 @@ Rules the tables keep:
   transaction as the plan it points to, so it always points at a complete plan;
 - a reading row is never changed: a correction is a new row with the next ``revision`` of
   the same (site, kind, device, meter, at) that names the row it ``supersedes``.
+- ``plan_claims`` has one row per site and local day whose automatic plan a service process
+  took, so that processes sharing the database plan each night once.
 """
 
 from __future__ import annotations
@@ -110,6 +112,18 @@ class CurrentPlan(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
+class PlanClaim(Base):
+    """Which service process took the automatic plan of (site, local day); one row each."""
+
+    __tablename__ = "plan_claims"
+
+    site: Mapped[str] = mapped_column(String(64), primary_key=True)
+    local_day: Mapped[date] = mapped_column(Date, primary_key=True)
+    claimed_by: Mapped[str] = mapped_column(String(128))
+    claimed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
 class TelemetryRow(Base):
     __tablename__ = "telemetry"
     __table_args__ = (Index("ix_telemetry_site_at", "site", "at"),)
@@ -196,18 +210,6 @@ class ChangeRow(Base):
     kind: Mapped[str] = mapped_column(String(16))
     subject: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
-
-
-class AutoPlanClaim(Base):
-    """Which process makes the automatic plan of a site's local day: the first to insert
-    the row; the others skip it (see :mod:`api.services.scheduler`)."""
-
-    __tablename__ = "auto_plan_claims"
-
-    site: Mapped[str] = mapped_column(String(64), primary_key=True)
-    local_day: Mapped[date] = mapped_column(Date, primary_key=True)
-    claimed_by: Mapped[str] = mapped_column(String(128))
-    claimed_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 def _sqlite_pragmas(engine: Engine, begin: str) -> None:
@@ -337,6 +339,39 @@ class Store:
             where=CurrentPlan.requested_at <= stmt.excluded.requested_at,
         )
         session.execute(stmt)
+
+    def claim(self, site: str, day: date, who: str, now: datetime, stale_before: datetime) -> bool:
+        """Take the automatic plan of (site, day) for ``who``; False if another holds it.
+
+        One ``INSERT ... ON CONFLICT DO UPDATE ... WHERE`` statement: the first claimer wins;
+        a claim that was never finished and is older than ``stale_before`` (its process died)
+        can be taken over; a finished one cannot.
+        """
+        dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        stmt = dialect_insert(PlanClaim).values(
+            site=site, local_day=day, claimed_by=who, claimed_at=now, finished_at=None
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["site", "local_day"],
+            set_={"claimed_by": stmt.excluded.claimed_by, "claimed_at": stmt.excluded.claimed_at},
+            where=PlanClaim.finished_at.is_(None) & (PlanClaim.claimed_at < stale_before),
+        )
+        with self.writer() as session:  # a row comes back only if inserted or taken over
+            return session.execute(stmt.returning(PlanClaim.claimed_by)).scalar() == who
+
+    def release_claim(self, site: str, day: date, who: str) -> None:
+        """Give the claim of (site, day) back, if ``who`` holds it (its plan failed)."""
+        with self.writer() as session:
+            claim = session.get(PlanClaim, (site, day))
+            if claim is not None and claim.claimed_by == who and claim.finished_at is None:
+                session.delete(claim)
+
+    def finish_claim(self, site: str, day: date, who: str, now: datetime) -> None:
+        """Mark the claim of (site, day) done, if ``who`` still holds it."""
+        with self.writer() as session:
+            claim = session.get(PlanClaim, (site, day))
+            if claim is not None and claim.claimed_by == who:
+                claim.finished_at = now
 
     @staticmethod
     def pointer(session: Session, site: str, day: date) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -58,13 +59,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="days of the dispatch check of the sized site (0: none; default 365)",
     )
     p.add_argument(
-        "--workers", type=int, default=None, help="processes for --vary (default: cores)"
+        "--workers", type=int, default=None,
+        help="Dask LocalCluster processes for --vary (default: cores; 1: this process)",
+    )
+    p.add_argument(
+        "--scheduler", metavar="ADDRESS", default=None,
+        help="run the --vary cases on this Dask scheduler, e.g. tcp://10.0.0.5:8786",
     )
     p.add_argument("--quiet", action="store_true", help="no progress line")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from api.fleet.executor import ExecutorError, open_executor
     from forecasting.weather import WeatherError
     from optimizer.errors import PlanningError
     from optimizer.studies.sensitivity import checked_cases, parse_vary
@@ -74,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     site = load_site_or_fail(args.site)
     try:
         varies = [parse_vary(v) for v in args.vary]
-        checked_cases(site, varies)
+        grid = checked_cases(site, varies)
     except ValueError as exc:
         raise CommandError(str(exc)) from None
     year = datetime.now(UTC).year if args.year is None else args.year
@@ -94,21 +101,23 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError("; ".join(problems))
     out = Path(args.out or f"{site.name}-size")
     check_writable("--out", str(out))
+    parallel = len(grid) > 1 and (args.scheduler is not None or args.workers != 1)
     try:
-        lines = run_sizing(
-            site,
-            args.weather,
-            year,
-            out,
-            representative_days=args.days or None,
-            greenfield=args.greenfield,
-            pareto_points=args.pareto,
-            varies=varies,
-            check_days=args.check_days,
-            workers=args.workers,
-            progress=None if args.quiet else sys.stderr,
-        )
-    except SiteError as exc:
+        with open_executor(args.scheduler, args.workers) if parallel else nullcontext() as ex:
+            lines = run_sizing(
+                site,
+                args.weather,
+                year,
+                out,
+                representative_days=args.days or None,
+                greenfield=args.greenfield,
+                pareto_points=args.pareto,
+                varies=varies,
+                check_days=args.check_days,
+                executor=ex,
+                progress=None if args.quiet else sys.stderr,
+            )
+    except (SiteError, ExecutorError) as exc:
         raise CommandError(str(exc)) from None
     except WeatherError as exc:  # a bad --weather file is bad input
         raise CommandError(f"--weather: {exc}") from None

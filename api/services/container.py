@@ -109,5 +109,6 @@ def build_services(settings: Settings, clock: Callable[[], datetime]) -> Service
         settings=settings, store=store, keys=KeyRing(store, settings.key_cache_ttl_s),
         sites=sites, plans=PlanBook(store), planner=planner, dispatcher=dispatcher,
         telemetry=TelemetryDesk(store, settings, dispatcher, planner, limits),
-        auto=AutoPlanner(settings, sites, planner, clock, store), clock=clock, limits=limits,
+        auto=AutoPlanner(settings, sites, planner, clock, store, on_moved=on_moved),
+        clock=clock, limits=limits,
     )

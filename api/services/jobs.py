@@ -34,7 +34,8 @@ class StoredPlan:
     learning: dict[str, Any] = field(default_factory=dict)
 
 
-def _stored(plan: Any, inputs: pd.DataFrame) -> StoredPlan:
+def stored_plan(plan: Any, inputs: pd.DataFrame) -> StoredPlan:
+    """What the database keeps of ``plan`` made on ``inputs``, serialised."""
     full = plan.to_dict()
     summary = full["metadata"]
     table = plan.table
@@ -78,7 +79,7 @@ def solve_job(
         site, index, inputs, state, mode=mode, emission_budget_kgco2=emission_budget_kgco2,
         time_limit_s=time_limit_s, now=now, carbon_guard=carbon_guard,
     )
-    return replace(_stored(plan, inputs), learning=learning)
+    return replace(stored_plan(plan, inputs), learning=learning)
 
 
 def fallback_job(site: Site, index: pd.DatetimeIndex, state: Any, now: datetime) -> StoredPlan:
@@ -87,7 +88,7 @@ def fallback_job(site: Site, index: pd.DatetimeIndex, state: Any, now: datetime)
     from optimizer.inputs import build_inputs
 
     inputs = build_inputs(site, index)
-    return _stored(rule_based_plan(site, inputs, state, now=now), inputs)
+    return stored_plan(rule_based_plan(site, inputs, state, now=now), inputs)
 
 
 #: How often a worker checks that the server process that started it is alive [s].

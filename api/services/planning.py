@@ -301,43 +301,59 @@ class Planner:
         it must not depend on the solve pool, which may be full or broken."""
         return jobs.fallback_job(site, index, state, now)
 
-    def _prune(self, s: Session, name: str, day: date, fallback: bool) -> None:
-        """Retention: of the site-day's plans that are no current plan, keep the newest
-        ``superseded_plans_kept`` (solved and fallback plans counted apart), delete the rest."""
-        kind = PlanRow.kind == "fallback" if fallback else PlanRow.kind != "fallback"
-        current = select(CurrentPlan.plan_id).where(CurrentPlan.site == name)
-        old = (select(PlanRow.plan_id).where(
-            PlanRow.site == name, PlanRow.local_day == day, kind, PlanRow.plan_id.not_in(current)
-        ).order_by(PlanRow.created_at.desc(), PlanRow.plan_id)
-            .offset(self._settings.superseded_plans_kept))
-        doomed = list(s.scalars(old))
-        if doomed:
-            s.execute(delete(PlanRow).where(PlanRow.plan_id.in_(doomed)))
-
     def record(
         self, name: str, sv: SiteVersion, days: list[date], kind: str, stored: jobs.StoredPlan,
         request: dict, now: datetime, *, point: bool,
     ) -> dict:
-        """Insert the plan and (if ``point``) make it current for each local day it touches,
-        in one transaction. The plan's ``local_day`` is the first of them."""
-        row = PlanRow(
-            plan_id=stored.plan_id, site=name, site_version_id=sv.id, local_day=days[0],
-            kind=kind, status=stored.status, start=stored.start, end=stored.end,
-            step_minutes=stored.step_minutes, created_at=stored.created_at, requested_at=now,
-            summary_json=json.dumps(stored.summary, separators=(",", ":"), allow_nan=False),
-            request_json=json.dumps(request, separators=(",", ":"), default=str),
-            inputs_json=stored.inputs_json, plan_json=stored.plan_json,
-            dispatch_json=stored.dispatch_json,
-        )
-        with self._store.writer() as s:
-            s.add(row)
-            s.flush()
-            if point:
-                for day in days:
-                    self._store.upsert_pointer(s, name, day, stored.plan_id, now, now)
-            record_change(s, PLANS, name, now)
-            current = point and self._store.pointer(s, name, days[0]) == stored.plan_id
-            self._prune(s, name, days[0], kind == "fallback")
+        """Insert the plan and (if ``point``) make it current for each local day it touches;
+        see :func:`store_plan`."""
+        row, current = store_plan(self._store, name, sv, days, kind, stored, request, now,
+                                  point=point, keep=self._settings.superseded_plans_kept)
         if point:
             self._on_moved(name)
         return summary_of(row, sv.version, current)
+
+
+def store_plan(
+    store: Store, name: str, sv: SiteVersion, days: list[date], kind: str,
+    stored: jobs.StoredPlan, request: dict, now: datetime, *, point: bool,
+    keep: int | None = None,
+) -> tuple[PlanRow, bool]:
+    """Insert the plan and (if ``point``) make it current for each local day it touches, in one
+    transaction that also tells other processes (the change feed); returns the row and whether
+    it is current. The plan's ``local_day`` is the first of ``days``. A plan id that is already
+    stored raises ``IntegrityError``. ``keep``: prune the site-day's superseded plans to that
+    many (``prune_plans``)."""
+    row = PlanRow(
+        plan_id=stored.plan_id, site=name, site_version_id=sv.id, local_day=days[0],
+        kind=kind, status=stored.status, start=stored.start, end=stored.end,
+        step_minutes=stored.step_minutes, created_at=stored.created_at, requested_at=now,
+        summary_json=json.dumps(stored.summary, separators=(",", ":"), allow_nan=False),
+        request_json=json.dumps(request, separators=(",", ":"), default=str),
+        inputs_json=stored.inputs_json, plan_json=stored.plan_json,
+        dispatch_json=stored.dispatch_json,
+    )
+    with store.writer() as s:
+        s.add(row)
+        s.flush()
+        if point:
+            for day in days:
+                store.upsert_pointer(s, name, day, stored.plan_id, now, now)
+        record_change(s, PLANS, name, now)
+        current = point and store.pointer(s, name, days[0]) == stored.plan_id
+        if keep is not None:
+            prune_plans(s, name, days[0], kind == "fallback", keep)
+    return row, current
+
+
+def prune_plans(s: Session, name: str, day: date, fallback: bool, keep: int) -> None:
+    """Retention: of the site-day's plans that are no current plan, keep the newest ``keep``
+    (solved and fallback plans counted apart), delete the rest."""
+    kind = PlanRow.kind == "fallback" if fallback else PlanRow.kind != "fallback"
+    current = select(CurrentPlan.plan_id).where(CurrentPlan.site == name)
+    old = (select(PlanRow.plan_id).where(
+        PlanRow.site == name, PlanRow.local_day == day, kind, PlanRow.plan_id.not_in(current)
+    ).order_by(PlanRow.created_at.desc(), PlanRow.plan_id).offset(keep))
+    doomed = list(s.scalars(old))
+    if doomed:
+        s.execute(delete(PlanRow).where(PlanRow.plan_id.in_(doomed)))

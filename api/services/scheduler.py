@@ -1,10 +1,10 @@
 """Automatic planning: each site's next local day is planned at a configured local time.
 
 APScheduler 3's ``BackgroundScheduler`` runs one cron job per site, in the site's own time
-zone. Any number of server processes may run it on one database: before planning a site's
-day, a process claims it with a row in ``auto_plan_claims`` (site, local day); the others
-find the row and skip. A plan that fails gives its claim back, so a later run may try again.
-Sites registered through another process are scheduled when the change feed reports them.
+zone. The job plans through the fleet runner (``api.fleet``) on the service's solve pool, so a
+nightly plan is the same task, and the same idempotent plan id, as ``villagegrid fleet plan``.
+Several service processes may share one database with their schedulers on: before planning,
+a job claims (site, day) in ``plan_claims`` and only the process whose claim lands plans it.
 """
 
 from __future__ import annotations
@@ -12,18 +12,20 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import uuid
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-
+from api.fleet.executor import SerialExecutor
+from api.fleet.roster import Roster
+from api.fleet.runner import plan_fleet
 from api.services.errors import ServiceError
 from api.services.planning import Planner, local_day
+from api.services.plans import PlanBook
 from api.services.sites import SiteBook
 from api.settings import Settings
-from api.store import AutoPlanClaim, Store
+from api.store import Store
 
 log = logging.getLogger("villagegrid.scheduler")
 
@@ -34,7 +36,8 @@ def _job_id(site: str) -> str:
 
 class AutoPlanner:
     def __init__(self, settings: Settings, sites: SiteBook, planner: Planner,
-                 clock: Callable[[], datetime], store: Store):
+                 clock: Callable[[], datetime], store: Store,
+                 on_moved: Callable[[str], None] = lambda site: None):
         from apscheduler.schedulers.background import BackgroundScheduler
 
         self._store = store
@@ -43,7 +46,17 @@ class AutoPlanner:
         self._sites = sites
         self._planner = planner
         self._clock = clock
+        self._store = store
+        self._on_moved = on_moved
         self._scheduler = BackgroundScheduler(timezone=UTC)
+        #: this process, as its claims name it
+        self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        wait_s = settings.solve_time_limit_s + settings.solve_wait_margin_s
+        self._lease = timedelta(seconds=2 * wait_s)
+        self._executor = SerialExecutor(
+            call=lambda fn, item: planner.pool.run(fn, item, wait_s=wait_s),
+            description="the service's solve pool",
+        )
 
     def start(self) -> None:
         for row in self._sites.list_latest():
@@ -65,41 +78,40 @@ class AutoPlanner:
             coalesce=True, max_instances=1,
         )
 
-    def _claim(self, site: str, day: date, now: datetime) -> bool:
-        """True if this process may plan (site, day): it inserted the claim row."""
-        try:
-            with self._store.writer() as s:
-                s.add(AutoPlanClaim(site=site, local_day=day, claimed_by=self._me,
-                                    claimed_at=now))
-        except IntegrityError:
-            return False
-        return True
-
-    def _release(self, site: str, day: date) -> None:
-        with self._store.writer() as s:
-            s.execute(delete(AutoPlanClaim).where(
-                AutoPlanClaim.site == site, AutoPlanClaim.local_day == day,
-                AutoPlanClaim.claimed_by == self._me))
-
     def run_site(self, site: str) -> dict[str, Any] | None:
-        """The job: plan the site's next day, if no other process claimed it; failures are
-        logged, the current plan stays."""
+        """The job: claim and plan the site's next day; returns the plan's summary, or None
+        when another process holds the claim or the plan failed (logged; the current plan
+        stays)."""
         now = self._clock()
         try:
-            tomorrow = local_day(self._sites.latest(site)[0], now) + timedelta(days=1)
-            if not self._claim(site, tomorrow, now):
-                log.info("automatic plan of %s for %s is made by another process", site,
-                         tomorrow)
-                return None
-        except (ServiceError, SQLAlchemyError) as exc:
-            log.warning("automatic plan of %s not started: %s", site, exc)
-            return None
-        try:
-            return self._planner.plan_tomorrow(site, now)
+            spec, _ = self._sites.latest(site)
         except ServiceError as exc:
             log.warning("automatic plan of %s failed: %s", site, exc.message)
-            self._release(site, tomorrow)
             return None
+        day = local_day(spec, now) + timedelta(days=1)
+        if not self._store.claim(site, day, self.name, now, stale_before=now - self._lease):
+            log.info("automatic plan of %s for %s: claimed by another process", site, day)
+            return None
+        goal, _ = self._planner.goal_of(site, day)  # the goal of the plan it replaces
+        try:
+            member = Roster.of([spec])
+            run = plan_fleet(member, day, self._executor, self._settings.database_url, now=now,
+                             time_limit_s=self._settings.solve_time_limit_s, kind="auto",
+                             goals={site: goal})
+            row = run.table.iloc[0]
+        except Exception:
+            self._store.release_claim(site, day, self.name)
+            raise
+        if row.get("stored") not in ("new", "existing"):
+            # a failed plan gives its claim back, so a later run may try again
+            self._store.release_claim(site, day, self.name)
+            log.warning("automatic plan of %s failed: %s: %s", site, row.get("status"),
+                        row.get("reason"))
+            return None
+        self._store.finish_claim(site, day, self.name, self._clock())
+        if row["current"]:
+            self._on_moved(site)
+        return PlanBook(self._store).summary(str(row["plan_id"]))
 
     def jobs(self) -> list[dict[str, Any]]:
         return [

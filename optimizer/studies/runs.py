@@ -35,6 +35,18 @@ def weather_for(
     from forecasting.weather import read_any_weather
 
     data, meta = read_any_weather(path)
+    return place_weather(site, data, meta, first_day, days, look_ahead_days)
+
+
+def place_weather(
+    site: Site,
+    data: pd.DataFrame,
+    meta: dict[str, Any],
+    first_day: date,
+    days: int,
+    look_ahead_days: int = LOOK_AHEAD_DAYS,
+) -> pd.DataFrame:
+    """Typical-year weather already read (``read_any_weather``) placed on the site's years."""
     last = first_day + timedelta(days=days + look_ahead_days)
     years = range(first_day.year, last.year + 1)
     placed = pd.concat([typical_year(data, meta, site, y) for y in years]).sort_index()

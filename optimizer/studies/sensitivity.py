@@ -7,19 +7,17 @@ Inside a list, a segment picks the item by its ``name`` (or by its index). Each 
 validated again, so a value out of bounds fails with the field's own message.
 
 Several ``--vary`` parameters are combined as a full grid (every combination), as sensitivity
-variables are in HOMER. The cases run in a local process pool
-(:class:`concurrent.futures.ProcessPoolExecutor`, ``spawn`` start so that no solver thread pool
-is inherited); the study function must be importable (defined at module level).
+variables are in HOMER. The cases run in this process, or on an executor the caller gives
+(``api.fleet.executor``: a Dask ``LocalCluster`` or scheduler): each case is a task that
+receives the site as JSON data and its overrides; the study function must be importable
+(defined at module level).
 """
 
 from __future__ import annotations
 
 import itertools
-import multiprocessing
-import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from typing import Any
+from typing import Any, Protocol
 
 import pandas as pd
 import yaml
@@ -100,11 +98,20 @@ def checked_cases(site: Site, varies: Sequence[tuple[str, Sequence[Any]]]) -> li
     return grid
 
 
-def _run_case(
-    study: Callable[..., dict[str, Any]], site: Site, overrides: dict[str, Any], kwargs: dict
+class CaseExecutor(Protocol):
+    """What runs the cases: ``map(fn, items, shared=..., on_result=...)`` in item order."""
+
+    def map(self, fn: Callable[..., Any], items: Sequence[Any], *, shared: dict[str, Any],
+            on_result: Callable[[int, Any], None] | None = None) -> list[Any]: ...
+
+
+def run_case(
+    case: dict[str, Any], *, study: Callable[..., dict[str, Any]], kwargs: dict[str, Any]
 ) -> dict[str, Any]:
-    result = study(with_overrides(site, overrides), **kwargs)
-    return {**overrides, **result}
+    """One case: ``study`` on the site of ``case['spec']`` with ``case['overrides']`` set."""
+    site = site_from_data(case["spec"], source="the sensitivity site")
+    result = study(with_overrides(site, case["overrides"]), **kwargs)
+    return {**case["overrides"], **result}
 
 
 def run_cases(
@@ -112,29 +119,32 @@ def run_cases(
     site: Site,
     varies: Sequence[tuple[str, Sequence[Any]]],
     *,
-    max_workers: int | None = None,
+    executor: CaseExecutor | None = None,
     progress: Callable[[int, int], None] | None = None,
     **kwargs: Any,
 ) -> pd.DataFrame:
     """Run ``study(site_copy, **kwargs) -> dict`` for every case; one row per case.
 
     All sites are built (and so validated) before any work starts, so a bad value fails at
-    once. With one case, or ``max_workers=1``, the study runs in this process.
+    once. Without an ``executor`` the cases run in this process, one after the other; with
+    one, ``kwargs`` are sent to the workers once and a failing case raises its error here.
     """
     grid = checked_cases(site, varies)
-    workers = max_workers or min(len(grid), os.cpu_count() or 1)
-    rows: list[dict[str, Any]] = []
-    if workers <= 1 or len(grid) == 1:
-        for i, overrides in enumerate(grid):
-            rows.append(_run_case(study, site, overrides, kwargs))
-            if progress:
-                progress(i + 1, len(grid))
-        return pd.DataFrame(rows)
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = [pool.submit(_run_case, study, site, o, kwargs) for o in grid]
-        for i, future in enumerate(futures):
-            rows.append(future.result())
-            if progress:
-                progress(i + 1, len(grid))
+    spec = site.model_dump(mode="json")
+    items = [{"spec": spec, "overrides": overrides} for overrides in grid]
+    done = [0]
+
+    def seen(_i: int, _row: Any) -> None:
+        done[0] += 1
+        if progress:
+            progress(done[0], len(grid))
+
+    shared: dict[str, Any] = {"study": study, "kwargs": kwargs}
+    if executor is None:
+        rows = []
+        for i, item in enumerate(items):
+            rows.append(run_case(item, **shared))
+            seen(i, rows[-1])
+    else:
+        rows = executor.map(run_case, items, shared=shared, on_result=seen)
     return pd.DataFrame(rows)

@@ -101,10 +101,13 @@ def run_sizing(
     pareto_points: int | None = None,
     varies: Sequence[tuple[str, Sequence[Any]]] = (),
     check_days: int = 365,
-    workers: int | None = None,
+    executor: Any = None,
     progress: TextIO | None = None,
 ) -> list[str]:
-    """Size, check, and optionally trace the front and run sensitivities; write to ``out``."""
+    """Size, check, and optionally trace the front and run sensitivities; write to ``out``.
+
+    ``executor`` runs the sensitivity cases (``run_cases``); None: in this process.
+    """
     from sites.load import dump_site
 
     out.mkdir(parents=True, exist_ok=True)
@@ -165,7 +168,7 @@ def run_sizing(
             sizing_study,
             site,
             varies,
-            max_workers=workers,
+            executor=executor,
             weather=weather,
             year=year,
             representative_days=representative_days,

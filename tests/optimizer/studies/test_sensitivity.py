@@ -63,13 +63,12 @@ def diesel_cost_of_a_day(site, hours: float) -> dict:
     return {"fuel_cost": litres * g.fuel.price_per_l}
 
 
-def test_cases_run_in_a_process_pool(hamlet) -> None:
+def test_cases_run_in_this_process_without_an_executor(hamlet) -> None:
     seen = []
     table = run_cases(
         diesel_cost_of_a_day,
         hamlet,
         [("devices.diesel-backup.fuel.price_per_l", [5.0, 10.0])],
-        max_workers=2,
         progress=lambda done, total: seen.append((done, total)),
         hours=2.0,
     )
