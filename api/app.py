@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
@@ -19,20 +19,10 @@ from api.fastpath import DispatchFastPath
 from api.middleware import BodySizeLimit, BodyTooLarge
 from api.routes import dispatch, health, keys, plans, sites
 from api.services.container import build_services
-from api.services.errors import ServiceError
+from api.services.errors import ServiceError, validation_lines
 from api.settings import Settings, get_settings
 
 log = logging.getLogger("villagegrid.api")
-
-
-def validation_lines(errors: Sequence[Any]) -> list[str]:
-    """``where.field: what was expected`` for each error (the bad input is not echoed: it
-    may be huge or not representable in JSON, like an infinite float)."""
-    lines = []
-    for err in errors:
-        where = ".".join(str(part) for part in err.get("loc", ()))
-        lines.append(f"{where}: {err.get('msg', 'invalid')}")
-    return lines
 
 
 def declare_bearer(app: FastAPI) -> None:

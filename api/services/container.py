@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from api.delivery.inbound import telemetry_handler
+from api.delivery.publisher import MqttPublisher
 from api.services.dispatch import Dispatcher
 from api.services.keys import KeyRing
 from api.services.planning import Planner
@@ -32,6 +34,7 @@ class Services:
     dispatcher: Dispatcher
     telemetry: TelemetryDesk
     auto: AutoPlanner
+    mqtt: MqttPublisher | None = None
 
     def __post_init__(self) -> None:
         self._stop = threading.Event()
@@ -46,6 +49,8 @@ class Services:
             self._refresher.start()
         if self.settings.scheduler_enabled:
             self.auto.start()
+        if self.mqtt is not None:
+            self.mqtt.start()
 
     def _refresh_loop(self) -> None:
         while not self._stop.wait(self.settings.dispatch_cache_ttl_s):
@@ -56,6 +61,8 @@ class Services:
 
     def close(self) -> None:
         self._stop.set()
+        if self.mqtt is not None:
+            self.mqtt.close()
         if self._refresher.is_alive():
             self._refresher.join(timeout=10)
         self.auto.shutdown()
@@ -75,9 +82,14 @@ def build_services(settings: Settings, clock: Callable[[], datetime]) -> Service
     planner = Planner(store, settings, sites, on_moved=on_moved)
     dispatcher = Dispatcher(store, settings, sites, planner)
     moved.append(dispatcher.invalidate)
+    telemetry = TelemetryDesk(store, settings, dispatcher, planner)
+    mqtt = None
+    if settings.mqtt_enabled:
+        handlers = {"state": telemetry_handler(telemetry)}
+        mqtt = MqttPublisher(settings, store, sites, dispatcher, handlers, clock)
+        moved.append(mqtt.notify)
     return Services(
         settings=settings, store=store, keys=KeyRing(store, settings.key_cache_ttl_s),
         sites=sites, plans=PlanBook(store), planner=planner, dispatcher=dispatcher,
-        telemetry=TelemetryDesk(store, settings, dispatcher, planner),
-        auto=AutoPlanner(settings, sites, planner, clock),
+        telemetry=telemetry, auto=AutoPlanner(settings, sites, planner, clock), mqtt=mqtt,
     )
