@@ -4,6 +4,7 @@ and a subscriber that records what arrives."""
 
 from __future__ import annotations
 
+import getpass
 import os
 import shutil
 import socket
@@ -79,7 +80,9 @@ class Broker:
         self.port = free_port()
         self.dir = tmp_path / f"broker-{self.port}"
         self.dir.mkdir()
-        lines = [f"listener {self.port} 127.0.0.1", "persistence false",
+        # as root, mosquitto drops to the user "mosquitto", which cannot read tmp_path
+        lines = [f"user {getpass.getuser()}", f"listener {self.port} 127.0.0.1",
+                 "persistence false",
                  f"log_dest file {self.dir / 'mosquitto.log'}"]
         if users:
             passwd = self.dir / "passwd"
@@ -101,7 +104,16 @@ class Broker:
     def start(self) -> None:
         self.process = subprocess.Popen([MOSQUITTO, "-c", str(self.config)],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_until(lambda: port_open("127.0.0.1", self.port), "mosquitto to listen")
+        process = self.process
+
+        def listening() -> bool:
+            if process.poll() is not None:
+                log = self.dir / "mosquitto.log"
+                raise AssertionError(f"mosquitto exited with {process.returncode}: "
+                                     f"{log.read_text() if log.exists() else ''}")
+            return port_open("127.0.0.1", self.port)
+
+        wait_until(listening, "mosquitto to listen")
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
