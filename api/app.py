@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from api.deps import utc_now
 from api.fastpath import DispatchFastPath
 from api.middleware import BodySizeLimit, BodyTooLarge
-from api.routes import dispatch, health, keys, plans, sites
+from api.routes import dispatch, health, keys, limits, plans, sites
 from api.services.container import build_services
 from api.services.errors import ServiceError, validation_lines
 from api.settings import Settings, get_settings
@@ -93,7 +93,7 @@ def create_app(
     async def _too_large(_request: Request, exc: BodyTooLarge) -> JSONResponse:
         return JSONResponse({"detail": str(exc), "errors": []}, 413)
 
-    for module in (dispatch, health, keys, sites, plans):  # polls match the first routes
+    for module in (dispatch, health, keys, sites, plans, limits):  # polls match the first routes
         app.include_router(module.router)
     declare_bearer(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

@@ -350,6 +350,10 @@ class Grid(Device):
     hourly_carbon_kgco2_per_kwh: tuple[NonNeg, ...] | None = None
     peak_import_charge_per_kw: NonNeg = Field(default=0.0, description="on the horizon's peak")
     outages: tuple[Outage, ...] = ()
+    critical_peak_bands: tuple[TariffBand, ...] = Field(
+        default=(), description="import prices that replace the tariff's in these hours on a "
+        "critical-peak day the grid operator declares (docs/api.md, limits)",
+    )
 
     @field_validator("hourly_carbon_kgco2_per_kwh")
     @classmethod

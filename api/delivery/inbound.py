@@ -7,7 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from api.delivery.publisher import Handler
-from api.schemas import TelemetryIn, TelemetryOut
+from api.schemas import LimitIn, LimitPosted, TelemetryIn, TelemetryOut
+from api.services.limits import LimitDesk
 from api.services.telemetry import TelemetryDesk
 
 
@@ -17,5 +18,15 @@ def telemetry_handler(desk: TelemetryDesk) -> Handler:
     def handle(site: str, payload: bytes, now: datetime) -> dict[str, Any]:
         out = desk.report(site, TelemetryIn.model_validate_json(payload), now)
         return TelemetryOut.model_validate(out).model_dump(mode="json")
+
+    return handle
+
+
+def limit_handler(desk: LimitDesk) -> Handler:
+    """``<base>/<site>/limits``: a ``POST /v1/sites/{site}/limits`` body."""
+
+    def handle(site: str, payload: bytes, now: datetime) -> dict[str, Any]:
+        out = desk.post(site, LimitIn.model_validate_json(payload), now, via="mqtt")
+        return LimitPosted.model_validate(out).model_dump(mode="json")
 
     return handle

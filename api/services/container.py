@@ -8,10 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from api.delivery.inbound import telemetry_handler
+from api.delivery.inbound import limit_handler, telemetry_handler
 from api.delivery.publisher import MqttPublisher
 from api.services.dispatch import Dispatcher
 from api.services.keys import KeyRing
+from api.services.limits import LimitBook, LimitDesk
 from api.services.planning import Planner
 from api.services.plans import PlanBook
 from api.services.scheduler import AutoPlanner
@@ -34,6 +35,7 @@ class Services:
     dispatcher: Dispatcher
     telemetry: TelemetryDesk
     auto: AutoPlanner
+    limits: LimitDesk
     mqtt: MqttPublisher | None = None
 
     def __post_init__(self) -> None:
@@ -79,17 +81,20 @@ def build_services(settings: Settings, clock: Callable[[], datetime]) -> Service
         for listener in moved:
             listener(site)
 
-    planner = Planner(store, settings, sites, on_moved=on_moved)
+    limit_book = LimitBook(store)
+    planner = Planner(store, settings, sites, on_moved=on_moved, limits=limit_book.for_index)
     dispatcher = Dispatcher(store, settings, sites, planner)
     moved.append(dispatcher.invalidate)
     telemetry = TelemetryDesk(store, settings, dispatcher, planner)
+    limits = LimitDesk(limit_book, sites, dispatcher, planner)
     mqtt = None
     if settings.mqtt_enabled:
-        handlers = {"state": telemetry_handler(telemetry)}
+        handlers = {"state": telemetry_handler(telemetry), "limits": limit_handler(limits)}
         mqtt = MqttPublisher(settings, store, sites, dispatcher, handlers, clock)
         moved.append(mqtt.notify)
     return Services(
         settings=settings, store=store, keys=KeyRing(store, settings.key_cache_ttl_s),
         sites=sites, plans=PlanBook(store), planner=planner, dispatcher=dispatcher,
-        telemetry=telemetry, auto=AutoPlanner(settings, sites, planner, clock), mqtt=mqtt,
+        telemetry=telemetry, auto=AutoPlanner(settings, sites, planner, clock), limits=limits,
+        mqtt=mqtt,
     )

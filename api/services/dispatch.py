@@ -309,7 +309,8 @@ class Dispatcher:
 
         intervals = [
             {"start": local(p.starts[i]), "end": local(p.starts[i] + p.step_s),
-             "plan_id": p.plan_id, "status": p.status, "setpoints": p.setpoints[i]}
+             "plan_id": p.plan_id, "status": p.status, "setpoints": p.setpoints[i],
+             "limits": p.limits_at(i)}
             for p, i in picks
         ]
         first, i0 = picks[0]
@@ -318,7 +319,8 @@ class Dispatcher:
             "site": site.name, "plan_id": first.plan_id, "status": first.status,
             "stale": not fresh, "fallback": first.status == "fallback",
             "interval_start": intervals[0]["start"], "valid_until": local(valid_until_s),
-            "setpoints": intervals[0]["setpoints"], "intervals": intervals,
+            "setpoints": intervals[0]["setpoints"], "limits": intervals[0]["limits"],
+            "intervals": intervals,
         }
         body = json.dumps(doc, separators=(",", ":"), allow_nan=False).encode()
         etag = '"' + hashlib.sha256(body).hexdigest()[:24] + '"'

@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from api.services.compact import compact_table
+from api.services.limit_inputs import InputLimits, apply_limits
 from sites.schema import Site
 
 
@@ -61,12 +62,14 @@ def solve_job(
     emission_budget_kgco2: float | None,
     time_limit_s: float,
     now: datetime,
+    limits: InputLimits | None = None,
 ) -> StoredPlan:
-    """Build the inputs and solve the LP; errors propagate to the caller."""
+    """Build the inputs, apply the grid operator's ``limits``, and solve the LP; errors
+    propagate to the caller."""
     from optimizer.inputs import build_inputs
     from optimizer.plan import make_plan
 
-    inputs = build_inputs(site, index, weather=weather, overrides=overrides)
+    inputs = apply_limits(build_inputs(site, index, weather=weather, overrides=overrides), limits)
     plan = make_plan(
         site, index, inputs, state, mode=mode, emission_budget_kgco2=emission_budget_kgco2,
         time_limit_s=time_limit_s, now=now,
@@ -74,12 +77,13 @@ def solve_job(
     return _stored(plan, inputs)
 
 
-def fallback_job(site: Site, index: pd.DatetimeIndex, state: Any, now: datetime) -> StoredPlan:
-    """The rule-based dispatch for ``index`` on the default inputs."""
+def fallback_job(site: Site, index: pd.DatetimeIndex, state: Any, now: datetime,
+                 limits: InputLimits | None = None) -> StoredPlan:
+    """The rule-based dispatch for ``index`` on the default inputs (within ``limits``)."""
     from optimizer.baseline import rule_based_plan
     from optimizer.inputs import build_inputs
 
-    inputs = build_inputs(site, index)
+    inputs = apply_limits(build_inputs(site, index), limits)
     return _stored(rule_based_plan(site, inputs, state, now=now), inputs)
 
 

@@ -4,6 +4,7 @@ and move the current pointer, all or nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
@@ -14,6 +15,7 @@ import pandas as pd
 from api.schemas import PlanRequest, StateIn, WeatherIn
 from api.services import jobs
 from api.services.errors import Invalid, ServiceError, SolveFailed
+from api.services.limit_inputs import InputLimits
 from api.services.plans import summary_of
 from api.services.pool import SolvePool
 from api.services.sites import SiteBook
@@ -99,16 +101,29 @@ def overrides_frame(
     return pd.DataFrame(overrides, index=index, dtype=float)
 
 
+def with_limits(stored: jobs.StoredPlan, request: dict, limits: InputLimits | None
+                ) -> tuple[jobs.StoredPlan, dict]:
+    """The plan and its request, naming the grid operator's limits it was made within (the
+    compact array carries them to dispatch)."""
+    if limits is None:
+        return stored, request
+    compact = {**json.loads(stored.dispatch_json), "limits": list(limits.records)}
+    stored = dataclasses.replace(stored, dispatch_json=json.dumps(compact, separators=(",", ":")))
+    return stored, {**request, "limits": list(limits.records)}
+
+
 class Planner:
     """Solves plans in the pool and records them; calls ``on_moved(site)`` after a pointer move."""
 
     def __init__(
-        self, store: Store, settings: Settings, sites: SiteBook, on_moved: Callable[[str], None]
+        self, store: Store, settings: Settings, sites: SiteBook, on_moved: Callable[[str], None],
+        limits: Callable[[Site, pd.DatetimeIndex], InputLimits | None] | None = None,
     ):
         self._store = store
         self._settings = settings
         self._sites = sites
         self._on_moved = on_moved
+        self._limits = limits or (lambda _site, _index: None)
         self.pool = SolvePool(settings)
 
     def close(self) -> None:
@@ -167,10 +182,11 @@ class Planner:
         state: Any, mode: str, budget: float | None, time_limit_s: float,
     ) -> dict:
         wait_s = time_limit_s + self._settings.solve_wait_margin_s
+        limits = self._limits(site, index)
         try:
             stored = self.pool.run(
                 jobs.solve_job, site, index, weather, overrides, state, mode, budget,
-                time_limit_s, now, wait_s=wait_s,
+                time_limit_s, now, limits, wait_s=wait_s,
             )
         except ServiceError:
             raise
@@ -186,15 +202,17 @@ class Planner:
                 f"the solver ended with status {stored.status!r}; the current plan is unchanged"
             )
         days = sorted({local_day(site, t.to_pydatetime()) for t in index})
+        stored, request = with_limits(stored, request, limits)
         return self.record(site.name, sv, days, kind, stored, request, now, point=True)
 
     def make_fallback(
         self, site: Site, sv: SiteVersion, index: pd.DatetimeIndex, state: Any, now: datetime
     ) -> str:
         """Store the rule-based plan for ``index`` (never made current); returns its id."""
+        limits = self._limits(site, index)
         try:
             stored = self.pool.run(
-                jobs.fallback_job, site, index, state, now,
+                jobs.fallback_job, site, index, state, now, limits,
                 wait_s=self._settings.solve_time_limit_s + self._settings.solve_wait_margin_s,
             )
         except ServiceError:
@@ -205,7 +223,7 @@ class Planner:
                 f"({type(exc).__name__}: {exc})", status_code=503,
             ) from None
         day = local_day(site, index[0].to_pydatetime())
-        request = {"fallback_from": index[0].isoformat()}
+        stored, request = with_limits(stored, {"fallback_from": index[0].isoformat()}, limits)
         self.record(site.name, sv, [day], "fallback", stored, request, now, point=False)
         return stored.plan_id
 

@@ -58,6 +58,20 @@ def plan_of(sub: Subscriber, topic: str, plan_id: str) -> dict | None:
     return body if body.get("plan_id") == plan_id else None
 
 
+def planned(make_api: Callable[..., Api], subscribers: Callable[..., Subscriber]
+            ) -> tuple[Api, Topics, Subscriber]:
+    """An app on the shared broker, a subscriber to all its topics, and the day planned
+    (its summary seen by the subscriber)."""
+    host, port = shared_broker()
+    api, topics = mqtt_api(make_api, host, port)
+    sub = subscribers(host, port)
+    sub.subscribe(f"{topics.base}/#")
+    api.put_site()
+    first = api.plan({"date": "2026-07-01"})
+    wait_until(lambda: plan_of(sub, topics.plan(SITE), first["plan_id"]), "the first plan")
+    return api, topics, sub
+
+
 def test_a_plan_reaches_a_subscriber_with_discovery_and_expiry(
     make_api: Callable[..., Api], subscribers: Callable[..., Subscriber]
 ) -> None:
@@ -125,13 +139,7 @@ def test_a_setpoint_expires_on_the_broker(
 def test_telemetry_over_mqtt_takes_the_http_path(
     make_api: Callable[..., Api], subscribers: Callable[..., Subscriber]
 ) -> None:
-    host, port = shared_broker()
-    api, topics = mqtt_api(make_api, host, port)
-    sub = subscribers(host, port)
-    sub.subscribe(f"{topics.base}/#")
-    api.put_site()
-    first = api.plan({"date": "2026-07-01"})
-    wait_until(lambda: plan_of(sub, topics.plan(SITE), first["plan_id"]), "the first plan")
+    api, topics, sub = planned(make_api, subscribers)
     state = topics.inbound(SITE, "state")
     sub.publish(state, json.dumps({"at": "2026-07-01T10:07:00", "battery_soc_kwh": {}}).encode())
     bad = json.loads(wait_until(lambda: sub.last(topics.replies(SITE)), "a reply").payload)
@@ -175,3 +183,19 @@ def test_a_broker_restart_loses_no_plan(
         assert plan_of(late, topics.plan(SITE), second["plan_id"])
     finally:
         broker.stop()
+
+
+def test_a_limit_over_mqtt_replans_and_is_pushed(
+    make_api: Callable[..., Api], subscribers: Callable[..., Subscriber]
+) -> None:
+    api, topics, sub = planned(make_api, subscribers)
+    limit = {"kind": "import_cap", "cap_kw": 0, "start": "2026-07-01T10:00:00+08:00",
+             "end": "2026-07-01T12:00:00+08:00", "source": "county dispatch"}
+    sub.publish(topics.inbound(SITE, "limits"), json.dumps(limit).encode())
+    reply = json.loads(wait_until(lambda: sub.last(topics.replies(SITE)), "a reply").payload)
+    assert reply["ok"] and reply["topic"] == "limits" and reply["via"] == "mqtt"
+    new_id = reply["plans"][0]["plan_id"]
+    summary = wait_until(lambda: plan_of(sub, topics.plan(SITE), new_id), "the re-plan")
+    assert [x["kind"] for x in summary["limits"]] == ["import_cap"]
+    grid = wait_until(lambda: plan_of(sub, topics.setpoints(SITE, "grid"), new_id), "grid")
+    assert grid["import_kw"] == 0
