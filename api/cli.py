@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "api.commands.keys",
     "api.commands.simulate",
     "api.commands.size",
+    "api.commands.bridge",
 )
 
 

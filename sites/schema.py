@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from sites.bridge import ModbusMap
+
 #: Temperature models for the cell-temperature step, named ``<family>_<mounting>``.
 #: Building-integrated arrays run hotter than open racks; see forecasting/pv.py.
 TemperatureModel = Literal[
@@ -416,6 +418,8 @@ class Site(Strict):
         default=None, ge=0, description="for sizing: capital allowed for new capacity [currency]"
     )
     devices: tuple[AnyDevice, ...] = Field(min_length=1)
+    modbus: ModbusMap | None = Field(
+        default=None, description="register map of the Modbus bridge (docs/api.md)")
 
     @model_validator(mode="after")
     def _references(self) -> Site:
@@ -438,6 +442,12 @@ class Site(Strict):
                         raise ValueError(
                             f"{where}.chp_units: {unit!r} is not a genset with heat_recovery_pu > 0"
                         )
+        for i, m in enumerate(self.modbus.devices if self.modbus else ()):
+            if m.device not in by_name:
+                raise ValueError(f"modbus.devices[{i}].device: no device named {m.device!r}")
+            if m.sunspec_model is not None and not isinstance(by_name[m.device], Battery):
+                raise ValueError(f"modbus.devices[{i}].sunspec_model: {m.device!r} is not a "
+                                 "battery")
         if sum(isinstance(d, Grid) for d in self.devices) > 1:
             raise ValueError("a site has at most one grid connection")
         if not any(d.kind in SUPPLY_KINDS for d in self.devices):
