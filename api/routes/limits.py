@@ -28,4 +28,4 @@ def list_limits(
     since: Annotated[AwareDatetime | None, Query(description="default now")] = None,
 ) -> list[dict]:
     """Limits that end after ``since``: in force now or still to come."""
-    return services.limits.list(site, since or now)
+    return services.limits.list(site, since or now, now)

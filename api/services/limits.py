@@ -27,6 +27,10 @@ from sites.schema import Battery, Digester, Site
 
 #: How far ahead a limit may start [days].
 LIMIT_WINDOW_DAYS = 31
+#: How far ahead a limit may end [days] (a standing cap is re-posted each decade).
+LIMIT_END_DAYS = 3660
+#: Later days re-planned when a limit arrives: those with a plan, up to this far ahead [days].
+REPLAN_AHEAD_DAYS = 7
 #: The storage levels a re-plan starts from: state field -> (device class, plan quantity).
 _LEVELS = {"battery_soc_kwh": (Battery, "soc_kwh"), "holder_m3": (Digester, "gas_m3")}
 
@@ -59,14 +63,15 @@ class LimitBook:
     def __init__(self, store: Store):
         self._store = store
 
-    def rows(self, site: str, start: datetime, end: datetime) -> list[GridLimitRow]:
-        """Limits of ``site`` that overlap ``[start, end)``, oldest first."""
+    def rows(self, site: str, start: datetime, end: datetime | None = None
+             ) -> list[GridLimitRow]:
+        """Limits of ``site`` that overlap ``[start, end)`` (no end: all after ``start``),
+        oldest first."""
+        query = select(GridLimitRow).where(GridLimitRow.site == site, GridLimitRow.end > start)
+        if end is not None:
+            query = query.where(GridLimitRow.start < end)
         with self._store.reader() as s:
-            return list(s.scalars(
-                select(GridLimitRow).where(GridLimitRow.site == site,
-                                           GridLimitRow.start < end, GridLimitRow.end > start)
-                .order_by(GridLimitRow.id)
-            ))
+            return list(s.scalars(query.order_by(GridLimitRow.id)))
 
     def for_index(self, site: Site, index: pd.DatetimeIndex) -> InputLimits | None:
         start = index[0].to_pydatetime()
@@ -99,6 +104,12 @@ class LimitDesk:
         if body.start - now > timedelta(days=LIMIT_WINDOW_DAYS):
             errors.append(f"start: must lie within {LIMIT_WINDOW_DAYS} days of now, got "
                           f"{body.start.isoformat()}")
+        if now - body.start > timedelta(days=LIMIT_END_DAYS):
+            errors.append(f"start: must lie within {LIMIT_END_DAYS} days of now, got "
+                          f"{body.start.isoformat()}")
+        if body.end - now > timedelta(days=LIMIT_END_DAYS):
+            errors.append(f"end: must lie within {LIMIT_END_DAYS} days of now, got "
+                          f"{body.end.isoformat()}")
         if errors:
             raise Invalid("the limit does not fit the site", errors)
         row = self.book.add(name, body, now, via)
@@ -113,7 +124,8 @@ class LimitDesk:
     def _replan(self, site: Site, sv: Any, body: LimitIn, now: datetime) -> list[dict]:
         today = local_day(site, now)
         first = local_day(site, max(body.start, now))
-        last = local_day(site, body.end - timedelta(microseconds=1))
+        last = min(local_day(site, body.end - timedelta(microseconds=1)),
+                   today + timedelta(days=REPLAN_AHEAD_DAYS))
         plans = []
         for offset in range((last - first).days + 1):
             day = first + timedelta(days=offset)
@@ -128,8 +140,11 @@ class LimitDesk:
                                                    kind="limits"))
         return plans
 
-    def list(self, name: str, since: datetime) -> list[dict[str, Any]]:
+    def list(self, name: str, since: datetime, now: datetime) -> list[dict[str, Any]]:
         """Limits of ``name`` that end after ``since``."""
         self._sites.row(name)
-        far = since + timedelta(days=3660)
-        return [limit_out(r) for r in self.book.rows(name, since, far)]
+        if abs(since - now) > timedelta(days=LIMIT_END_DAYS):
+            raise Invalid("since is out of range",
+                          [f"since: must lie within {LIMIT_END_DAYS} days of now, got "
+                           f"{since.isoformat()}"])
+        return [limit_out(r) for r in self.book.rows(name, since)]

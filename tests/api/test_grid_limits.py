@@ -122,6 +122,10 @@ def test_a_critical_peak_day_raises_the_import_price_in_its_bands(make_api) -> N
       "end": f"{DAY}T12:00:00+08:00"}, "kind"),
     ({"kind": "import_cap", "cap_kw": 5, "start": f"{DAY}T08:00:00+08:00",
       "end": f"{DAY}T09:00:00+08:00"}, "end"),
+    ({"kind": "export_cap", "cap_kw": 5, "start": f"{DAY}T11:00:00+08:00",
+      "end": "9999-12-31T00:00:00+08:00"}, "end"),
+    ({"kind": "export_cap", "cap_kw": 5, "start": "0001-01-02T00:00:00+08:00",
+      "end": f"{DAY}T12:00:00+08:00"}, "start"),
     ({"kind": "frequency", "cap_kw": 5, "start": f"{DAY}T11:00:00+08:00",
       "end": f"{DAY}T12:00:00+08:00"}, "kind"),
 ])
@@ -133,6 +137,12 @@ def test_bad_limits_are_422_naming_the_field_and_nothing_is_stored(
     assert any(field in e for e in r.json()["errors"]), r.json()
     assert at_eleven.client.get(f"/v1/sites/{SITE}/limits",
                                 headers=at_eleven.auth()).json() == []
+
+
+def test_a_far_since_is_422(at_eleven: Api) -> None:
+    r = at_eleven.client.get(f"/v1/sites/{SITE}/limits", params={
+        "since": "0001-01-01T00:00:00+01:00"}, headers=at_eleven.auth())
+    assert r.status_code == 422 and r.json()["errors"][0].startswith("since:")
 
 
 def test_limits_of_another_site_are_refused(at_eleven: Api) -> None:
