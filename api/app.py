@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
@@ -19,25 +19,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.deps import utc_now
 from api.fastpath import DispatchFastPath
 from api.middleware import BodySizeLimit, BodyTooLarge
-from api.routes import dispatch, forecasts, health, keys, plans, sites
+from api.routes import dispatch, forecasts, health, keys, limits, plans, sites
 from api.routes import ledger as ledger_routes
 from api.services.container import build_services
-from api.services.errors import Insufficient, ServiceError, Unavailable
+from api.services.errors import Insufficient, ServiceError, Unavailable, validation_lines
 from api.settings import Settings, get_settings
 from api.web.router import install as install_pages
 from api.store import is_full, is_outage
 
 log = logging.getLogger("villagegrid.api")
-
-
-def validation_lines(errors: Sequence[Any]) -> list[str]:
-    """``where.field: what was expected`` for each error (the bad input is not echoed: it
-    may be huge or not representable in JSON, like an infinite float)."""
-    lines = []
-    for err in errors:
-        where = ".".join(str(part) for part in err.get("loc", ()))
-        lines.append(f"{where}: {err.get('msg', 'invalid')}")
-    return lines
 
 
 def _v1(path: str, _method: str) -> bool:
@@ -153,7 +143,7 @@ def create_app(
         return JSONResponse({"detail": str(exc), "errors": []}, 413)
 
     # polls match the first routes
-    for module in (dispatch, health, keys, sites, plans, forecasts):
+    for module in (dispatch, health, keys, sites, plans, forecasts, limits):
         app.include_router(module.router)
     install_pages(app)
     app.include_router(ledger_routes.router)

@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "api.commands.ledger",
     "api.commands.readings",
     "api.commands.fleet",
+    "api.commands.bridge",
 )
 
 

@@ -185,3 +185,49 @@ class ErrorOut(BaseModel):
 class JobOut(BaseModel):
     site: str
     next_run_time: dt.datetime | None
+
+
+class LimitIn(In):
+    """A limit from the grid operator for a period (docs/api.md, "Limits from the grid
+    operator"): a cap on export or import at the connection, a curtailment of PV output, or a
+    critical-peak period of the tariff."""
+
+    kind: Literal["export_cap", "import_cap", "curtailment", "critical_peak"]
+    start: AwareDatetime
+    end: AwareDatetime
+    cap_kw: NonNegFinite | None = Field(
+        default=None, description="the cap [kW]; required for every kind but critical_peak")
+    device: DeviceName | None = Field(
+        default=None, description="the grid or PV array it applies to; default: all of them")
+    source: str = Field(default="", max_length=200, description="who sent it")
+    reference: str = Field(default="", max_length=200, description="the operator's order id")
+
+    @model_validator(mode="after")
+    def _period_and_cap(self) -> LimitIn:
+        if self.end <= self.start:
+            raise ValueError(f"end ({self.end.isoformat()}) must be after start "
+                             f"({self.start.isoformat()})")
+        if (self.cap_kw is None) != (self.kind == "critical_peak"):
+            raise ValueError("cap_kw is required for export_cap, import_cap and curtailment, "
+                             "and not taken for critical_peak")
+        return self
+
+
+class LimitOut(BaseModel):
+    limit_id: int
+    site: str
+    kind: str
+    device: str | None
+    cap_kw: float | None
+    start: dt.datetime
+    end: dt.datetime
+    source: str
+    reference: str
+    via: str
+    received_at: dt.datetime
+
+
+class LimitPosted(LimitOut):
+    replanned: bool = False
+    plans: list[PlanSummary] = Field(default_factory=list, description="the re-plans made")
+    replan_error: str | None = None

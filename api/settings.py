@@ -11,7 +11,7 @@ import re
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -91,6 +91,27 @@ class Settings(BaseSettings):
         description="superseded and fallback plans kept per site and local day, newest first; "
         "older ones are deleted (current plans are always kept)",
     )
+    # --- MQTT push (docs/api.md, "MQTT") -------------------------------------------------
+    mqtt_enabled: bool = Field(default=False, description="publish plans to an MQTT broker")
+    mqtt_host: str = Field(default="127.0.0.1", description="MQTT broker host")
+    mqtt_port: int = Field(default=1883, ge=1, le=65535, description="MQTT broker port")
+    mqtt_username: str | None = Field(default=None, description="broker user of the service")
+    mqtt_password: SecretStr | None = Field(default=None, description="its password")
+    mqtt_tls: bool = Field(default=False, description="connect with TLS")
+    mqtt_ca_file: str | None = Field(default=None, description="CA bundle for the broker")
+    mqtt_cert_file: str | None = Field(default=None, description="client certificate (PEM)")
+    mqtt_key_file: str | None = Field(default=None, description="its private key (PEM)")
+    mqtt_client_id: str = Field(default="", max_length=64,
+                                description="MQTT client id; empty: villagegrid-<host>-<pid>")
+    mqtt_base_topic: str = Field(default="villagegrid", pattern=r"^[A-Za-z0-9_\-/]+$",
+                                 description="first level(s) of every site topic")
+    mqtt_discovery_prefix: str = Field(default="homeassistant", pattern=r"^[A-Za-z0-9_\-/]+$",
+                                       description="Home Assistant discovery prefix")
+    mqtt_expiry_grace_s: int = Field(
+        default=60, ge=0, le=86400,
+        description="a setpoint expires on the broker this long after its interval ends")
+    mqtt_reconnect_max_s: float = Field(
+        default=30.0, ge=1, le=3600, description="longest wait between reconnect attempts")
 
     @field_validator("auto_plan_local_time")
     @classmethod

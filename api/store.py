@@ -8,6 +8,7 @@ Rules the tables keep:
 - a site version is never changed; a changed site file is a new row with the next ``version``;
 - a plan row is never changed; it holds the plan JSON, the inputs and request it was made from,
   the site version it used, and a compact array of setpoints for dispatch;
+- ``grid_limits`` holds the grid operator's limits, as received;
 - ``current_plans`` points at one plan per site and local day; it is written in the same
   transaction as the plan it points to, so it always points at a complete plan;
 - a reading row is never changed: a correction is a new row with the next ``revision`` of
@@ -134,6 +135,26 @@ class TelemetryRow(Base):
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
     body_json: Mapped[str] = mapped_column(Text)
     replan_plan_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class GridLimitRow(Base):
+    """A limit from the grid operator (export cap, import cap, curtailment, critical-peak
+    period); never changed once stored."""
+
+    __tablename__ = "grid_limits"
+    __table_args__ = (Index("ix_grid_limits_site_end", "site", "end"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    site: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    device: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    cap_kw: Mapped[float | None] = mapped_column(Float, nullable=True)
+    start: Mapped[datetime] = mapped_column(UtcDateTime)
+    end: Mapped[datetime] = mapped_column(UtcDateTime)
+    source: Mapped[str] = mapped_column(String(200), default="")
+    reference: Mapped[str] = mapped_column(String(200), default="")
+    via: Mapped[str] = mapped_column(String(8))
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class ApiKey(Base):

@@ -140,15 +140,17 @@ def _column_order(site: Site, columns: pd.Index) -> list[str]:
 def spare_supply_kw(site: Site, col: dict[str, np.ndarray], n: int, dt: float) -> np.ndarray:
     """Supply left for charging in each interval once the fixed loads are served [kW].
 
-    PV available, grid import within its limit where the grid is up, diesel units at their
-    rating and biogas units as far as the interval's production fuels them, less the fixed
-    loads' forecast: what the end-of-horizon rule may count on to refill a battery.
+    PV available, grid import within its limit (an operator's cap included) where the grid is
+    up, diesel units at their rating and biogas units as far as the interval's production
+    fuels them, less the fixed loads' forecast: what the end-of-horizon rule may count on to
+    refill a battery.
     """
     spare = np.zeros(n)
     for a in site.of_type(PvArray):
         spare += col[f"{a.name}.available_kw"]
     for g in site.of_type(Grid):
-        spare += g.max_import_kw * col[f"{g.name}.available_pu"]
+        limit = col.get(f"{g.name}.import_limit_kw", np.full(n, g.max_import_kw))
+        spare += limit * col[f"{g.name}.available_pu"]
     for gen in site.of_type(Genset):
         if isinstance(gen.fuel, DieselFuel):
             spare += gen.rated_kw

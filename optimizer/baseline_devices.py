@@ -307,6 +307,9 @@ class GridRule:
         self.price = columns[f"{n}.import_price_per_kwh"]
         self.export_price = columns[f"{n}.export_price_per_kwh"]
         self.carbon = columns[f"{n}.carbon_kgco2_per_kwh"]
+        steps = len(self.available)
+        self.import_limit = columns.get(f"{n}.import_limit_kw", np.full(steps, spec.max_import_kw))
+        self.export_limit = columns.get(f"{n}.export_limit_kw", np.full(steps, spec.max_export_kw))
         self.import_kw = self.export_kw = 0.0
         self.t = 0
 
@@ -321,11 +324,12 @@ class GridRule:
             self.import_kw += x
 
         price = self.price[t] + carbon_price * self.carbon[t]
-        return Source(self.available[t] * self.spec.max_import_kw, price, take)
+        return Source(self.available[t] * self.import_limit[t], price, take)
 
     def export(self, surplus_kw: float) -> float:
         """Export what the limit allows of ``surplus_kw``; return it [kW]."""
-        self.export_kw = max(0.0, min(self.available[self.t] * self.spec.max_export_kw, surplus_kw))
+        limit_kw = self.available[self.t] * self.export_limit[self.t]
+        self.export_kw = max(0.0, min(limit_kw, surplus_kw))
         return self.export_kw
 
     def finish(self, t: int) -> None:

@@ -184,8 +184,10 @@ def build_inputs(
 def validate_inputs(site: Site, index: pd.DatetimeIndex, inputs: pd.DataFrame) -> pd.DataFrame:
     """The site's input columns of a caller's table, checked; other columns are dropped."""
     index = check_index(site, index)
-    columns = list(input_columns(site))
-    missing = [c for c in columns if c not in inputs.columns]
+    models = input_columns(site)
+    columns = list(models)
+    absent = [c for c in columns if c not in inputs.columns]
+    missing = [c for c in absent if models[c][1] not in models[c][0].optional_inputs]
     if missing:
         raise PlanningError(f"inputs lack the column(s) {', '.join(map(repr, missing))}")
     if inputs.index.tz is None:
@@ -194,6 +196,9 @@ def validate_inputs(site: Site, index: pd.DatetimeIndex, inputs: pd.DataFrame) -
         raise PlanningError(
             f"inputs must have the plan's index ({len(index)} intervals from {index[0]})"
         )
+    if absent:  # optional inputs left out: the site's values
+        inputs = inputs.assign(**{c: models[c][0].site_inputs(index)[models[c][1]]
+                                  for c in absent})
     values = inputs[columns].to_numpy(dtype=float, copy=True)
     if not (np.isfinite(values).all() and (values >= 0).all()) or any(
         c.endswith(tuple(_UPPER)) for c in columns

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sites.biogas import DigesterTemperature, Feedstock, LedgerSettings
+from sites.bridge import ModbusMap
 from sites.grid_factors import GRID_FACTORS, GridFactor, GridRegion
 from sites.references import reference_errors
 
@@ -424,6 +425,10 @@ class Grid(Device):
     hourly_carbon_kgco2_per_kwh: tuple[NonNeg, ...] | None = None
     peak_import_charge_per_kw: NonNeg = Field(default=0.0, description="on the horizon's peak")
     outages: tuple[Outage, ...] = ()
+    critical_peak_bands: tuple[TariffBand, ...] = Field(
+        default=(), description="import prices that replace the tariff's in these hours on a "
+        "critical-peak day the grid operator declares (docs/api.md, limits)",
+    )
 
     @field_validator("hourly_carbon_kgco2_per_kwh")
     @classmethod
@@ -510,10 +515,18 @@ class Site(Strict):
     )
     devices: tuple[AnyDevice, ...] = Field(min_length=1)
     ledger: LedgerSettings | None = Field(default=None, description="the waste ledger")
+    modbus: ModbusMap | None = Field(
+        default=None, description="register map of the Modbus bridge (docs/api.md)")
 
     @model_validator(mode="after")
     def _references(self) -> Site:
         errors = reference_errors([d.model_dump() for d in self.devices])
+        by_name = {d.name: d for d in self.devices}
+        for i, m in enumerate(self.modbus.devices if self.modbus else ()):
+            if m.device not in by_name:
+                errors.append(f"modbus.devices[{i}].device: no device named {m.device!r}")
+            elif m.sunspec_model is not None and not isinstance(by_name[m.device], Battery):
+                errors.append(f"modbus.devices[{i}].sunspec_model: {m.device!r} is not a battery")
         if errors:
             raise ValueError("\n".join(errors))
         return self

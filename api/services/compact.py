@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -50,6 +51,8 @@ class CompactPlan:
     starts: tuple[int, ...]
     step_s: int
     setpoints: tuple[dict[str, dict[str, float]], ...]
+    #: the grid operator's limits the plan was made within (``limit_inputs.Limit.record``)
+    limits: tuple[dict[str, Any], ...] = ()
 
     @property
     def end_s(self) -> int:
@@ -61,6 +64,12 @@ class CompactPlan:
         if i < 0 or t_s >= self.starts[i] + self.step_s:
             return None
         return i
+
+    def limits_at(self, i: int) -> list[dict[str, Any]]:
+        """The limits in force during interval ``i``."""
+        lo, hi = self.starts[i], self.starts[i] + self.step_s
+        return [lim for lim in self.limits
+                if _epoch(lim["start"]) < hi and _epoch(lim["end"]) > lo]
 
     def column(self, device: str, quantity: str) -> list[float] | None:
         if not self.setpoints or quantity not in self.setpoints[0].get(device, {}):
@@ -77,4 +86,9 @@ def load_compact(plan_id: str, status: str, text: str) -> CompactPlan:
         for (device, quantity), value in zip(names, values, strict=True):
             nested.setdefault(device, {})[quantity] = value
         rows.append(nested)
-    return CompactPlan(plan_id, status, tuple(data["starts"]), int(data["step_s"]), tuple(rows))
+    return CompactPlan(plan_id, status, tuple(data["starts"]), int(data["step_s"]), tuple(rows),
+                       tuple(data.get("limits", ())))
+
+
+def _epoch(iso: str) -> float:
+    return datetime.fromisoformat(iso).timestamp()

@@ -8,8 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from api.delivery.inbound import limit_handler, telemetry_handler
+from api.delivery.publisher import MqttPublisher
 from api.services.changes import ChangeFeed
 from api.services.dispatch import Dispatcher
+from api.services.grid_limits import LimitBook, LimitDesk
 from api.services.keys import KeyRing
 from api.services.limits import Limits
 from api.services.planning import Planner
@@ -36,6 +39,8 @@ class Services:
     auto: AutoPlanner
     clock: Callable[[], datetime]
     limits: Limits
+    grid_limits: LimitDesk
+    mqtt: MqttPublisher | None = None
 
     def __post_init__(self) -> None:
         self._stop = threading.Event()
@@ -52,6 +57,8 @@ class Services:
             self._refresher.start()
         if self.settings.scheduler_enabled:
             self.auto.start()
+        if self.mqtt is not None:
+            self.mqtt.start()
 
     def poll_changes(self) -> None:
         """Apply what changed in any process since the last poll: revoked keys are
@@ -85,6 +92,8 @@ class Services:
 
     def close(self) -> None:
         self._stop.set()
+        if self.mqtt is not None:
+            self.mqtt.close()
         if self._refresher.is_alive():
             self._refresher.join(timeout=10)
         self.auto.shutdown()
@@ -101,14 +110,22 @@ def build_services(settings: Settings, clock: Callable[[], datetime]) -> Service
         for listener in moved:
             listener(site)
 
-    planner = Planner(store, settings, sites, on_moved=on_moved)
+    limit_book = LimitBook(store)
+    planner = Planner(store, settings, sites, on_moved=on_moved, limits=limit_book.for_index)
     dispatcher = Dispatcher(store, settings, sites, planner)
     moved.append(dispatcher.invalidate)
     limits = Limits(settings)
+    telemetry = TelemetryDesk(store, settings, dispatcher, planner, limits)
+    grid_limits = LimitDesk(limit_book, sites, dispatcher, planner)
+    mqtt = None
+    if settings.mqtt_enabled:
+        handlers = {"state": telemetry_handler(telemetry), "limits": limit_handler(grid_limits)}
+        mqtt = MqttPublisher(settings, store, sites, dispatcher, handlers, clock)
+        moved.append(mqtt.notify)
     return Services(
         settings=settings, store=store, keys=KeyRing(store, settings.key_cache_ttl_s),
         sites=sites, plans=PlanBook(store), planner=planner, dispatcher=dispatcher,
-        telemetry=TelemetryDesk(store, settings, dispatcher, planner, limits),
+        telemetry=telemetry,
         auto=AutoPlanner(settings, sites, planner, clock, store, on_moved=on_moved),
-        clock=clock, limits=limits,
+        clock=clock, limits=limits, grid_limits=grid_limits, mqtt=mqtt,
     )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 
 class ServiceError(Exception):
     """Base class; ``status_code`` is the HTTP status the app answers with."""
@@ -69,3 +72,13 @@ class SolveFailed(ServiceError):
         self.status_code = status_code
         if status_code >= 500:
             self.retry_after_s = 30
+
+
+def validation_lines(errors: Sequence[Any]) -> list[str]:
+    """``where.field: what was expected`` for each error (the bad input is not echoed: it
+    may be huge or not representable in JSON, like an infinite float)."""
+    lines = []
+    for err in errors:
+        where = ".".join(str(part) for part in err.get("loc", ()))
+        lines.append(f"{where}: {err.get('msg', 'invalid')}")
+    return lines

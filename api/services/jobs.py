@@ -16,6 +16,7 @@ import pandas as pd
 
 from api.services.compact import compact_table
 from api.services.learning import Metered, learned_inputs
+from api.services.limit_inputs import InputLimits, apply_limits
 from sites.schema import Site
 
 
@@ -67,14 +68,17 @@ def solve_job(
     now: datetime,
     carbon_guard: bool | None = None,
     metered: Metered | None = None,
+    limits: InputLimits | None = None,
 ) -> StoredPlan:
-    """Build the inputs (learning from ``metered`` telemetry) and solve the LP; errors
+    """Build the inputs (learning from ``metered`` telemetry), apply the grid operator's
+    ``limits``, and solve the LP; errors
     propagate to the caller."""
     from optimizer.inputs import build_inputs
     from optimizer.plan import make_plan
 
     overrides, history, learning = learned_inputs(site, index, weather, overrides, metered)
     inputs = build_inputs(site, index, weather=weather, history=history, overrides=overrides)
+    inputs = apply_limits(inputs, limits)
     plan = make_plan(
         site, index, inputs, state, mode=mode, emission_budget_kgco2=emission_budget_kgco2,
         time_limit_s=time_limit_s, now=now, carbon_guard=carbon_guard,
@@ -82,12 +86,13 @@ def solve_job(
     return replace(stored_plan(plan, inputs), learning=learning)
 
 
-def fallback_job(site: Site, index: pd.DatetimeIndex, state: Any, now: datetime) -> StoredPlan:
-    """The rule-based dispatch for ``index`` on the default inputs."""
+def fallback_job(site: Site, index: pd.DatetimeIndex, state: Any, now: datetime,
+                 limits: InputLimits | None = None) -> StoredPlan:
+    """The rule-based dispatch for ``index`` on the default inputs (within ``limits``)."""
     from optimizer.baseline import rule_based_plan
     from optimizer.inputs import build_inputs
 
-    inputs = build_inputs(site, index)
+    inputs = apply_limits(build_inputs(site, index), limits)
     return stored_plan(rule_based_plan(site, inputs, state, now=now), inputs)
 
 

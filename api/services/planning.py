@@ -4,6 +4,7 @@ and move the current pointer, all or nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
@@ -18,6 +19,7 @@ from api.services import jobs
 from api.services.changes import PLANS, record_change
 from api.services.errors import Invalid, ServiceError, SolveFailed
 from api.services.learning import MeterBook, accuracy_job
+from api.services.limit_inputs import InputLimits
 from api.services.plans import summary_of
 from api.services.pool import SolvePool
 from api.services.sites import SiteBook
@@ -138,18 +140,29 @@ def _input_names(site: Site) -> list[str]:
     from optimizer.inputs import input_columns
 
     return list(input_columns(site))
+def with_limits(stored: jobs.StoredPlan, request: dict, limits: InputLimits | None
+                ) -> tuple[jobs.StoredPlan, dict]:
+    """The plan and its request, naming the grid operator's limits it was made within (the
+    compact array carries them to dispatch)."""
+    if limits is None:
+        return stored, request
+    compact = {**json.loads(stored.dispatch_json), "limits": list(limits.records)}
+    stored = dataclasses.replace(stored, dispatch_json=json.dumps(compact, separators=(",", ":")))
+    return stored, {**request, "limits": list(limits.records)}
 
 
 class Planner:
     """Solves plans in the pool and records them; calls ``on_moved(site)`` after a pointer move."""
 
     def __init__(
-        self, store: Store, settings: Settings, sites: SiteBook, on_moved: Callable[[str], None]
+        self, store: Store, settings: Settings, sites: SiteBook, on_moved: Callable[[str], None],
+        limits: Callable[[Site, pd.DatetimeIndex], InputLimits | None] | None = None,
     ):
         self._store = store
         self._settings = settings
         self._sites = sites
         self._on_moved = on_moved
+        self._limits = limits or (lambda _site, _index: None)
         self.pool = SolvePool(settings)
         self.meters = MeterBook(store)
 
@@ -271,10 +284,12 @@ class Planner:
         carbon_guard: bool | None = None,
     ) -> dict:
         wait_s = time_limit_s + self._settings.solve_wait_margin_s
+        limits = self._limits(site, index)
         try:
             stored = self.pool.run(
                 jobs.solve_job, site, index, weather, overrides, state, mode, budget,
-                time_limit_s, now, carbon_guard, self.meters.metered(site, now), wait_s=wait_s,
+                time_limit_s, now, carbon_guard, self.meters.metered(site, now), limits,
+                wait_s=wait_s,
             )
         except ServiceError:
             raise
@@ -292,14 +307,17 @@ class Planner:
         if stored.learning:
             request = {**request, "forecast_learning": stored.learning}
         days = sorted({local_day(site, t.to_pydatetime()) for t in index})
+        stored, request = with_limits(stored, request, limits)
         return self.record(site.name, sv, days, kind, stored, request, now, point=True)
 
-    @staticmethod
-    def fallback(site: Site, index: pd.DatetimeIndex, state: Any, now: datetime
+    def fallback(self, site: Site, index: pd.DatetimeIndex, state: Any, now: datetime
                  ) -> jobs.StoredPlan:
-        """The rule-based plan for ``index``, computed in the calling thread: it is cheap, and
-        it must not depend on the solve pool, which may be full or broken."""
-        return jobs.fallback_job(site, index, state, now)
+        """The rule-based plan for ``index`` within the grid operator's limits, computed in
+        the calling thread: it is cheap, and it must not depend on the solve pool, which may
+        be full or broken."""
+        limits = self._limits(site, index)
+        stored = jobs.fallback_job(site, index, state, now, limits)
+        return with_limits(stored, {}, limits)[0]
 
     def record(
         self, name: str, sv: SiteVersion, days: list[date], kind: str, stored: jobs.StoredPlan,

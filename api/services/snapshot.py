@@ -159,7 +159,8 @@ def render(site: Site, picks: list[tuple[CompactPlan, int]], fresh: bool) -> Dis
 
     intervals = [
         {"start": local(p.starts[i]), "end": local(p.starts[i] + p.step_s),
-         "plan_id": p.plan_id, "status": p.status, "setpoints": p.setpoints[i]}
+         "plan_id": p.plan_id, "status": p.status, "setpoints": p.setpoints[i],
+         "limits": p.limits_at(i)}
         for p, i in picks
     ]
     first, i0 = picks[0]
@@ -169,7 +170,8 @@ def render(site: Site, picks: list[tuple[CompactPlan, int]], fresh: bool) -> Dis
         "stale": not fresh, "fallback": first.status == "fallback",
         "shedding": shedding(intervals),
         "interval_start": intervals[0]["start"], "valid_until": local(valid_until_s),
-        "setpoints": intervals[0]["setpoints"], "intervals": intervals,
+        "setpoints": intervals[0]["setpoints"], "limits": intervals[0]["limits"],
+        "intervals": intervals,
     }
     body = json.dumps(doc, separators=(",", ":"), allow_nan=False).encode()
     etag = '"' + hashlib.sha256(body).hexdigest()[:24] + '"'

@@ -106,6 +106,8 @@ class DeviceModel:
 
     #: input quantities read from the inputs table, as ``<device>.<quantity>`` columns
     inputs: tuple[str, ...] = ()
+    #: inputs a caller's table may leave out: they are filled from ``site_inputs``
+    optional_inputs: tuple[str, ...] = ()
     #: inputs made by ``forecasting``: ``"pv"`` or ``"load"``; other inputs come from the site
     forecast: str | None = None
     #: the block's time-indexed variables that ``cost`` and ``emissions`` read

@@ -37,7 +37,12 @@ class GridModel(DeviceModel):
         "export_price_per_kwh",
         "carbon_kgco2_per_kwh",
         "available_pu",
+        "import_limit_kw",
+        "export_limit_kw",
     )
+    #: limits an operator may lower for a period; a caller's inputs may leave them out and
+    #: get the site's ratings
+    optional_inputs = ("import_limit_kw", "export_limit_kw")
 
     def site_inputs(self, index: pd.DatetimeIndex) -> dict[str, Array]:
         g = self.spec
@@ -51,6 +56,8 @@ class GridModel(DeviceModel):
             "export_price_per_kwh": np.full(len(index), g.export_price_per_kwh),
             "carbon_kgco2_per_kwh": carbon,
             "available_pu": available_pu(g, index, pd.Timedelta(self.site.step)),
+            "import_limit_kw": np.full(len(index), g.max_import_kw),
+            "export_limit_kw": np.full(len(index), g.max_export_kw),
         }
 
     def sources(self) -> dict[str, Any]:
@@ -69,10 +76,10 @@ class GridModel(DeviceModel):
         g = self.spec
         self.add_input_params(blk, ctx)
         blk.import_kw = pyo.Var(
-            ctx.T, bounds=lambda b, t: (0.0, g.max_import_kw * b.available_pu[t])
+            ctx.T, bounds=lambda b, t: (0.0, b.import_limit_kw[t] * b.available_pu[t])
         )
         blk.export_kw = pyo.Var(
-            ctx.T, bounds=lambda b, t: (0.0, g.max_export_kw * b.available_pu[t])
+            ctx.T, bounds=lambda b, t: (0.0, b.export_limit_kw[t] * b.available_pu[t])
         )
         if g.peak_import_charge_per_kw > 0:
             blk.peak_import_kw = pyo.Var(bounds=(0.0, None))

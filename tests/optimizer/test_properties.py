@@ -118,7 +118,7 @@ def villages(draw: Any, *, grid: bool = True) -> tuple[Any, pd.DataFrame, bool]:
                 window_start_h=start,
                 window_end_h=(start + length) % 24,
                 max_power_kw=power,
-                energy_kwh=_x(draw, 1, power * length),
+                energy_kwh=_x(draw, 1, 0.999 * power * length),  # rounding stays inside
             )
         )
     if has_chp:
@@ -152,6 +152,8 @@ INPUT_RANGES: dict[str, Any] = {
     "export_price_per_kwh": (0.0, 0.0),  # set below, under the import price
     "carbon_kgco2_per_kwh": (0.0, 1.0),
     "available_pu": (1.0, 1.0),
+    "import_limit_kw": lambda spec: (spec.max_import_kw, spec.max_import_kw),
+    "export_limit_kw": lambda spec: (spec.max_export_kw, spec.max_export_kw),
     "production_m3": (1.0, 10.0),
     "cooking_m3": (0.0, 0.0),  # set below, under the production
 }

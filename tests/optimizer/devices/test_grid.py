@@ -95,3 +95,14 @@ def test_one_way_rule_reaches_the_exact_milp_optimum_on_the_demo_village():
     assert plan.objective_terms["objective"] == pytest.approx(
         exact.objectives["objective"], abs=1e-6
     )
+
+
+def test_operator_limits_cap_import_and_export_per_interval():
+    # a cap below the load leaves the rest unserved; an export cap curtails the PV surplus
+    site = toy_site(grid(max_export_kw=50, export_price_per_kwh=0.3), load(), pv())
+    p = plan(site, 3, load__forecast_kw=[10, 10, 0], pv__available_kw=[0, 0, 30],
+             grid__import_limit_kw=[50, 4, 50], grid__export_limit_kw=[50, 50, 12])
+    assert p.table["grid.import_kw"].tolist() == pytest.approx([10, 4, 0])
+    assert p.table["unserved_kw"].tolist() == pytest.approx([0, 6, 0])
+    assert p.table["grid.export_kw"].tolist() == pytest.approx([0, 0, 12])
+    assert p.table["pv.curtailed_kw"].tolist() == pytest.approx([0, 0, 18])
