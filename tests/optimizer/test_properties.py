@@ -152,7 +152,8 @@ INPUT_RANGES: dict[str, Any] = {
     "export_price_per_kwh": (0.0, 0.0),  # set below, under the import price
     "carbon_kgco2_per_kwh": (0.0, 1.0),
     "available_pu": (1.0, 1.0),
-    "import_limit_kw": lambda spec: (spec.max_import_kw, spec.max_import_kw),
+    # an operator's import cap, near the loads' size
+    "import_limit_kw": lambda spec: (min(5.0, spec.max_import_kw), min(60.0, spec.max_import_kw)),
     "export_limit_kw": lambda spec: (spec.max_export_kw, spec.max_export_kw),
     "production_m3": (1.0, 10.0),
     "cooking_m3": (0.0, 0.0),  # set below, under the production
