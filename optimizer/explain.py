@@ -127,8 +127,8 @@ def _battery(spec: Battery, view: PlanView) -> Iterator[Action]:
             continue
         why = _by_source(view, first, stop, charge, numbers, exclude="battery")
         yield Action(*view.span(first, stop), "charge", spec.name, why, numbers)
-    charged_at = None
-    if view.price is not None and charge.sum() > 0:
+    charged_at = view.charged_price(charge)
+    if charged_at is None and view.price is not None and charge.sum() > 0:
         charged_at = view.mean_price(0, len(charge), charge)
     for first, stop, numbers in view.told_runs(discharge):
         if view.outage[first:stop].any():
@@ -138,7 +138,10 @@ def _battery(spec: Battery, view: PlanView) -> Iterator[Action]:
             numbers["price_per_kwh"] = price
             numbers["cheapest_per_kwh"] = (float(view.price.min()) if charged_at is None
                                            else charged_at)
-            dear = view.band(price) == "high" or price > numbers["cheapest_per_kwh"] + 1e-9
+            if charged_at is not None:  # dear only against what the stored energy was worth
+                dear = price > charged_at + 1e-9
+            else:
+                dear = view.band(price) == "high"
             why = "dear" if dear else "covers"
         else:
             numbers["solar_kw"] = float(view.pv_kw[first:stop].mean())

@@ -114,6 +114,20 @@ class PlanView:
             return "low"
         return "high" if price >= high - BAND_PU * (high - low) else "mid"
 
+    def charged_price(self, charge: np.ndarray) -> float | None:
+        """What the energy put into storage was worth when it went in [currency/kWh]: the
+        plan's marginal price of electricity (the LP dual; for the rules, the cost of the last
+        kWh supplied or the price the last surplus kWh earned) weighted by the charging, so
+        PV surplus that would have been exported counts at the export price, not the import
+        price. None when the plan has no marginal prices or nothing was charged."""
+        name = "marginal_price_per_kwh"
+        if name not in self.table.columns or charge.sum() <= 0:
+            return None
+        marginal = self.table[name].to_numpy(dtype=float)
+        if not np.isfinite(marginal[charge > 0]).all():
+            return None
+        return float((np.clip(marginal, 0.0, None) * charge).sum() / charge.sum())
+
     def mean_price(self, first: int, stop: int, weights: np.ndarray) -> float:
         assert self.price is not None
         w = weights[first:stop]

@@ -180,3 +180,26 @@ def test_an_empty_gas_holder_keeps_its_gas_for_cooking():
         plan.table["dig.cooking_m3"].iloc[first_low + 1:].sum())
     assert low.numbers["cooking_m3"] == pytest.approx(2)
     assert plan.table["gen.power_kw"].iloc[first_low + 1:].sum() == pytest.approx(0)
+
+
+def test_a_dear_evening_is_dear_against_what_the_stored_energy_was_worth():
+    # the demo on a sunny day charges from PV that would otherwise be sold: the stored energy
+    # was worth the export price, and the evening discharge is "dear" only against that
+    from datetime import date
+
+    from optimizer.inputs import build_inputs
+    from optimizer.plan import make_plan
+    from sites.load import load_site
+    from sites.timeindex import day_index
+
+    site = load_site("sites/demo_village.yaml")
+    index = day_index(site, date(2026, 7, 1))
+    plan = make_plan(site, index, build_inputs(site, index))
+    told = [a for a in explain(site, plan).actions if a.what == "discharge" and a.why == "dear"]
+    assert told
+    for action in told:
+        assert action.numbers["cheapest_per_kwh"] < action.numbers["price_per_kwh"]
+    charge = plan.table["village-battery.charge_kw"].to_numpy()
+    marginal = plan.table["marginal_price_per_kwh"].to_numpy()
+    worth = float((marginal * charge).sum() / charge.sum())
+    assert told[0].numbers["cheapest_per_kwh"] == pytest.approx(worth)
