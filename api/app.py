@@ -24,8 +24,8 @@ from api.routes import ledger as ledger_routes
 from api.services.container import build_services
 from api.services.errors import Insufficient, ServiceError, Unavailable, validation_lines
 from api.settings import Settings, get_settings
-from api.web.router import install as install_pages
 from api.store import is_full, is_outage
+from api.web.router import install as install_pages
 
 log = logging.getLogger("villagegrid.api")
 

@@ -25,8 +25,8 @@ import pandas as pd
 from forecasting.bias import fit_ratio
 from forecasting.history import forecast_from_history
 from forecasting.learn import ArrayHistory, score_rolling
-from forecasting.metrics import Scores, scores
 from forecasting.load import SHAPES
+from forecasting.metrics import Scores, scores
 from forecasting.weather import read_tmy3
 from sites.schema import PvArray, Site
 

@@ -155,7 +155,8 @@ def spare_supply_kw(site: Site, col: dict[str, np.ndarray], n: int, dt: float) -
         if isinstance(gen.fuel, DieselFuel):
             spare += gen.rated_kw
         else:
-            made = col[f"{gen.fuel.digester}.production_m3"] - col[f"{gen.fuel.digester}.cooking_m3"]
+            holder = gen.fuel.digester
+            made = col[f"{holder}.production_m3"] - col[f"{holder}.cooking_m3"]
             spare += np.clip(made / (gen.fuel.m3_per_kwh * dt), 0.0, gen.rated_kw)
     for ld in site.of_type(FixedLoad):
         spare -= col[f"{ld.name}.forecast_kw"]

@@ -57,11 +57,13 @@ def energy_value_per_kwh(
 
     Notes
     -----
-    .. math:: v = \min\big(\max_{d,t} p_{d,t},\ \kappa\, \min_l \mathrm{VOLL}_l\big)
+    .. math:: v = \\min\\big(\\pi \\max_{d,t} p_{d,t},\\ \\kappa \\min_l \\mathrm{VOLL}_l\\big)
 
-    Discharging one stored kWh delivers :math:`\eta_d \le 1` kWh that displaces at most
-    :math:`\max p`, so with :math:`v \ge \max p` a store ends below its target only where
-    that energy serves load (worth VOLL ≫ v) or meets an emission limit.
+    Discharging one stored kWh delivers :math:`\\eta_d \\le 1` kWh that displaces at most
+    :math:`\\max p`, so with :math:`v \\ge \\max p` a store ends below its target only where
+    that energy serves load (worth VOLL ≫ v) or meets an emission limit; with the premium
+    :math:`\\pi` = 1.25, refilling it at :math:`p/\\eta_c \\le v` pays at any price of the
+    horizon for charging efficiencies of 0.8 and above.
     """
     voll = [d.lost_load_value_per_kwh for d in devices if hasattr(d, "lost_load_value_per_kwh")]
     cap = ENERGY_VALUE_CAP_PU * min(voll, default=site.value_of_lost_load_per_kwh)
@@ -70,7 +72,9 @@ def energy_value_per_kwh(
         price = dev.supply_price_per_kwh(dev.site_inputs(index))
         if price is not None and np.isfinite(price).any():
             highest = max(highest, float(np.nanmax(price)))
-    value = cap if not np.isfinite(highest) else min(STORED_ENERGY_PREMIUM_PU * max(highest, 0.0), cap)
+    if not np.isfinite(highest):
+        return round(cap, 9)
+    value = min(STORED_ENERGY_PREMIUM_PU * max(highest, 0.0), cap)
     return round(value, 9)
 
 

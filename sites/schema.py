@@ -211,7 +211,8 @@ class Digester(Device):
     holder_initial_m3: NonNeg
     has_flare: bool = Field(default=True, description="without a flare, surplus gas is vented")
     end_target: EndTarget = Field(
-        default="soft", description="soft: gas left below the initial level is valued; hard: a bound"
+        default="soft",
+        description="soft: gas left below the initial level is valued; hard: a bound",
     )
     stored_gas_value_per_m3: float | None = Field(
         default=None,

@@ -42,7 +42,11 @@ class BatteryModel(DeviceModel):
         low, high = b.soc_min_pu * b.capacity_kwh, b.soc_max_pu * b.capacity_kwh
         blk.soc_kwh = pyo.Var(ctx.T, bounds=(low, high))
         add_end_target(
-            blk, blk.soc_kwh, blk.end_soc_kwh, self.stored_value_per_kwh(ctx), b.end_target == "soft"
+            blk,
+            blk.soc_kwh,
+            blk.end_soc_kwh,
+            self.stored_value_per_kwh(ctx),
+            b.end_target == "soft",
         )
         eta_c, eta_d, step_h = b.charge_efficiency_pu, b.discharge_efficiency_pu, ctx.step_h
         add_storage_balance(

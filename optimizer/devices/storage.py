@@ -62,8 +62,8 @@ def add_end_target(blk: Any, level: Any, target: Any, value: float, soft: bool) 
 
     Notes
     -----
-    .. math:: S_{T-1} + s \ge S^{end}, \qquad s \ge 0 \ (\text{soft}), \quad s = 0 \
-       (\text{hard}), \qquad \text{end value} = v\, s
+    .. math:: S_{T-1} + s \\ge S^{end}, \\qquad s \\ge 0 \\ (\text{soft}), \\quad s = 0 \
+       (\text{hard}), \\qquad \text{end value} = v\\, s
     """
     import pyomo.environ as pyo
 

@@ -36,4 +36,5 @@ def test_missing_values_and_holes_are_counted_inside_the_horizon_only():
     assert lines[0].startswith("weather: 2 missing ghi_wm2 value(s) filled by linear")
     assert "no records from 2026-06-21T09:00:00+08:00 to 2026-06-21T14:00:00+08:00" in lines[1]
     # outside the horizon nothing counts
-    assert weather_gaps(w, pd.Timestamp("2026-06-21T06:00Z"), pd.Timestamp("2026-06-21T08:00Z")) == {}
+    inside = pd.Timestamp("2026-06-21T06:00Z"), pd.Timestamp("2026-06-21T08:00Z")
+    assert weather_gaps(w, *inside) == {}

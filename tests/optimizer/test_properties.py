@@ -270,7 +270,8 @@ def short_supply(draw: Any) -> tuple[Any, pd.DataFrame, dict[str, Any]]:
     if case == "budget":  # a budget well below what serving the load from the grid emits
         options["emission_budget_kgco2"] = _x(draw, 0, 1)
         for g in site.of_type(Grid):
-            inputs[f"{g.name}.carbon_kgco2_per_kwh"] = 0.5 + inputs[f"{g.name}.carbon_kgco2_per_kwh"]
+            factor = f"{g.name}.carbon_kgco2_per_kwh"
+            inputs[factor] = 0.5 + inputs[factor]
     inputs = inputs.copy()
     for name in inputs.columns:  # loads well above what PV alone covers
         if name.endswith(".forecast_kw"):

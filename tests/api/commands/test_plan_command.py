@@ -157,9 +157,9 @@ def test_demo_plans_tomorrow_from_the_packaged_site(tmp_path, capsys, monkeypatc
 def test_a_pv_override_above_the_inverter_is_refused(tmp_path, capsys):
     starts = pd.date_range("2026-06-21", periods=96, freq="15min", tz="Asia/Shanghai")
     csv = tmp_path / "inputs.csv"
-    pd.DataFrame({"start": [s.isoformat() for s in starts], "school-roof.available_kw": 500.0}).to_csv(
-        csv, index=False
-    )
+    frame = pd.DataFrame({"start": [s.isoformat() for s in starts],
+                          "school-roof.available_kw": 500.0})  # fmt: skip
+    frame.to_csv(csv, index=False)
     code = main(["plan", str(DEMO), "--date", "2026-06-21", "--inputs", str(csv),
                  "--out", str(tmp_path / "p.json")])  # fmt: skip
     assert code == 2

@@ -160,7 +160,8 @@ def test_weather_that_does_not_cover_the_days_is_refused(tmp_path, command, caps
     pd.DataFrame({"time": [t.isoformat() for t in times], "ghi_wm2": 300.0,
                   "temp_air_c": 10.0}).to_csv(weather, index=False)  # fmt: skip
     site = str(SITES / "mountain_hamlet.yaml")
-    args = [command, site, "--weather", str(weather), "--year", "2026", "--out", str(tmp_path / "o")]
+    out = str(tmp_path / "o")
+    args = [command, site, "--weather", str(weather), "--year", "2026", "--out", out]
     if command == "simulate":
         args += ["--days", "3"]
     assert main(args) == 2
