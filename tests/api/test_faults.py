@@ -73,9 +73,8 @@ def test_dispatch_does_not_need_the_solve_pool(api: Api) -> None:
     assert plans.status_code == 503 and "Retry-After" in plans.headers
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # SQLite's max_page_count
 def test_a_full_sqlite_disk_gets_507_and_nothing_half_written(api: Api, db_url: str) -> None:
-    if not db_url.startswith("sqlite"):
-        pytest.skip("a full disk is simulated with SQLite's max_page_count")
     api.put_site()
     store: Store = api.app.state.services.store
     engine = store._write_engine
@@ -103,11 +102,10 @@ def test_a_full_sqlite_disk_gets_507_and_nothing_half_written(api: Api, db_url: 
     assert api.client.get("/readyz").status_code == 200
 
 
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)  # cut as a TCP connection
 def test_a_lost_database_gets_503_json_and_recovers(
     make_api: Callable[..., Api], db_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    if not db_url.startswith("postgresql"):
-        pytest.skip("the database is cut as a TCP connection: PostgreSQL only")
     proxy = Proxy(5432)
     proxy.start()
     url = re.sub(r"@127\.0\.0\.1:5432/", f"@127.0.0.1:{proxy.port}/", db_url)
