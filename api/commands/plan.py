@@ -169,10 +169,12 @@ def comparison_lines(site: Any, plan: Any) -> list[str]:
         served, stored = b.get("served_more_kwh", 0.0), b.get("stored_more_value", 0.0)
         parts = []
         if abs(served) > 1e-3:
-            parts.append(f"serves {served:+.1f} kWh more load (worth {b['served_more_value']:+.2f} "
-                         f"{cur} at the value of lost load)")
+            more = "more" if served > 0 else "less"
+            parts.append(f"serves {abs(served):.1f} kWh {more} load (worth "
+                         f"{abs(b['served_more_value']):.2f} {cur} at the value of lost load)")
         if abs(stored) > 1e-3:
-            parts.append(f"ends with stored energy worth {stored:+.2f} {cur} more")
+            more = "more" if stored > 0 else "less"
+            parts.append(f"ends with {abs(stored):.2f} {cur} {more} stored energy")
         lines.append("  not on equal terms: the plan " + " and ".join(parts)
                      + f"; valued, it saves {b['valued_saving']:.2f} {cur}")
     grid = next((d for d in site.devices if getattr(d, "kind", "") == "grid"), None)
@@ -184,7 +186,9 @@ def comparison_lines(site: Any, plan: Any) -> list[str]:
             f"{factor.kgco2_per_kwh:g} kgCO2/kWh ({factor.source})"
         )
     if terms.get("carbon_guard"):
-        held = "" if terms.get("emission_limits_met", True) else " (gave way to serving load)"
+        held = "" if terms.get("emission_limits_met", True) else (
+            " (could not hold while serving the load: the plan emits as little as it can)"
+        )
         lines.append(f"  carbon guard: at most {terms['carbon_guard_kgco2']:.1f} kgCO2e{held}")
     return lines
 

@@ -193,3 +193,15 @@ def test_weather_holes_are_printed_and_recorded(tmp_path, capsys):
     assert filled["holes"] == [["2026-06-21T15:00:00+08:00", "2026-06-21T20:00:00+08:00"]]
     assert "weather: no records from 2026-06-21T15:00:00+08:00" in capsys.readouterr().out
     assert plan.inputs_notes["sources"]["grid"]["year"] == 2022
+
+
+def test_a_day_without_grid_is_compared_on_equal_terms_or_said_not_to_be(tmp_path, capsys):
+    starts = pd.date_range("2026-06-21", periods=96, freq="15min", tz="Asia/Shanghai")
+    csv = tmp_path / "outage.csv"
+    frame = pd.DataFrame({"start": [s.isoformat() for s in starts], "grid.available_pu": 0.0})
+    frame.to_csv(csv, index=False)
+    plan, _ = plan_json(tmp_path, "--inputs", str(csv))
+    printed = capsys.readouterr().out
+    assert plan.kpis["unserved_kwh"] < plan.baseline["unserved_kwh"]
+    assert "not on equal terms: the plan serves" in printed and "kWh more load" in printed
+    assert f"valued, it saves {plan.baseline['valued_saving']:.2f} CNY" in printed
