@@ -32,89 +32,23 @@ import numpy as np
 import pandas as pd
 
 from optimizer.accounting import interval_accounts, kpis, objective_terms
-from optimizer.baseline_devices import (
+from optimizer.devices import device_models
+from optimizer.inputs import check_index, validate_inputs
+from optimizer.rules import (
     EPS,
-    BatteryRule,
-    DigesterRule,
-    GensetRule,
-    GridRule,
-    Rule,
+    MUST_RUN,
+    DeviceRule,
+    RuleContext,
     Source,
     Table,
     draw,
+    merit_order,
 )
-from optimizer.inputs import check_index, validate_inputs
 from optimizer.state import State
-from optimizer.windows import OUTSIDE, due_energy, period_labels
-from sites.schema import (
-    Battery,
-    DieselFuel,
-    Digester,
-    FixedLoad,
-    Genset,
-    Grid,
-    HeatLoad,
-    PvArray,
-    ShiftableLoad,
-    Site,
-    lost_load_value_per_kwh,
-)
+from sites.schema import Site
 
 if TYPE_CHECKING:
     from optimizer.plan import Plan
-
-
-class _ShiftableRule:
-    """A shiftable load: as early as possible in its window, at full power."""
-
-    def __init__(self, site: Site, load: ShiftableLoad, index: pd.DatetimeIndex, state: State):
-        self.load = load
-        self.labels = period_labels(site, load, index)
-        due = due_energy(site, load, index, state.served_kwh[load.name])
-        # the share due inside the horizon, as the plan must serve at least (windows.due_energy)
-        self.left = {k: d.low_kwh for k, d in due.items()}
-        self.later = np.zeros(len(index), dtype=int)  # intervals of the period still to come
-        seen: dict[int, int] = {}
-        for t in range(len(index) - 1, -1, -1):
-            k = int(self.labels[t])
-            if k != OUTSIDE:
-                self.later[t] = seen.get(k, 0)
-                seen[k] = self.later[t] + 1
-
-    def power_kw(self, t: int, step_h: float) -> float:
-        k = int(self.labels[t])
-        if k == OUTSIDE:
-            return 0.0
-        s = self.load
-        want = (self.left[k] - s.min_power_kw * step_h * self.later[t]) / step_h
-        p = min(s.max_power_kw, max(s.min_power_kw, want))
-        self.left[k] -= p * step_h
-        return p
-
-
-def _serve_heat(
-    h: HeatLoad, need_kw: float, heat_left: dict[str, float], sources: list[Source]
-) -> tuple[float, float, float]:
-    """CHP heat drawn [kW], backup electricity [kW] and unserved heat [kW] of one heat load."""
-    cop = h.heat_to_demand_cop_pu
-    drawn = 0.0
-    for unit in h.chp_units:
-        take = max(0.0, min(heat_left[unit], need_kw / cop - drawn))
-        heat_left[unit] -= take
-        drawn += take
-    rest = max(0.0, need_kw - drawn * cop)
-    backup = 0.0
-    if h.electric_backup_cop_pu is not None and rest > EPS:
-        backup, _ = draw(sources, rest / h.electric_backup_cop_pu)
-    return drawn, backup, max(0.0, rest - backup * (h.electric_backup_cop_pu or 0.0))
-
-
-def _trim(gensets: list[GensetRule], excess_kw: float) -> None:
-    """Lower units whose ramp limit kept them above what the bus can take [kW]."""
-    for g in gensets:
-        cut = min(excess_kw, g.power_kw)
-        g.power_kw -= cut
-        excess_kw -= cut
 
 
 #: Order of a device's decision columns in the plan table, as the LP writes them.
@@ -137,30 +71,37 @@ def _column_order(site: Site, columns: pd.Index) -> list[str]:
     return sorted(columns, key=key)
 
 
-def spare_supply_kw(site: Site, col: dict[str, np.ndarray], n: int, dt: float) -> np.ndarray:
+def device_rules(site: Site, ctx: RuleContext) -> list[DeviceRule]:
+    """The rule of every device that has one, in file order; registered in ``ctx.rules``."""
+    rules = [r for m in device_models(site) if (r := m.rule(ctx)) is not None]
+    ctx.rules.update((r.name, r) for r in rules)
+    return rules
+
+
+def spare_supply_kw(rules: list[DeviceRule], n: int) -> np.ndarray:
     """Supply left for charging in each interval once the fixed loads are served [kW].
 
-    PV available, grid import within its limit (an operator's cap included) where the grid is
-    up, diesel units at their rating and biogas units as far as the interval's production
-    fuels them, less the fixed loads' forecast: what the end-of-horizon rule may count on to
-    refill a battery.
+    The sum of every rule's ``spare_kw``: PV available, grid import within its limit where
+    the grid is up, gensets as far as their fuel allows, less the fixed loads' forecast —
+    what the end-of-horizon rule may count on to refill a store.
     """
     spare = np.zeros(n)
-    for a in site.of_type(PvArray):
-        spare += col[f"{a.name}.available_kw"]
-    for g in site.of_type(Grid):
-        limit = col.get(f"{g.name}.import_limit_kw", np.full(n, g.max_import_kw))
-        spare += limit * col[f"{g.name}.available_pu"]
-    for gen in site.of_type(Genset):
-        if isinstance(gen.fuel, DieselFuel):
-            spare += gen.rated_kw
-        else:
-            holder = gen.fuel.digester
-            made = col[f"{holder}.production_m3"] - col[f"{holder}.cooking_m3"]
-            spare += np.clip(made / (gen.fuel.m3_per_kwh * dt), 0.0, gen.rated_kw)
-    for ld in site.of_type(FixedLoad):
-        spare -= col[f"{ld.name}.forecast_kw"]
+    for rule in rules:
+        spare += rule.spare_kw()
     return spare
+
+
+def _pooled(sources: list[Source]) -> Source:
+    """One source of the must-run output of all units; unused output is given back in order."""
+
+    def spill(excess_kw: float) -> float:
+        left_kw = excess_kw
+        for s in sources:
+            if s.spill is not None:
+                left_kw -= s.spill(left_kw)
+        return excess_kw - left_kw
+
+    return Source(sum(s.left_kw for s in sources), 0.0, rank=MUST_RUN, spill=spill)
 
 
 def dispatch(site: Site, inputs: pd.DataFrame, state: State | None = None) -> pd.DataFrame:
@@ -185,95 +126,65 @@ def dispatch(site: Site, inputs: pd.DataFrame, state: State | None = None) -> pd
     """
     inputs = validate_inputs(site, inputs.index, inputs)
     state = (state or State()).resolved(site)
-    dt = site.step_h
     n = len(inputs)
     col = {c: inputs[c].to_numpy(dtype=float) for c in inputs.columns}
     out = Table(n)
-    cp = site.carbon_price_per_kgco2
-    arrays = site.of_type(PvArray)
-    fixed = site.of_type(FixedLoad)
-    grids = [GridRule(g, col, out) for g in site.of_type(Grid)]
-    shiftable = [_ShiftableRule(site, s, inputs.index, state) for s in site.of_type(ShiftableLoad)]
-    spare = spare_supply_kw(site, col, n, dt)
-    batteries = [BatteryRule(b, state, n, dt, out, spare) for b in site.of_type(Battery)]
-    digesters = {d.name: DigesterRule(d, state, col, out) for d in site.of_type(Digester)}
-    gensets = [
-        GensetRule(g, state, dt, out, digesters.get(getattr(g.fuel, "digester", "")))
-        for g in site.of_type(Genset)
-    ]
-    biogas = [g for g in gensets if not isinstance(g.spec.fuel, DieselFuel)]
-    diesel = [g for g in gensets if isinstance(g.spec.fuel, DieselFuel)]
-    # digesters get ready before the gensets that read their spare gas, and settle after
-    # the gensets whose fuel leaves their holder
-    ready: list[Rule] = [*batteries, *digesters.values(), *gensets, *grids]
-    settle: list[Rule] = [*batteries, *gensets, *digesters.values(), *grids]
-
+    ctx = RuleContext(site, inputs.index, col, state, out)
+    rules = device_rules(site, ctx)
+    spare = spare_supply_kw(rules, n)
+    for rule in rules:
+        rule.look_ahead(spare)
+    # stores others draw fuel from get ready first and settle last
+    ready = sorted(rules, key=lambda r: r.stage)
+    settle = sorted(rules, key=lambda r: -r.stage)
     # loads are shed in this order: the least value of lost load first
-    shed_order = sorted(
-        [*fixed, *(sh.load for sh in shiftable)],
-        key=lambda ld: lost_load_value_per_kwh(ld, site.value_of_lost_load_per_kwh),
-    )
+    loads = sorted((r for r in rules if r.shed_key is not None), key=lambda r: r.shed_key)
+    takers = sorted((r for r in rules if r.absorb_rank is not None), key=lambda r: r.absorb_rank)
+
     for t in range(n):
         # 1. loads
-        demand: dict[str, float] = {}
-        for ld in fixed:
-            demand[ld.name] = col[f"{ld.name}.forecast_kw"][t]
-        for sh in shiftable:
-            demand[sh.load.name] = sh.power_kw(t, dt)
-        load_kw = sum(demand.values())
+        load_kw = sum(rule.demand_kw(t) for rule in rules)
         # 2. self-discharge, production and cooking, ramp bounds
         for rule in ready:
             rule.prepare(t)
-        forced_kw = sum(b.forced_kw for b in batteries)
+        forced_kw = sum(rule.forced_kw for rule in rules)
 
-        # 3. the merit order
-        must = Source(sum(g.power_kw for g in gensets), 0.0, lambda x: None)
-        pv = [Source(col[f"{a.name}.available_kw"][t], 0.0, lambda x: None) for a in arrays]
-        dear = [gr.source(cp) for gr in grids] + [g.source(cp) for g in diesel]
-        sources = [must, *pv, *(b.source() for b in batteries), *(g.source(cp) for g in biogas)]
-        sources += sorted(dear, key=lambda s: s.marginal_per_kwh)
+        # 3. the merit order; must-run output is one pooled source
+        offered = [s for rule in rules for s in rule.sources(t)]
+        must = _pooled([s for s in offered if s.rank == MUST_RUN])
+        sources = [must, *merit_order([s for s in offered if s.rank != MUST_RUN])]
+        spilling = [s for s in sources if s.spill is not None]
         served, marginal = draw(sources, load_kw + forced_kw)
         short = load_kw + forced_kw - served
-        for b in batteries:  # a shortfall trims the forced charging first
-            cut = min(short, b.forced_kw)
-            b.forced_kw -= cut
+        for rule in rules:  # a shortfall trims the forced charging first
+            cut = min(short, rule.forced_kw)
+            rule.forced_kw -= cut
             short -= cut
         out["unserved_kw"][t] = left = max(0.0, short)
-        for ld in shed_order:
-            shed = min(left, demand[ld.name])
-            left -= shed
-            out[f"{ld.name}.demand_kw"][t] = demand[ld.name]
-            out[f"{ld.name}.served_kw"][t] = demand[ld.name] - shed
-            out[f"{ld.name}.shed_kw"][t] = shed
+        for rule in loads:
+            left -= rule.shed(t, left)
         if short > EPS:
             marginal = site.value_of_lost_load_per_kwh
 
         # 4. heat
-        heat_left = {g.spec.name: g.spec.heat_recovery_pu * g.power_kw for g in gensets}
-        for h in site.of_type(HeatLoad):
-            chp, backup, lack = _serve_heat(h, col[f"{h.name}.forecast_kw"][t], heat_left, sources)
-            out[f"{h.name}.chp_heat_kw"][t] = chp
-            out[f"{h.name}.backup_kw"][t] = backup
-            out[f"{h.name}.unserved_kw"][t] = lack
+        heat_left = {rule.name: rule.heat_kw() for rule in rules}
+        for rule in rules:
+            rule.serve_heat(t, heat_left, sources)
 
-        # 5. surplus (unused must-run output, then PV) charges batteries, then is exported
-        surplus = must.left_kw + sum(s.left_kw for s in pv)
+        # 5. surplus (unused free output) charges stores, then is exported
+        surplus = spilling[0].left_kw + sum(s.left_kw for s in spilling[1:])
         absorbed = 0.0
-        for b in batteries:
-            absorbed += b.absorb(surplus - absorbed)
-        for gr in grids:
-            x = gr.export(surplus - absorbed)
+        for rule in takers:
+            x, price = rule.absorb(t, surplus - absorbed)
             absorbed += x
-            if x > EPS:
-                marginal = gr.export_price[t]
-        from_units = min(must.left_kw, absorbed)
-        _trim(gensets, must.left_kw - from_units)  # only if ramp limits leave no other way
-        extra = absorbed - from_units
-        for a, s in zip(arrays, pv, strict=True):
-            used = min(s.left_kw, extra)
-            extra -= used
-            out[f"{a.name}.pv_kw"][t] = col[f"{a.name}.available_kw"][t] - s.left_kw + used
-            out[f"{a.name}.curtailed_kw"][t] = s.left_kw - used
+            if price is not None and x > EPS:
+                marginal = price
+        # what was absorbed came from must-run output first; the rest is given back
+        for s in spilling:
+            used = min(s.left_kw, absorbed)
+            absorbed -= used
+            if s.spill is not None:
+                s.spill(s.left_kw - used)
         out["marginal_price_per_kwh"][t] = 0.0 if marginal is None else marginal
 
         # 6. settle

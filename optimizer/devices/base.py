@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from optimizer.rules import DeviceRule, RuleContext
 from optimizer.state import State
 from sites.schema import Site
 
@@ -250,3 +251,8 @@ class DeviceModel:
     def resized(self, units: float) -> Any:
         """This device's spec at a capacity of ``units`` [capacity_unit]."""
         raise NotImplementedError(f"{self.name} has no capacity to size")
+
+    # --- rule-based dispatch (optimizer/rules.py; docs/baseline.md) ---------------------
+    def rule(self, ctx: RuleContext) -> DeviceRule | None:
+        """This device's behaviour in the rule-based dispatch; None: it takes no part."""
+        return None

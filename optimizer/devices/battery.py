@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pyomo.environ as pyo
 
 from optimizer.devices.base import Array, Context, DeviceData, DeviceModel
@@ -16,6 +17,8 @@ from optimizer.devices.storage import (
     close_storage_cycle,
     end_value,
 )
+from optimizer.physics import battery_flow_kwh_per_kw, retention_pu, stored_level
+from optimizer.rules import CHARGE, STORED, DeviceRule, RuleContext, Source, reach_floor
 from sites.schema import Battery
 
 
@@ -26,7 +29,7 @@ class BatteryModel(DeviceModel):
     @property
     def retention_pu(self) -> float:
         """Share of the stored energy kept over one interval: (1 − σ)^(Δ/24) [pu]."""
-        return float((1.0 - self.spec.self_discharge_pu_per_day) ** (self.site.step_h / 24.0))
+        return retention_pu(self.spec.self_discharge_pu_per_day, self.site.step_h)
 
     def end_target_kwh(self, initial_kwh: float) -> float:
         b = self.spec
@@ -48,13 +51,15 @@ class BatteryModel(DeviceModel):
             self.stored_value_per_kwh(ctx),
             b.end_target == "soft",
         )
-        eta_c, eta_d, step_h = b.charge_efficiency_pu, b.discharge_efficiency_pu, ctx.step_h
+        per_charge, per_discharge = battery_flow_kwh_per_kw(
+            b.charge_efficiency_pu, b.discharge_efficiency_pu, ctx.step_h
+        )
         add_storage_balance(
             blk,
             "soc_balance",
             blk.soc_kwh,
             blk.initial_kwh,
-            lambda t: [(eta_c * step_h, blk.charge_kw[t]), (-step_h / eta_d, blk.discharge_kw[t])],
+            lambda t: [(per_charge, blk.charge_kw[t]), (per_discharge, blk.discharge_kw[t])],
             self.retention_pu,
         )
 
@@ -145,6 +150,10 @@ class BatteryModel(DeviceModel):
                 pyo.Constraint(ctx.T, rule=lambda _, t, p=power, r=rate: p[t] <= r * capacity),
             )
 
+    # --- rule-based dispatch ---
+    def rule(self, ctx: RuleContext) -> DeviceRule:
+        return BatteryRule(self, ctx)
+
     def resized(self, units: float) -> Battery:
         b = self.spec
         scale = units / b.capacity_kwh
@@ -155,3 +164,68 @@ class BatteryModel(DeviceModel):
                 "max_discharge_kw": b.max_discharge_kw * scale,
             }
         )
+
+
+class BatteryRule(DeviceRule):
+    """A battery in the rule-based dispatch: discharges in the ``STORED`` class, charges from
+    surplus first, and never falls below the SoC from which its end target is still reachable
+    with the supply left over later (``spare_kw``).
+    """
+
+    absorb_rank = CHARGE
+
+    def __init__(self, model: BatteryModel, ctx: RuleContext):
+        super().__init__(model.name, ctx)
+        b = self.spec = model.spec
+        self.dt = ctx.step_h
+        self.soc = ctx.state.battery_soc_kwh[b.name]
+        self.keep = model.retention_pu
+        self.per_charge, self.per_discharge = battery_flow_kwh_per_kw(
+            b.charge_efficiency_pu, b.discharge_efficiency_pu, ctx.step_h
+        )
+        self.target = model.end_target_kwh(self.soc)
+        self.floor = np.zeros(ctx.n)
+        self.kept = self.extra_kw = self.discharge_kw = 0.0
+        self.room_charge_kw = self.room_discharge_kw = 0.0
+
+    def look_ahead(self, spare_kw: Array) -> None:
+        # charging later is limited by the supply left over then, not only by the charger
+        b = self.spec
+        charger = np.clip(spare_kw, 0.0, b.max_charge_kw)
+        rise = b.charge_efficiency_pu * charger * self.dt
+        low = b.soc_min_pu * b.capacity_kwh
+        self.floor = reach_floor(self.target, low, rise, self.keep, len(self.floor))
+
+    def prepare(self, t: int) -> None:
+        b, dt = self.spec, self.dt
+        self.kept = stored_level(self.soc, self.keep, 0.0)
+        floor = self.floor[t]
+        self.room_discharge_kw = max(
+            0.0, min(b.max_discharge_kw, (self.kept - floor) * b.discharge_efficiency_pu / dt)
+        )
+        top = b.soc_max_pu * b.capacity_kwh
+        self.room_charge_kw = max(
+            0.0, min(b.max_charge_kw, (top - self.kept) / (b.charge_efficiency_pu * dt))
+        )
+        lack = max(0.0, (floor - self.kept) / (b.charge_efficiency_pu * dt))
+        self.forced_kw = min(self.room_charge_kw, lack)
+        self.extra_kw = self.discharge_kw = 0.0
+
+    def sources(self, t: int) -> list[Source]:
+        def take(x: float) -> None:
+            self.discharge_kw += x
+
+        return [Source(self.room_discharge_kw, self.spec.wear_cost_per_kwh, take, rank=STORED)]
+
+    def absorb(self, t: int, surplus_kw: float) -> tuple[float, float | None]:
+        """Charge from surplus beyond the forced charging."""
+        self.extra_kw = max(0.0, min(self.room_charge_kw - self.forced_kw, surplus_kw))
+        return self.extra_kw, None
+
+    def finish(self, t: int) -> None:
+        charge = self.forced_kw + self.extra_kw
+        inflow = self.per_charge * charge + self.per_discharge * self.discharge_kw
+        self.soc = stored_level(self.soc, self.keep, inflow)
+        self.put("charge_kw", t, charge)
+        self.put("discharge_kw", t, self.discharge_kw)
+        self.put("soc_kwh", t, self.soc)

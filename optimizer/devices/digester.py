@@ -24,6 +24,8 @@ from optimizer.devices.storage import (
     close_storage_cycle,
     end_value,
 )
+from optimizer.physics import flare_or_vent, stored_level
+from optimizer.rules import DeviceRule, RuleContext, reach_floor
 from sites.schema import Digester
 
 __all__ = ["THREE_MEALS_PU", "DigesterModel", "cooking_m3", "production_m3"]
@@ -200,3 +202,45 @@ class DigesterModel(DeviceModel):
         share = (d.holder_initial_m3 - d.holder_min_m3) / (d.holder_max_m3 - d.holder_min_m3)
         initial = d.holder_min_m3 + share * (volume - d.holder_min_m3)
         return d.model_copy(update={"holder_max_m3": volume, "holder_initial_m3": initial})
+
+    # --- rule-based dispatch ---
+    def rule(self, ctx: RuleContext) -> DeviceRule:
+        return DigesterRule(self, ctx)
+
+
+class DigesterRule(DeviceRule):
+    """A digester's gas holder in the rule-based dispatch: production in, cooking out first,
+    fuel out, flaring (or venting) at the top.
+
+    ``V_t = V_{t−1} + G_t − K_t − Σ F_g − flared_t − vented_t`` within ``[V_min, V_max]``;
+    the level never falls below the one from which later production less cooking refills it
+    to its initial level by the end of the horizon. Gensets read ``spare_m3`` when they get
+    ready and add their fuel to ``fuel_m3`` when they settle.
+    """
+
+    stage = 0
+
+    def __init__(self, model: DigesterModel, ctx: RuleContext):
+        super().__init__(model.name, ctx)
+        d = self.spec = model.spec
+        self.production = ctx.series(d.name, "production_m3")
+        self.cooking = ctx.series(d.name, "cooking_m3")
+        self.level = ctx.state.holder_m3[d.name]
+        net = self.production - self.cooking  # what interval t adds to the holder at most
+        self.floor = reach_floor(self.level, d.holder_min_m3, net, 1.0, len(net))
+        self.spare_m3 = self.fuel_m3 = 0.0
+
+    def prepare(self, t: int) -> None:
+        self.level = stored_level(self.level, 1.0, self.production[t] - self.cooking[t])
+        self.spare_m3 = max(0.0, self.level - self.floor[t])
+        self.fuel_m3 = 0.0
+
+    def finish(self, t: int) -> None:
+        d = self.spec
+        self.level -= self.fuel_m3
+        excess = max(0.0, self.level - d.holder_max_m3)
+        self.level -= excess
+        flared, vented = flare_or_vent(excess, d.has_flare)
+        self.put("flared_m3", t, flared)
+        self.put("vented_m3", t, vented)
+        self.put("gas_m3", t, self.level)

@@ -9,8 +9,9 @@ from typing import Any
 
 import pyomo.environ as pyo
 
-from optimizer.devices.base import Context
-from optimizer.devices.shedding import LoadModel
+from optimizer.devices.base import Array, Context
+from optimizer.devices.shedding import LoadModel, LoadRule
+from optimizer.rules import DeviceRule, RuleContext
 
 
 class FixedLoadModel(LoadModel):
@@ -22,3 +23,21 @@ class FixedLoadModel(LoadModel):
         # fixed by its bounds, so a new forecast changes bounds, never the matrix
         blk.demand_kw = pyo.Var(ctx.T, bounds=lambda b, t: (b.forecast_kw[t], b.forecast_kw[t]))
         self.add_shedding(blk, ctx, bounded=True)
+
+    # --- rule-based dispatch ---
+    def rule(self, ctx: RuleContext) -> DeviceRule:
+        return FixedLoadRule(self, ctx)
+
+
+class FixedLoadRule(LoadRule):
+    """A fixed load in the rule-based dispatch: demand as forecast."""
+
+    def __init__(self, model: FixedLoadModel, ctx: RuleContext):
+        super().__init__(model, ctx)
+        self.forecast = ctx.series(model.name, "forecast_kw")
+
+    def spare_kw(self) -> Array | float:
+        return -self.forecast
+
+    def want_kw(self, t: int) -> float:
+        return self.forecast[t]

@@ -6,12 +6,23 @@ holder through the link ``gas_m3``; heat loads draw its recovered heat through `
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 import pyomo.environ as pyo
 
 from optimizer.devices.base import Array, Context, DeviceData, DeviceModel
+from optimizer.physics import fuel_use, ramp_allowance_kw
+from optimizer.rules import (
+    BOUGHT,
+    EPS,
+    MUST_RUN,
+    OWN_FUEL,
+    DeviceRule,
+    RuleContext,
+    Source,
+)
 from sites.schema import BiogasFuel, Genset
 
 
@@ -44,7 +55,7 @@ class GensetModel(DeviceModel):
         g = self.spec
         if g.max_ramp_kw_per_h is None:
             return None
-        return max(g.max_ramp_kw_per_h * step_h, g.min_load_pu * g.rated_kw)
+        return ramp_allowance_kw(g.max_ramp_kw_per_h, step_h, g.min_load_pu * g.rated_kw)
 
     def build(self, blk: Any, ctx: Context) -> None:
         g = self.spec
@@ -63,7 +74,7 @@ class GensetModel(DeviceModel):
         blk.fuel_use = pyo.Constraint(
             ctx.T,
             rule=lambda b, t: (
-                fuel[t] - slope * ctx.step_h * b.power_kw[t] - no_load * ctx.step_h * b.on[t] == 0
+                fuel_use(b.power_kw[t], b.on[t], slope, no_load, ctx.step_h) - fuel[t] == 0
             ),
         )
         ramp = self.ramp_kw(ctx.step_h)
@@ -118,7 +129,13 @@ class GensetModel(DeviceModel):
         """Running cost of a kWh at full load: fuel bought (diesel) with the carbon price on
         its emissions, and variable O&M; biogas itself costs nothing here (its value is the
         holder's)."""
-        g, n = self.spec, len(next(iter(inputs.values()), ()))
+        n = len(next(iter(inputs.values()), ()))
+        return np.full(max(n, 1), self.marginal_per_kwh)
+
+    @property
+    def marginal_per_kwh(self) -> float:
+        """Running cost of a kWh at full load [currency/kWh] (``supply_price_per_kwh``)."""
+        g = self.spec
         slope, no_load = self.fuel_line
         per_kwh = g.variable_om_per_kwh
         if not isinstance(g.fuel, BiogasFuel):
@@ -126,7 +143,7 @@ class GensetModel(DeviceModel):
             per_kwh += litres * (
                 g.fuel.price_per_l + self.site.carbon_price_per_kgco2 * g.fuel.emission_kgco2_per_l
             )
-        return np.full(max(n, 1), per_kwh)
+        return per_kwh
 
     def decisions(self, values: Any, data: DeviceData) -> dict[str, Array]:
         power = values("power_kw")
@@ -156,3 +173,104 @@ class GensetModel(DeviceModel):
 
     def resized(self, units: float) -> Genset:
         return self.spec.model_copy(update={"rated_kw": units})
+
+    # --- rule-based dispatch ---
+    def rule(self, ctx: RuleContext) -> DeviceRule:
+        return GensetRule(self, ctx)
+
+
+class GensetRule(DeviceRule):
+    """A genset in the rule-based dispatch: output its ramp limits keep is ``MUST_RUN``; more
+    is offered as ``OWN_FUEL`` (biogas, within the holder's spare gas) or ``BOUGHT`` (diesel,
+    at its running cost). A biogas unit never plans more output than the holder's spare gas
+    could carry through a ramp down to zero.
+    """
+
+    def __init__(self, model: GensetModel, ctx: RuleContext):
+        super().__init__(model.name, ctx)
+        g = self.spec = model.spec
+        self.dt, self.fuel_name = ctx.step_h, model.fuel_name
+        self.digester = g.fuel.digester if isinstance(g.fuel, BiogasFuel) else None
+        self.rank = OWN_FUEL if self.digester is not None else BOUGHT
+        self.last_kw = ctx.state.genset_kw[g.name]
+        self.slope, self.no_load = model.fuel_line
+        self.marginal = model.marginal_per_kwh
+        self.min_on_kw = g.min_load_pu * g.rated_kw if g.commitment else 0.0
+        ramp = model.ramp_kw(ctx.step_h)
+        self.allowance_kw = g.rated_kw if ramp is None else ramp
+        self.power_kw = self.high_kw = 0.0
+
+    def spare_kw(self) -> Array | float:
+        """Diesel at its rating; biogas as far as each interval's production less cooking
+        fuels it."""
+        g = self.spec
+        if self.digester is None:
+            return g.rated_kw
+        made = self.ctx.series(self.digester, "production_m3")
+        made = made - self.ctx.series(self.digester, "cooking_m3")
+        return np.clip(made / (self.slope * self.dt), 0.0, g.rated_kw)
+
+    def on_pu(self, power_kw: float) -> float:
+        """Share of the interval the unit runs: ``P/P̄``, or 0 or 1 with commitment [-]."""
+        return float(power_kw > EPS) if self.spec.commitment else power_kw / self.spec.rated_kw
+
+    def fuel(self, power_kw: float) -> float:
+        """Fuel of one interval [m³ or L]."""
+        return fuel_use(power_kw, self.on_pu(power_kw), self.slope, self.no_load, self.dt)
+
+    def _reserve(self, power_kw: float) -> float:
+        """Fuel to run at ``power_kw`` now and ramp down to zero later (an upper bound)."""
+        steps = 1 if power_kw <= EPS else math.ceil(power_kw / self.allowance_kw - 1e-12)
+        return self.fuel(power_kw) * steps
+
+    def _gas_limit(self, high: float, spare: float) -> float:
+        if self._reserve(high) <= spare:
+            return high
+        lo, hi = 0.0, high
+        for _ in range(50):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if self._reserve(mid) <= spare else (lo, mid)
+        return lo
+
+    def prepare(self, t: int) -> None:
+        g = self.spec
+        low = max(0.0, self.last_kw - self.allowance_kw)
+        if low > EPS:
+            low = max(low, self.min_on_kw)
+        high = min(g.rated_kw, self.last_kw + self.allowance_kw)
+        if self.digester is not None:
+            holder = self.ctx.rules[self.digester]
+            high = self._gas_limit(high, holder.spare_m3)
+            holder.spare_m3 = max(0.0, holder.spare_m3 - self._reserve(high))
+        self.power_kw = min(low, high) if self.digester is not None else low
+        self.high_kw = max(high, self.power_kw)
+
+    def sources(self, t: int) -> list[Source]:
+        def take(x: float) -> None:
+            self.power_kw += x
+
+        def spill(excess_kw: float) -> float:
+            cut = min(excess_kw, self.power_kw)
+            self.power_kw -= cut
+            return cut
+
+        start = self.min_on_kw if self.power_kw <= EPS else 0.0
+        return [
+            Source(self.power_kw, 0.0, rank=MUST_RUN, spill=spill),
+            Source(self.high_kw - self.power_kw, self.marginal, take, start, self.rank),
+        ]
+
+    def heat_kw(self) -> float:
+        return self.spec.heat_recovery_pu * self.power_kw
+
+    def finish(self, t: int) -> None:
+        g = self.spec
+        fuel = self.fuel(self.power_kw)
+        self.put("power_kw", t, self.power_kw)
+        self.put(self.fuel_name, t, fuel)
+        self.put("on_pu", t, self.on_pu(self.power_kw))
+        if g.heat_recovery_pu > 0:
+            self.put("heat_kw", t, g.heat_recovery_pu * self.power_kw)
+        if self.digester is not None:
+            self.ctx.rules[self.digester].fuel_m3 += fuel
+        self.last_kw = self.power_kw

@@ -12,6 +12,7 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from optimizer.devices.base import Array, Context, DeviceData, DeviceModel
+from optimizer.rules import BOUGHT, EXPORT, DeviceRule, RuleContext, Source
 from sites.schema import Grid
 from sites.timeindex import hourly_to_index, local_hours
 
@@ -133,3 +134,51 @@ class GridModel(DeviceModel):
 
     def decisions(self, values: Any, data: DeviceData) -> dict[str, Array]:
         return {"import_kw": values("import_kw"), "export_kw": values("export_kw")}
+
+    # --- rule-based dispatch ---
+    def rule(self, ctx: RuleContext) -> DeviceRule:
+        return GridRule(self, ctx)
+
+
+class GridRule(DeviceRule):
+    """The grid in the rule-based dispatch: import in the ``BOUGHT`` class at the tariff plus
+    the carbon price × the grid's intensity; export takes surplus after the stores; both
+    within limits that an outage sets to zero."""
+
+    absorb_rank = EXPORT
+
+    def __init__(self, model: GridModel, ctx: RuleContext):
+        super().__init__(model.name, ctx)
+        g, n = model.spec, model.name
+        self.available = ctx.series(n, "available_pu")
+        self.price = ctx.series(n, "import_price_per_kwh")
+        self.export_price = ctx.series(n, "export_price_per_kwh")
+        self.carbon = ctx.series(n, "carbon_kgco2_per_kwh")
+        self.carbon_price = ctx.site.carbon_price_per_kgco2
+        self.import_limit = ctx.series(n, "import_limit_kw", g.max_import_kw)
+        self.export_limit = ctx.series(n, "export_limit_kw", g.max_export_kw)
+        self.import_kw = self.export_kw = 0.0
+
+    def spare_kw(self) -> Array | float:
+        """Import within its limit (an operator's cap included) where the grid is up."""
+        return self.import_limit * self.available
+
+    def prepare(self, t: int) -> None:
+        self.import_kw = self.export_kw = 0.0
+
+    def sources(self, t: int) -> list[Source]:
+        def take(x: float) -> None:
+            self.import_kw += x
+
+        price = self.price[t] + self.carbon_price * self.carbon[t]
+        return [Source(self.available[t] * self.import_limit[t], price, take, rank=BOUGHT)]
+
+    def absorb(self, t: int, surplus_kw: float) -> tuple[float, float | None]:
+        """Export what the limit allows of ``surplus_kw``, at the export price."""
+        limit_kw = self.available[t] * self.export_limit[t]
+        self.export_kw = max(0.0, min(limit_kw, surplus_kw))
+        return self.export_kw, self.export_price[t]
+
+    def finish(self, t: int) -> None:
+        self.put("import_kw", t, self.import_kw)
+        self.put("export_kw", t, self.export_kw)

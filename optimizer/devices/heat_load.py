@@ -10,6 +10,7 @@ from typing import Any
 import pyomo.environ as pyo
 
 from optimizer.devices.base import Array, Context, DeviceData, DeviceModel
+from optimizer.rules import EPS, DeviceRule, RuleContext, Source, draw
 from sites.schema import HeatLoad
 
 
@@ -68,3 +69,34 @@ class HeatLoadModel(DeviceModel):
             "backup_kw": values("backup_kw"),
             "unserved_kw": values("unserved_kw"),
         }
+
+    # --- rule-based dispatch ---
+    def rule(self, ctx: RuleContext) -> DeviceRule:
+        return HeatLoadRule(self, ctx)
+
+
+class HeatLoadRule(DeviceRule):
+    """A heat load in the rule-based dispatch: recovered heat from its CHP units first, then
+    its electric backup (supplied from what the merit order has left, never unserved); heat
+    still missing is unserved heat."""
+
+    def __init__(self, model: HeatLoadModel, ctx: RuleContext):
+        super().__init__(model.name, ctx)
+        self.spec = model.spec
+        self.forecast = ctx.series(model.name, "forecast_kw")
+
+    def serve_heat(self, t: int, heat_left_kw: dict[str, float], sources: list[Source]) -> None:
+        h, need_kw = self.spec, self.forecast[t]
+        cop = h.heat_to_demand_cop_pu
+        drawn = 0.0
+        for unit in h.chp_units:
+            take = max(0.0, min(heat_left_kw[unit], need_kw / cop - drawn))
+            heat_left_kw[unit] -= take
+            drawn += take
+        rest = max(0.0, need_kw - drawn * cop)
+        backup = 0.0
+        if h.electric_backup_cop_pu is not None and rest > EPS:
+            backup, _ = draw(sources, rest / h.electric_backup_cop_pu)
+        self.put("chp_heat_kw", t, drawn)
+        self.put("backup_kw", t, backup)
+        self.put("unserved_kw", t, max(0.0, rest - backup * (h.electric_backup_cop_pu or 0.0)))

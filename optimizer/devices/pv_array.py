@@ -12,6 +12,7 @@ from optimizer.devices.base import (
     DeviceData,
     DeviceModel,
 )
+from optimizer.rules import FREE, DeviceRule, RuleContext, Source
 from sites.schema import PvArray
 
 
@@ -60,3 +61,27 @@ class PvArrayModel(DeviceModel):
         a = self.spec
         ratio = a.inverter_ac_kw / a.dc_capacity_kwp
         return a.model_copy(update={"dc_capacity_kwp": units, "inverter_ac_kw": ratio * units})
+
+    # --- rule-based dispatch ---
+    def rule(self, ctx: RuleContext) -> DeviceRule:
+        return PvArrayRule(self.name, ctx)
+
+
+class PvArrayRule(DeviceRule):
+    """A PV array in the rule-based dispatch: its available power is ``FREE`` supply; what
+    neither the loads nor the surplus takers use is curtailed."""
+
+    def __init__(self, name: str, ctx: RuleContext):
+        super().__init__(name, ctx)
+        self.available = ctx.series(name, "available_kw")
+
+    def spare_kw(self) -> Array | float:
+        return self.available
+
+    def sources(self, t: int) -> list[Source]:
+        def spill(unused_kw: float) -> float:
+            self.put("pv_kw", t, self.available[t] - unused_kw)
+            self.put("curtailed_kw", t, unused_kw)
+            return unused_kw
+
+        return [Source(self.available[t], 0.0, rank=FREE, spill=spill)]

@@ -13,6 +13,7 @@ from typing import Any
 import pyomo.environ as pyo
 
 from optimizer.devices.base import SHEDDABLE, Array, Context, DeviceData, DeviceModel
+from optimizer.rules import DeviceRule, RuleContext
 from sites.schema import lost_load_value_per_kwh
 
 
@@ -49,3 +50,32 @@ class LoadModel(DeviceModel):
     def decisions(self, values: Any, data: DeviceData) -> dict[str, Array]:
         demand, shed = values("demand_kw"), values("shed_kw")
         return {"demand_kw": demand, "served_kw": demand - shed, "shed_kw": shed}
+
+
+class LoadRule(DeviceRule):
+    """An electric load in the rule-based dispatch: its demand, and the power shed from it
+    when supply runs short (the least value of lost load first; at equal value, in the order
+    of ``tie``)."""
+
+    #: tie-break among loads of equal value of lost load
+    tie = 0
+
+    def __init__(self, model: LoadModel, ctx: RuleContext):
+        super().__init__(model.name, ctx)
+        self.shed_key = (model.lost_load_value_per_kwh, self.tie)
+        self.wanted_kw = 0.0
+
+    def want_kw(self, t: int) -> float:
+        """What the load would draw in interval ``t`` [kW]."""
+        raise NotImplementedError
+
+    def demand_kw(self, t: int) -> float:
+        self.wanted_kw = self.want_kw(t)
+        return self.wanted_kw
+
+    def shed(self, t: int, short_kw: float) -> float:
+        shed = min(short_kw, self.wanted_kw)
+        self.put("demand_kw", t, self.wanted_kw)
+        self.put("served_kw", t, self.wanted_kw - shed)
+        self.put("shed_kw", t, shed)
+        return shed

@@ -12,7 +12,8 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from optimizer.devices.base import Array, Context, DeviceData
-from optimizer.devices.shedding import LoadModel
+from optimizer.devices.shedding import LoadModel, LoadRule
+from optimizer.rules import DeviceRule, RuleContext
 from optimizer.windows import OUTSIDE, due_energy, period_labels
 from sites.schema import ShiftableLoad, window_hours
 
@@ -113,3 +114,41 @@ class ShiftableLoadModel(LoadModel):
             share = float((labels == period).sum()) * ctx.step_h / whole_h
             blk.due_low_kwh[k].set_value(s.energy_kwh * share)
             blk.due_high_kwh[k].set_value(s.energy_kwh * share)
+
+    # --- rule-based dispatch ---
+    def rule(self, ctx: RuleContext) -> DeviceRule:
+        return ShiftableLoadRule(self, ctx)
+
+
+class ShiftableLoadRule(LoadRule):
+    """A shiftable load in the rule-based dispatch: as early as possible in its window at
+    full power, keeping its minimum power for the rest of the window; it serves the share of
+    each period due inside the horizon (``windows.due_energy``), as a plan must at least.
+    Shed after fixed loads of the same value of lost load."""
+
+    tie = 1
+
+    def __init__(self, model: ShiftableLoadModel, ctx: RuleContext):
+        super().__init__(model, ctx)
+        self.load = model.spec
+        self.labels = model.labels(ctx.index)
+        due = due_energy(ctx.site, self.load, ctx.index, ctx.state.served_kwh[model.name])
+        self.left = {k: d.low_kwh for k, d in due.items()}
+        self.later = np.zeros(ctx.n, dtype=int)  # intervals of the period still to come
+        seen: dict[int, int] = {}
+        for t in range(ctx.n - 1, -1, -1):
+            k = int(self.labels[t])
+            if k != OUTSIDE:
+                self.later[t] = seen.get(k, 0)
+                seen[k] = self.later[t] + 1
+        self.dt = ctx.step_h
+
+    def want_kw(self, t: int) -> float:
+        k = int(self.labels[t])
+        if k == OUTSIDE:
+            return 0.0
+        s, dt = self.load, self.dt
+        want = (self.left[k] - s.min_power_kw * dt * self.later[t]) / dt
+        p = min(s.max_power_kw, max(s.min_power_kw, want))
+        self.left[k] -= p * dt
+        return p
