@@ -25,6 +25,7 @@ The rules, in each interval:
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -91,6 +92,12 @@ def spare_supply_kw(rules: list[DeviceRule], n: int) -> np.ndarray:
     return spare
 
 
+def _ranked(rules: list[DeviceRule], key: Callable[[DeviceRule], Any]) -> list[DeviceRule]:
+    """The rules whose ``key`` is not None, sorted by it (file order among equals)."""
+    keyed = [(k, i, r) for i, r in enumerate(rules) if (k := key(r)) is not None]
+    return [r for _, _, r in sorted(keyed, key=lambda x: x[:2])]
+
+
 def _pooled(sources: list[Source]) -> Source:
     """One source of the must-run output of all units; unused output is given back in order."""
 
@@ -138,8 +145,8 @@ def dispatch(site: Site, inputs: pd.DataFrame, state: State | None = None) -> pd
     ready = sorted(rules, key=lambda r: r.stage)
     settle = sorted(rules, key=lambda r: -r.stage)
     # loads are shed in this order: the least value of lost load first
-    loads = sorted((r for r in rules if r.shed_key is not None), key=lambda r: r.shed_key)
-    takers = sorted((r for r in rules if r.absorb_rank is not None), key=lambda r: r.absorb_rank)
+    loads = _ranked(rules, lambda r: r.shed_key)
+    takers = _ranked(rules, lambda r: r.absorb_rank)
 
     for t in range(n):
         # 1. loads

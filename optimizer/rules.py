@@ -80,9 +80,7 @@ class Source:
 
 def merit_order(sources: list[Source]) -> list[Source]:
     """Sources by class; within ``BOUGHT``, the cheapest per kWh first (stable otherwise)."""
-    return sorted(
-        sources, key=lambda s: (s.rank, s.marginal_per_kwh if s.rank == BOUGHT else 0.0)
-    )
+    return sorted(sources, key=lambda s: (s.rank, s.marginal_per_kwh if s.rank == BOUGHT else 0.0))
 
 
 def draw(sources: list[Source], amount_kw: float) -> tuple[float, float | None]:

@@ -210,6 +210,12 @@ class GensetRule(DeviceRule):
         made = made - self.ctx.series(self.digester, "cooking_m3")
         return np.clip(made / (self.slope * self.dt), 0.0, g.rated_kw)
 
+    @property
+    def holder(self) -> Any:
+        """The rule of the digester this unit burns gas from (``DigesterRule``: it offers
+        ``spare_m3`` and sums the units' ``fuel_m3``)."""
+        return self.ctx.rules[self.digester or ""]
+
     def on_pu(self, power_kw: float) -> float:
         """Share of the interval the unit runs: ``P/P̄``, or 0 or 1 with commitment [-]."""
         return float(power_kw > EPS) if self.spec.commitment else power_kw / self.spec.rated_kw
@@ -239,7 +245,7 @@ class GensetRule(DeviceRule):
             low = max(low, self.min_on_kw)
         high = min(g.rated_kw, self.last_kw + self.allowance_kw)
         if self.digester is not None:
-            holder = self.ctx.rules[self.digester]
+            holder = self.holder
             high = self._gas_limit(high, holder.spare_m3)
             holder.spare_m3 = max(0.0, holder.spare_m3 - self._reserve(high))
         self.power_kw = min(low, high) if self.digester is not None else low
@@ -272,5 +278,5 @@ class GensetRule(DeviceRule):
         if g.heat_recovery_pu > 0:
             self.put("heat_kw", t, g.heat_recovery_pu * self.power_kw)
         if self.digester is not None:
-            self.ctx.rules[self.digester].fuel_m3 += fuel
+            self.holder.fuel_m3 += fuel
         self.last_kw = self.power_kw
