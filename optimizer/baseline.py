@@ -20,6 +20,10 @@ The rules, in each interval:
    as in 3 but never unserved); heat still missing is unserved heat;
 5. surplus charges the batteries, then is exported, then PV is curtailed;
 6. gas above the holder's top is flared, or vented where there is no flare.
+
+The loop below knows no device kind: each device's part is its ``DeviceRule``
+(``optimizer/rules.py``), in its own module, and it orders the rules and their sources by the
+ranks they declare (docs/baseline.md, *Device rules*).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Device models, one module per device kind, and the registry that maps site specs to them.
 
 Adding a device kind: its spec in ``sites/schema.py``, one module here with a
-``DeviceModel`` subclass, and one line in ``REGISTRY``.
+``DeviceModel`` subclass (and, for the rule-based dispatch, a ``DeviceRule`` it returns from
+``rule``), and one line in ``REGISTRY``.
 """
 
 from __future__ import annotations
