@@ -10,22 +10,11 @@ import numpy as np
 import pytest
 
 import optimizer.baseline
+from optimizer import rules
 from optimizer.baseline import device_rules, spare_supply_kw
 from optimizer.devices import REGISTRY
 from optimizer.inputs import build_inputs
-from optimizer.rules import (
-    BOUGHT,
-    FREE,
-    MUST_RUN,
-    STORED,
-    DeviceRule,
-    RuleContext,
-    Source,
-    Table,
-    draw,
-    merit_order,
-    reach_floor,
-)
+from optimizer.rules import DeviceRule, RuleContext, Source, Table
 from optimizer.state import State
 from sites.load import load_site
 from sites.schema import BiogasFuel, FixedLoad, Genset, Grid, PvArray
@@ -64,9 +53,9 @@ def test_every_device_of_the_example_sites_has_a_rule_and_adds_to_the_spare_supp
     inputs = build_inputs(site, index)
     columns = {c: inputs[c].to_numpy(dtype=float) for c in inputs.columns}
     ctx = RuleContext(site, index, columns, State().resolved(site), Table(len(index)))
-    rules = device_rules(site, ctx)
-    assert [r.name for r in rules] == [d.name for d in site.devices]
-    assert all(isinstance(r, DeviceRule) for r in rules)
+    made = device_rules(site, ctx)
+    assert [r.name for r in made] == [d.name for d in site.devices]
+    assert all(isinstance(r, DeviceRule) for r in made)
     # the look-ahead's supply: PV available, grid import where up, diesel at its rating,
     # biogas as far as the interval's net gas fuels it, less the fixed loads' forecast
     n, dt = len(index), site.step_h
@@ -84,17 +73,17 @@ def test_every_device_of_the_example_sites_has_a_rule_and_adds_to_the_spare_supp
             expected += gen.rated_kw
     for ld in site.of_type(FixedLoad):
         expected -= columns[f"{ld.name}.forecast_kw"]
-    np.testing.assert_allclose(spare_supply_kw(rules, n), expected, atol=1e-12)
+    np.testing.assert_allclose(spare_supply_kw(made, n), expected, atol=1e-12)
 
 
 def test_merit_order_keeps_classes_and_sorts_bought_supply_by_price():
-    dear = Source(5.0, 2.0, rank=BOUGHT)
-    cheap = Source(5.0, 1.0, rank=BOUGHT)
-    battery_b = Source(5.0, 0.5, rank=STORED)
-    battery_a = Source(5.0, 0.9, rank=STORED)  # stored energy keeps file order, not price
-    pv = Source(5.0, 0.0, rank=FREE)
-    must = Source(5.0, 0.0, rank=MUST_RUN)
-    order = merit_order([dear, battery_a, cheap, pv, battery_b, must])
+    dear = Source(5.0, 2.0, rank=rules.BOUGHT)
+    cheap = Source(5.0, 1.0, rank=rules.BOUGHT)
+    battery_b = Source(5.0, 0.5, rank=rules.STORED)
+    battery_a = Source(5.0, 0.9, rank=rules.STORED)  # stored energy keeps file order, not price
+    pv = Source(5.0, 0.0, rank=rules.FREE)
+    must = Source(5.0, 0.0, rank=rules.MUST_RUN)
+    order = rules.merit_order([dear, battery_a, cheap, pv, battery_b, must])
     assert order == [must, pv, battery_a, battery_b, cheap, dear]
     assert [s.marginal_per_kwh for s in order] == [0.0, 0.0, 0.9, 0.5, 1.0, 2.0]
 
@@ -106,16 +95,16 @@ def test_draw_takes_in_order_skips_a_unit_below_its_start_and_reports_the_last_p
         Source(10.0, 0.4, taken.append, min_take_kw=5.0),  # would start at 2 kW < 5: skipped
         Source(4.0, 1.0, taken.append),
     ]
-    served, marginal = draw(sources, 5.0)
+    served, marginal = rules.draw(sources, 5.0)
     assert served == pytest.approx(5.0)
     assert taken == [3.0, 2.0]
     assert marginal == 1.0
     assert [s.left_kw for s in sources] == [0.0, 10.0, 2.0]
-    assert draw([Source(0.0, 3.0)], 1.0) == (0.0, None)
+    assert rules.draw([Source(0.0, 3.0)], 1.0) == (0.0, None)
 
 
 def test_reach_floor_by_hand():
     # target 50, floor 10, +20 per interval, no self-discharge: 10, 30, 50 from the end
-    np.testing.assert_allclose(reach_floor(50.0, 10.0, 20.0, 1.0, 3), [10.0, 30.0, 50.0])
+    np.testing.assert_allclose(rules.reach_floor(50.0, 10.0, 20.0, 1.0, 3), [10.0, 30.0, 50.0])
     # keeping half per interval: f2 = 40; f1 = max(10/0.5, (40 − 0)/0.5) = 80; rise 0
-    np.testing.assert_allclose(reach_floor(40.0, 10.0, 0.0, 0.5, 2), [80.0, 40.0])
+    np.testing.assert_allclose(rules.reach_floor(40.0, 10.0, 0.0, 0.5, 2), [80.0, 40.0])
