@@ -252,7 +252,8 @@ class DeviceModel:
         """This device's spec at a capacity of ``units`` [capacity_unit]."""
         raise NotImplementedError(f"{self.name} has no capacity to size")
 
-    # --- rule-based dispatch (optimizer/rules.py; docs/baseline.md) ---------------------
+    # --- rule-based dispatch ---
     def rule(self, ctx: RuleContext) -> DeviceRule | None:
-        """This device's behaviour in the rule-based dispatch; None: it takes no part."""
+        """This device's behaviour in the rule-based dispatch (``optimizer/rules.py``,
+        docs/baseline.md); None: it takes no part."""
         return None

@@ -150,10 +150,6 @@ class BatteryModel(DeviceModel):
                 pyo.Constraint(ctx.T, rule=lambda _, t, p=power, r=rate: p[t] <= r * capacity),
             )
 
-    # --- rule-based dispatch ---
-    def rule(self, ctx: RuleContext) -> DeviceRule:
-        return BatteryRule(self, ctx)
-
     def resized(self, units: float) -> Battery:
         b = self.spec
         scale = units / b.capacity_kwh
@@ -164,6 +160,10 @@ class BatteryModel(DeviceModel):
                 "max_discharge_kw": b.max_discharge_kw * scale,
             }
         )
+
+    # --- rule-based dispatch ---
+    def rule(self, ctx: RuleContext) -> DeviceRule:
+        return BatteryRule(self, ctx)
 
 
 class BatteryRule(DeviceRule):
