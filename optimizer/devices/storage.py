@@ -36,6 +36,8 @@ def add_storage_balance(
     Notes
     -----
     .. math:: S_t = \\rho\\, S_{t-1} + \\mathrm{inflow}_t, \\qquad S_{-1} = S^0
+
+    The row form of ``optimizer.physics.stored_level``, which the rule-based dispatch steps.
     """
     import pyomo.environ as pyo
 
