@@ -12,10 +12,22 @@ from optimizer.devices.base import (
     DeviceData,
     DeviceModel,
 )
+from optimizer.devices.columns import Column
 from sites.schema import PvArray
+
+#: Plan-table columns of a PV array (docs/formulation.md, *The device contract: columns*).
+COLUMNS = (
+    Column("available_kw", "kW", "input", 0, "available", "PV available",
+           "AC power the array can give in the interval (forecast)"),
+    Column("pv_kw", "kW", "setpoint", 1, "supply", "PV", "AC power fed to the bus",
+           source="pv", kpis=("pv_kwh",)),
+    Column("curtailed_kw", "kW", "setpoint", 0, "curtailed", "PV curtailed",
+           "available power not used"),
+)  # fmt: skip
 
 
 class PvArrayModel(DeviceModel):
+    COLUMNS = COLUMNS
     inputs = ("available_kw",)
     forecast = "pv"
 

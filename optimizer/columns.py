@@ -1,0 +1,65 @@
+"""A site's plan-table columns, from the tables its device models declare.
+
+Every device model lists its columns as :class:`~optimizer.devices.columns.Column` rows
+(quantity, unit, role, bus sign, balance category ...); the functions here put them together
+for a whole site, so that key figures, plots, reports and controller setpoints find the
+columns they need by role or category, never by device kind (docs/formulation.md,
+*The device contract: columns*).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from optimizer.devices import DeviceModel, device_models
+from optimizer.devices.columns import CONTROLLER_ROLES, Column
+from sites.schema import Site
+
+
+@dataclass(frozen=True)
+class SiteColumn:
+    """One column of a site's plan table: its full name, its device model and its row."""
+
+    name: str  #: ``<device>.<quantity>`` (site-wide columns: ``<quantity>``)
+    device: DeviceModel
+    column: Column
+
+
+def site_columns(site: Site, devices: list[DeviceModel] | None = None) -> list[SiteColumn]:
+    """Every declared column of the site: devices in file order, each device's columns in its
+    table's order, the site-wide ones last."""
+    models = device_models(site) if devices is None else devices
+    return [
+        SiteColumn(f"{dev.prefix}{col.quantity}", dev, col)
+        for dev in models
+        for col in dev.columns()
+    ]
+
+
+def column_names(site: Site) -> list[str]:
+    """The full names of the site's declared columns, in plan-table order."""
+    return [c.name for c in site_columns(site)]
+
+
+def controller_columns(site: Site) -> list[str]:
+    """Columns controllers receive: the ``setpoint`` and ``level`` roles."""
+    return [c.name for c in site_columns(site) if c.column.role in CONTROLLER_ROLES]
+
+
+def in_category(
+    site: Site, category: str, table: pd.DataFrame | None = None
+) -> list[SiteColumn]:
+    """The site's columns of a balance category (those of ``table`` only, when given)."""
+    return [
+        c for c in site_columns(site)
+        if c.column.category == category and (table is None or c.name in table.columns)
+    ]  # fmt: skip
+
+
+def column_order(site: Site, names: list[str] | pd.Index) -> list[str]:
+    """``names`` in plan-table order: declared columns as ``site_columns`` orders them, then
+    any others in their given order."""
+    position = {name: i for i, name in enumerate(column_names(site))}
+    return sorted(names, key=lambda name: position.get(str(name), len(position)))
