@@ -45,7 +45,7 @@ COLUMNS = (
            fallback="production_m3"),
     Column("leaked_m3", "m3", "decision", 0, "gas", "gas leaked",
            "gas that escaped before the holder"),
-)
+)  # fmt: skip
 HEATED_COLUMNS = (
     Column("heat_gain_m3_per_k", "m3/K", "input", 0, "other", "gas per kelvin",
            "more gas per kelvin of heated rise"),
