@@ -10,17 +10,21 @@ Energy in an interval is power times the step: ``E [kWh] = P [kW] × step_h [h]`
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
-from optimizer.columns import SiteColumn, site_columns
-from optimizer.devices import DeviceModel, device_models
-from optimizer.devices.methane import (
+from optimizer.columns import SiteColumn, device_models_of, site_columns
+from optimizer.methane import (
     METHANE_DENSITY_KG_PER_M3,
     METHANE_GWP100_NON_FOSSIL,
     vented_kgco2e_per_m3,
 )
 from sites.schema import Site
+
+if TYPE_CHECKING:
+    from optimizer.devices.base import DeviceModel
 
 __all__ = [
     "METHANE_DENSITY_KG_PER_M3",
@@ -101,7 +105,7 @@ def interval_accounts(
     step_h = step_hours(site, table)
     cost = np.zeros(len(table))
     emissions = np.zeros(len(table))
-    for dev in device_models(site) if devices is None else devices:
+    for dev in device_models_of(site) if devices is None else devices:
         x = dev.plan_columns(table)
         cost = cost + dev.cost(x, step_h)
         emissions = emissions + dev.emissions(x, step_h, accounting)
@@ -178,7 +182,7 @@ def kpis(site: Site, table: pd.DataFrame) -> dict[str, float]:
         and ``genset_hours`` [h].
     """
     dt = step_hours(site, table)
-    models = device_models(site)
+    models = device_models_of(site)
     cols = site_columns(site, models)
     accounts = interval_accounts(site, table, devices=models)
 
@@ -233,10 +237,8 @@ def lost_load_value(site: Site, table: pd.DataFrame) -> float:
     ``lost_load_value`` (shed electricity at the load's own value of lost load, unserved heat
     at the site's)."""
     dt = step_hours(site, table)
-    return float(sum(
-        (np.sum(dev.lost_load_value(dev.plan_columns(table), dt)) for dev in device_models(site)),
-        0.0,
-    ))  # fmt: skip
+    values = (dev.lost_load_value(dev.plan_columns(table), dt) for dev in device_models_of(site))
+    return float(sum((np.sum(v) for v in values), 0.0))
 
 
 def comparison(
@@ -304,7 +306,7 @@ def objective_terms(site: Site, table: pd.DataFrame) -> dict[str, float]:
     The LP's tie-break costs on flared and vented gas (at most 2e-4 per m³) are not included.
     """
     dt = step_hours(site, table)
-    models = device_models(site)
+    models = device_models_of(site)
     accounts = interval_accounts(site, table, devices=models)
     horizon = sum(dev.plan_horizon_cost(dev.plan_columns(table)) for dev in models)
     warmth = sum(dev.plan_end_credit(dev.plan_columns(table), dt) for dev in models)

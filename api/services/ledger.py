@@ -10,7 +10,6 @@ import pandas as pd
 from api.services.errors import Invalid, NotFound
 from api.services.readings import ReadingBook
 from api.store import PlanRow
-from optimizer.devices import device_models
 from optimizer.ledger.account import claims_by_month, month_bounds, monthly_account, roll_up
 from optimizer.ledger.report import to_csv, to_html
 from sites.schema import Digester, Site
@@ -43,6 +42,7 @@ class LedgerDesk:
     def planned(self, site: Site, month: str) -> dict[str, tuple[float, str]] | None:
         """Biogas the day's current plans expected, per digester, over the days of the month
         that have one [m³]; None when no day has a plan."""
+        from optimizer.devices import device_models
         from optimizer.plan import Plan
 
         start, end = month_bounds(site, month)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from optimizer.devices.columns import Column, PlanColumns
+from optimizer.columns import Column, PlanColumns
 from optimizer.state import State
 from sites.schema import Site
 
@@ -254,7 +254,7 @@ class DeviceModel:
         raise NotImplementedError(f"{self.name} has no capacity to size")
 
     # --- columns ----------------------------------------------------------------------
-    #: the kind's plan-table columns, the device module's table (``optimizer.devices.columns``)
+    #: the kind's plan-table columns, the device module's table (``optimizer.columns``)
     COLUMNS: tuple[Column, ...] = ()
 
     def columns(self) -> tuple[Column, ...]:

@@ -15,16 +15,16 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from forecasting.digester import THREE_MEALS_PU, cooking_m3, warmth_value
+from optimizer.columns import Column
 from optimizer.devices.base import Array, Context, DeviceData, DeviceModel
-from optimizer.devices.columns import Column
 from optimizer.devices.digester_heating import DigesterHeating, leaked_share
-from optimizer.devices.methane import vented_kgco2e_per_m3
 from optimizer.devices.storage import (
     add_end_target,
     add_storage_balance,
     close_storage_cycle,
     end_value,
 )
+from optimizer.methane import vented_kgco2e_per_m3
 from sites.schema import Digester
 
 #: Plan-table columns of a digester and its holder; a heated digester adds ``HEATED_COLUMNS``

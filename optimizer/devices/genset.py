@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 import pyomo.environ as pyo
 
+from optimizer.columns import Column
 from optimizer.devices.base import Array, Context, DeviceData, DeviceModel
-from optimizer.devices.columns import Column
 from sites.schema import BiogasFuel, Genset
 
 #: Plan-table columns of a genset: ``power`` is renewable supply on biogas and fossil on

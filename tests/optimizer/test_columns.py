@@ -11,13 +11,13 @@ import pytest
 
 from optimizer.baseline import rule_based_plan
 from optimizer.columns import (
+    Column,
     column_names,
     column_order,
     controller_columns,
     in_category,
     site_columns,
 )
-from optimizer.devices.columns import Column
 from optimizer.inputs import build_inputs
 from optimizer.plan import make_plan
 from sites.load import load_site
