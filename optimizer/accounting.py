@@ -10,55 +10,38 @@ Energy in an interval is power times the step: ``E [kWh] = P [kW] × step_h [h]`
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from forecasting.digester import warmth_value
-from sites.schema import (
-    Battery,
-    DieselFuel,
-    Digester,
-    FixedLoad,
-    Genset,
-    Grid,
-    HeatLoad,
-    PvArray,
-    ShiftableLoad,
-    Site,
-    lost_load_value_per_kwh,
+from optimizer.columns import SiteColumn, device_models_of, site_columns
+from optimizer.methane import (
+    METHANE_DENSITY_KG_PER_M3,
+    METHANE_GWP100_NON_FOSSIL,
+    vented_kgco2e_per_m3,
 )
+from sites.schema import Site
 
-#: Density of methane at 0 °C and 101.325 kPa [kg/m³] (normal cubic metre). Source: the ideal
-#: molar volume 22.414 L/mol and the molar mass 16.04 g/mol give 0.7157; the measured value
-#: listed in engineering tables (e.g. Engineering ToolBox, "Gases - Densities") is 0.717.
-#: Biogas volumes in site files are read as normal cubic metres.
-METHANE_DENSITY_KG_PER_M3 = 0.717
+if TYPE_CHECKING:
+    from optimizer.devices.base import DeviceModel
 
-#: 100-year global warming potential of methane of non-fossil origin [kgCO2e/kg CH4].
-#: Source: IPCC AR6 WG1 (2021), Chapter 7, Table 7.15: CH4-non fossil GWP-100 = 27.0 ± 11.
-#: Methane from a digester is biogenic, so the non-fossil value applies; the CO2 from
-#: burning or flaring biogas is biogenic too and counts as zero.
-METHANE_GWP100_NON_FOSSIL = 27.0
+__all__ = [
+    "METHANE_DENSITY_KG_PER_M3",
+    "METHANE_GWP100_NON_FOSSIL",
+    "comparison",
+    "interval_accounts",
+    "kpis",
+    "lost_load_value",
+    "objective_terms",
+    "vented_kgco2e_per_m3",
+]
 
 #: Differences below this count as none when plans are compared [kWh or m³].
 EQUAL_TERMS_KWH = 1e-3
 
 #: A device counts as running in an interval when its output exceeds this [kW].
 RUNNING_THRESHOLD_KW = 1e-6
-
-
-def vented_kgco2e_per_m3(methane_fraction_pu: float) -> float:
-    """CO2-equivalent of one normal cubic metre of vented biogas [kgCO2e/m³].
-
-    Notes
-    -----
-    ``e = x_CH4 × ρ_CH4 × GWP100``, with the methane share ``x_CH4`` [-], the density
-    ``ρ_CH4`` = 0.717 kg/m³ and ``GWP100`` = 27.0 of non-fossil methane (IPCC AR6 WG1
-    Table 7.15). For 60 % methane: 0.6 × 0.717 × 27.0 = 11.6 kgCO2e/m³.
-    """
-    return methane_fraction_pu * METHANE_DENSITY_KG_PER_M3 * METHANE_GWP100_NON_FOSSIL
 
 
 def column(table: pd.DataFrame, name: str) -> np.ndarray:
@@ -81,85 +64,31 @@ def step_hours(site: Site, table: pd.DataFrame) -> float:
     return site.step_h
 
 
-# --- per-device money and emissions ------------------------------------------------------
-# Each function returns (cost [currency], emissions [kgCO2e]) per interval for one device.
-Accounts = tuple[np.ndarray, np.ndarray]
+# --- money and emissions ----------------------------------------------------------------
 
 
-def grid_emissions(
-    device: Grid, table: pd.DataFrame, step_h: float, accounting: str
-) -> np.ndarray:
-    """Grid emissions per interval [kgCO2e] under a carbon-accounting convention.
+def interval_accounts(
+    site: Site,
+    table: pd.DataFrame,
+    *,
+    accounting: str | None = None,
+    devices: list[DeviceModel] | None = None,
+) -> pd.DataFrame:
+    """Cost and emissions of each interval of a plan, by each device's own formulas.
 
-    ``location``: gross import × the interval's factor (GHG Protocol Scope 2 Guidance, 2015,
-    location-based method). ``net``: exports credited at the same factor (as NREL REopt's
-    ``include_exported_elec_emissions_in_total``). See docs/kpis.md, *Carbon accounting*.
-    """
-    n = device.name
-    flow = column(table, f"{n}.import_kw")
-    if accounting == "net":
-        flow = flow - column(table, f"{n}.export_kw")
-    return flow * step_h * column(table, f"{n}.carbon_kgco2_per_kwh")
-
-
-def _grid(device: Grid, table: pd.DataFrame, step_h: float, site: Site) -> Accounts:
-    n = device.name
-    imp = column(table, f"{n}.import_kw") * step_h
-    exp = column(table, f"{n}.export_kw") * step_h
-    cost = imp * column(table, f"{n}.import_price_per_kwh") - exp * column(
-        table, f"{n}.export_price_per_kwh"
-    )
-    return cost, grid_emissions(device, table, step_h, site.carbon_accounting)
-
-
-def _battery(device: Battery, table: pd.DataFrame, step_h: float, site: Site) -> Accounts:
-    n = device.name
-    throughput = (column(table, f"{n}.charge_kw") + column(table, f"{n}.discharge_kw")) * step_h
-    return throughput * device.wear_cost_per_kwh, np.zeros(len(table))
-
-
-def _genset(device: Genset, table: pd.DataFrame, step_h: float, site: Site) -> Accounts:
-    n = device.name
-    cost = column(table, f"{n}.power_kw") * step_h * device.variable_om_per_kwh
-    emissions = np.zeros(len(table))
-    if isinstance(device.fuel, DieselFuel):
-        litres = column(table, f"{n}.fuel_l")
-        cost = cost + litres * device.fuel.price_per_l
-        emissions = litres * device.fuel.emission_kgco2_per_l
-    return cost, emissions
-
-
-def produced_column(device: Digester, table: pd.DataFrame) -> np.ndarray:
-    """Gas that reached the holder [m³]: the plan's ``produced_m3``, else ``production_m3``."""
-    n = device.name
-    name = f"{n}.produced_m3" if f"{n}.produced_m3" in table.columns else f"{n}.production_m3"
-    return column(table, name)
-
-
-def _digester(device: Digester, table: pd.DataFrame, step_h: float, site: Site) -> Accounts:
-    escaped = column(table, f"{device.name}.vented_m3")
-    leak = device.leakage_pu or 0.0
-    if leak > 0:  # leaked before the holder: λ/(1 − λ) per m³ that reached it
-        escaped = escaped + leak / (1.0 - leak) * produced_column(device, table)
-    return np.zeros(len(table)), escaped * vented_kgco2e_per_m3(device.methane_fraction_pu)
-
-
-_ACCOUNTS: dict[type, Callable[..., Accounts]] = {
-    Grid: _grid,
-    Battery: _battery,
-    Genset: _genset,
-    Digester: _digester,
-}
-
-
-def interval_accounts(site: Site, table: pd.DataFrame) -> pd.DataFrame:
-    """Cost and emissions of each interval of a plan.
+    Every device model's ``cost`` and ``emissions`` (the formulas the LP objective is built
+    from) are evaluated on its columns of the plan table, so an optimised plan, a rule-based
+    plan and a plan read from a file are accounted the same way.
 
     Parameters
     ----------
     site : Site
     table : pandas.DataFrame
         Plan table with the decision and input columns of every device.
+    accounting : {"location", "net"}, optional
+        Carbon-accounting convention of grid emissions; None: the site's.
+    devices : list of DeviceModel, optional
+        The site's device models, when the caller has them.
 
     Returns
     -------
@@ -168,34 +97,65 @@ def interval_accounts(site: Site, table: pd.DataFrame) -> pd.DataFrame:
 
     Notes
     -----
-    Per interval of length ``Δt`` [h]:
-
-    ``cost = Σ_grid (P_imp·c_imp − P_exp·c_exp)·Δt + Σ_diesel F_l·c_l
-    + Σ_battery (P_ch + P_dis)·Δt·c_wear + Σ_genset P_gen·Δt·c_om``
-
-    ``emissions = Σ_grid P_imp·Δt·e_grid (− P_exp·Δt·e_grid under net accounting) + Σ_diesel F_l·e_l
-    + Σ_digester V_vent·x_CH4·ρ_CH4·GWP100``
-
-    Penalties that are not money paid (unserved load, the carbon price) and the horizon-wide
-    peak-import charge are not interval costs; see ``docs/kpis.md``.
+    ``cost_t = Σ_d c_d(x_{d,t}, Δt)`` and ``emissions_t = Σ_d e_d(x_{d,t}, Δt)`` over the
+    device models ``d`` (docs/formulation.md, *Objective*; docs/kpis.md). Penalties that are
+    not money paid (unserved load, the carbon price) and horizon-wide charges (the
+    peak-import charge) are not interval costs.
     """
     step_h = step_hours(site, table)
     cost = np.zeros(len(table))
     emissions = np.zeros(len(table))
-    for device in site.devices:
-        account = _ACCOUNTS.get(type(device))
-        if account is not None:
-            c, e = account(device, table, step_h, site)
-            cost += c
-            emissions += e
+    for dev in device_models_of(site) if devices is None else devices:
+        x = dev.plan_columns(table)
+        cost = cost + dev.cost(x, step_h)
+        emissions = emissions + dev.emissions(x, step_h, accounting)
     return pd.DataFrame({"cost": cost, "emissions_kgco2": emissions}, index=table.index)
 
 
 # --- key figures -------------------------------------------------------------------------
 
 
-def _sum(table: pd.DataFrame, devices: list, quantity: str, scale: float = 1.0) -> float:
-    return float(sum(column(table, f"{d.name}.{quantity}").sum() for d in devices) * scale)
+#: Key figures that device columns add to through their ``kpis`` (docs/kpis.md), in the
+#: order reported; a site without such columns reports 0.
+COLUMN_KPIS = (
+    "pv_kwh", "genset_kwh", "biogas_produced_m3", "biogas_used_m3", "biogas_flared_m3",
+    "biogas_vented_m3", "diesel_l", "genset_hours",
+)  # fmt: skip
+
+
+def _values(table: pd.DataFrame, c: SiteColumn) -> np.ndarray:
+    return np.asarray(c.device.plan_columns(table)[c.column.quantity], dtype=float)
+
+
+def _total(table: pd.DataFrame, columns: list[SiteColumn], category: str) -> float:
+    """Σ over the columns of a category and over the intervals [column unit × interval]."""
+    return float(sum((_values(table, c).sum() for c in columns if c.column.category == category),
+                     0.0))
+
+
+def column_kpis(table: pd.DataFrame, columns: list[SiteColumn], step_h: float) -> dict:
+    """The key figures columns declare through ``Column.kpis``.
+
+    A kW column adds its energy ``Σ P Δt`` to a ``_kwh`` figure and its running time
+    ``Σ [P > 1e-6 kW] Δt`` to a ``_hours`` figure; any other column adds its sum.
+    """
+    sums: dict[str, float] = {}
+    running: dict[str, np.ndarray] = {}
+    for c in columns:
+        for name in c.column.kpis:
+            values = _values(table, c)
+            if c.column.unit == "kW" and name.endswith("_hours"):
+                running[name] = running.get(name, 0) + (values > RUNNING_THRESHOLD_KW)
+            else:
+                sums[name] = sums.get(name, 0.0) + values.sum()
+    out = {}
+    for name in dict.fromkeys(COLUMN_KPIS + tuple(sums) + tuple(running)):
+        if name in running:
+            out[name] = float(np.sum(running[name]) * step_h)
+        else:
+            scale = step_h if name.endswith("_kwh") else 1.0
+            out[name] = float(sums.get(name, 0.0) * scale)
+    return out
 
 
 def _complement_share(part: float, whole: float) -> float:
@@ -208,6 +168,9 @@ def _complement_share(part: float, whole: float) -> float:
 def kpis(site: Site, table: pd.DataFrame) -> dict[str, float]:
     """Key figures of a plan over its horizon; definitions and sources in ``docs/kpis.md``.
 
+    Every figure is read from the columns the site's devices declare (their balance
+    categories, ``Column.kpis`` and ``storage_kwh``), never from device kinds.
+
     Returns
     -------
     dict
@@ -219,88 +182,63 @@ def kpis(site: Site, table: pd.DataFrame) -> dict[str, float]:
         and ``genset_hours`` [h].
     """
     dt = step_hours(site, table)
-    accounts = interval_accounts(site, table)
-    grids = site.of_type(Grid)
-    arrays = site.of_type(PvArray)
-    batteries = site.of_type(Battery)
-    gensets = site.of_type(Genset)
-    diesel = [g for g in gensets if isinstance(g.fuel, DieselFuel)]
-    biogas_gensets = [g for g in gensets if not isinstance(g.fuel, DieselFuel)]
-    digesters = site.of_type(Digester)
-    loads = site.of_type(FixedLoad) + site.of_type(ShiftableLoad)
-    heat_loads = site.of_type(HeatLoad)
+    models = device_models_of(site)
+    cols = site_columns(site, models)
+    accounts = interval_accounts(site, table, devices=models)
 
-    import_kwh = _sum(table, grids, "import_kw", dt)
-    export_kwh = _sum(table, grids, "export_kw", dt)
-    diesel_kwh = _sum(table, diesel, "power_kw", dt)
-    unserved_kwh = float(column(table, "unserved_kw").sum() * dt)
-    backup_kwh = _sum(table, heat_loads, "backup_kw", dt)
-    demand_kwh = _sum(table, loads, "demand_kw", dt) + backup_kwh
-    served_kwh = _sum(table, loads, "served_kw", dt) + backup_kwh
-    location = sum(
-        (grid_emissions(g, table, dt, "location").sum() for g in grids), 0.0
-    )
-    net = sum((grid_emissions(g, table, dt, "net").sum() for g in grids), 0.0)
-    total = float(accounts["emissions_kgco2"].sum())
-    own = location if site.carbon_accounting == "location" else net
-    usable_kwh = sum(b.capacity_kwh * (b.soc_max_pu - b.soc_min_pu) for b in batteries)
-    import_kw = sum((column(table, f"{g.name}.import_kw") for g in grids), np.zeros(len(table)))
-    running = sum(
-        (column(table, f"{g.name}.power_kw") > RUNNING_THRESHOLD_KW for g in gensets),
-        np.zeros(len(table)),
+    import_kwh = _total(table, cols, "import") * dt
+    export_kwh = _total(table, cols, "export") * dt
+    fossil_kwh = _total(table, cols, "fossil") * dt
+    unserved_kwh = _total(table, cols, "unserved") * dt
+    demand_kwh = _total(table, cols, "demand") * dt
+    tagged = column_kpis(table, cols, dt)
+    served_kwh = tagged.pop("served_kwh", 0.0)
+    location = interval_accounts(site, table, accounting="location", devices=models)
+    net = interval_accounts(site, table, accounting="net", devices=models)
+    usable_kwh = sum(dev.storage_kwh() for dev in models)
+    import_kw = sum(
+        (_values(table, c) for c in cols if c.column.category == "import"), np.zeros(len(table))
     )
     out = {
         "cost": float(accounts["cost"].sum()),
-        "emissions_kgco2": total,
-        "emissions_location_kgco2": float(total - own + location),
-        "emissions_net_kgco2": float(total - own + net),
+        "emissions_kgco2": float(accounts["emissions_kgco2"].sum()),
+        "emissions_location_kgco2": float(location["emissions_kgco2"].sum()),
+        "emissions_net_kgco2": float(net["emissions_kgco2"].sum()),
         "renewable_fraction_pu": _complement_share(
-            import_kwh + diesel_kwh + unserved_kwh, demand_kwh + export_kwh
+            import_kwh + fossil_kwh + unserved_kwh, demand_kwh + export_kwh
         ),
         "self_sufficiency_pu": _complement_share(import_kwh + unserved_kwh, demand_kwh),
         "served_fraction_pu": _complement_share(unserved_kwh, demand_kwh)
         if demand_kwh > RUNNING_THRESHOLD_KW
         else 1.0,
-        "curtailed_kwh": _sum(table, arrays, "curtailed_kw", dt),
+        "curtailed_kwh": _total(table, cols, "curtailed") * dt,
         "unserved_kwh": unserved_kwh,
         "demand_kwh": demand_kwh,
         "served_kwh": served_kwh,
         "peak_import_kw": float(import_kw.max(initial=0.0)),
         "import_kwh": import_kwh,
         "export_kwh": export_kwh,
-        "pv_kwh": _sum(table, arrays, "pv_kw", dt),
-        "genset_kwh": _sum(table, gensets, "power_kw", dt),
+        "pv_kwh": tagged.pop("pv_kwh"),
+        "genset_kwh": tagged.pop("genset_kwh"),
         "load_kwh": demand_kwh,
-        "battery_cycles": _sum(table, batteries, "discharge_kw", dt) / usable_kwh
+        "battery_cycles": _total(table, cols, "storage_out") * dt / usable_kwh
         if usable_kwh > 0
         else 0.0,
-        "biogas_produced_m3": float(sum(produced_column(d, table).sum() for d in digesters)),
-        "biogas_used_m3": _sum(table, biogas_gensets, "fuel_m3")
-        + _sum(table, digesters, "cooking_m3"),
-        "biogas_flared_m3": _sum(table, digesters, "flared_m3"),
-        "biogas_vented_m3": _sum(table, digesters, "vented_m3"),
-        "diesel_l": _sum(table, diesel, "fuel_l"),
-        "genset_hours": float(running.sum() * dt),
+        **tagged,
     }
-    for ld in loads:
-        out[f"{ld.name}.unserved_kwh"] = float(column(table, f"{ld.name}.shed_kw").sum() * dt)
+    for c in cols:
+        if c.column.category == "shed":
+            out[f"{c.device.prefix}unserved_kwh"] = float(_values(table, c).sum() * dt)
     return out
 
 
 def lost_load_value(site: Site, table: pd.DataFrame) -> float:
-    """Value of the load a plan leaves unserved [currency]: each load's shed energy at its own
-    value of lost load, and unserved heat at the site's."""
+    """Value of the load a plan leaves unserved [currency]: each device's
+    ``lost_load_value`` (shed electricity at the load's own value of lost load, unserved heat
+    at the site's)."""
     dt = step_hours(site, table)
-    voll = site.value_of_lost_load_per_kwh
-    loads = site.of_type(FixedLoad) + site.of_type(ShiftableLoad)
-    value = sum(
-        lost_load_value_per_kwh(ld, voll) * column(table, f"{ld.name}.shed_kw").sum() * dt
-        for ld in loads
-    )
-    value += sum(
-        voll * column(table, f"{h.name}.unserved_kw").sum() * dt for h in site.of_type(HeatLoad)
-    )
-    return float(value)
+    values = (dev.lost_load_value(dev.plan_columns(table), dt) for dev in device_models_of(site))
+    return float(sum((np.sum(v) for v in values), 0.0))
 
 
 def comparison(
@@ -368,15 +306,10 @@ def objective_terms(site: Site, table: pd.DataFrame) -> dict[str, float]:
     The LP's tie-break costs on flared and vented gas (at most 2e-4 per m³) are not included.
     """
     dt = step_hours(site, table)
-    accounts = interval_accounts(site, table)
-    horizon = sum(
-        g.peak_import_charge_per_kw * float(column(table, f"{g.name}.import_kw").max(initial=0.0))
-        for g in site.of_type(Grid)
-    )
-    warmth = sum(
-        warmth_value(d, dt, float(column(table, f"{d.name}.rise_k")[-1]))
-        for d in site.of_type(Digester) if f"{d.name}.rise_k" in table.columns
-    )
+    models = device_models_of(site)
+    accounts = interval_accounts(site, table, devices=models)
+    horizon = sum(dev.plan_horizon_cost(dev.plan_columns(table)) for dev in models)
+    warmth = sum(dev.plan_end_credit(dev.plan_columns(table), dt) for dev in models)
     emissions = float(accounts["emissions_kgco2"].sum())
     terms = {
         "cost": float(accounts["cost"].sum()),

@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.accounting import interval_accounts, kpis, objective_terms
+from optimizer.columns import column_order
 from optimizer.devices import device_models
 from optimizer.inputs import check_index, validate_inputs
 from optimizer.rules import (
@@ -54,26 +55,6 @@ from sites.schema import Site
 
 if TYPE_CHECKING:
     from optimizer.plan import Plan
-
-
-#: Order of a device's decision columns in the plan table, as the LP writes them.
-QUANTITY_ORDER = (
-    "pv_kw", "curtailed_kw", "charge_kw", "discharge_kw", "soc_kwh", "gas_m3", "flared_m3",
-    "vented_m3", "power_kw", "demand_kw", "served_kw", "shed_kw", "fuel_m3", "fuel_l", "on_pu",
-    "heat_kw", "chp_heat_kw",
-    "backup_kw", "unserved_kw", "import_kw", "export_kw",
-)  # fmt: skip
-
-
-def _column_order(site: Site, columns: pd.Index) -> list[str]:
-    """Decision columns by device (in file order), then quantity; site-wide ones last."""
-    device = {d.name: i for i, d in enumerate(site.devices)}
-
-    def key(column: str) -> tuple[int, int]:
-        name, _, quantity = column.rpartition(".")
-        return device.get(name, len(device)), QUANTITY_ORDER.index(quantity) if name else 0
-
-    return sorted(columns, key=key)
 
 
 def device_rules(site: Site, ctx: RuleContext) -> list[DeviceRule]:
@@ -204,7 +185,7 @@ def dispatch(site: Site, inputs: pd.DataFrame, state: State | None = None) -> pd
 
     marginal_price = out.columns.pop("marginal_price_per_kwh")
     decisions = pd.DataFrame(out.columns, index=inputs.index)
-    table = pd.concat([inputs, decisions[_column_order(site, decisions.columns)]], axis=1)
+    table = pd.concat([inputs, decisions[column_order(site, decisions.columns)]], axis=1)
     table[["cost", "emissions_kgco2"]] = interval_accounts(site, table)
     table["marginal_price_per_kwh"] = marginal_price
     return table

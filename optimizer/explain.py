@@ -6,7 +6,9 @@ levels), so that a reason can never disagree with the plan. Turning actions into
 a language is the caller's (``api/web/words.py``).
 
 Each device kind has its explainer in ``EXPLAINERS``, keyed by its spec class (as the device
-models are in ``optimizer.devices.REGISTRY``); kinds without one add no actions.
+models are in ``optimizer.devices.REGISTRY``); kinds without one add no actions. Load shed
+is read from the columns of category ``shed`` (docs/formulation.md, *The device contract:
+columns*), whichever device declares them.
 """
 
 from __future__ import annotations
@@ -19,11 +21,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from optimizer.columns import in_category
 from optimizer.planview import EPS_KW, PlanView, runs, served_kw
 from sites.schema import (
     Battery,
     Digester,
-    FixedLoad,
     Genset,
     Grid,
     ShiftableLoad,
@@ -244,16 +246,11 @@ def _shed_runs(view: PlanView, device: str, shed: np.ndarray) -> Iterator[Action
         yield Action(*view.span(first, stop), "shed", device, why, numbers, notice=True)
 
 
-def _load_shed(spec: FixedLoad | ShiftableLoad, view: PlanView) -> Iterator[Action]:
-    yield from _shed_runs(view, spec.name, view.column(f"{spec.name}.shed_kw"))
-
-
 Explainer = Callable[[Any, PlanView], Iterator[Action]]
 
 #: site spec class -> the explainers of that kind
 EXPLAINERS: dict[type, tuple[Explainer, ...]] = {
-    ShiftableLoad: (_shiftable, _load_shed),
-    FixedLoad: (_load_shed,),
+    ShiftableLoad: (_shiftable,),
     Battery: (_battery,),
     Genset: (_genset,),
     Digester: (_digester,),
@@ -282,9 +279,11 @@ def explain(site: Site, plan: Any) -> Explanation:
         for spec in site.devices:
             for explainer in EXPLAINERS.get(type(spec), ()):
                 actions.extend(explainer(spec, view))
-        if not any(isinstance(s, FixedLoad | ShiftableLoad) and f"{s.name}.shed_kw"
-                   in plan.table.columns for s in site.devices):
-            actions.extend(_shed_runs(view, "", view.column("unserved_kw")))
+        # shed power: each load's (category ``shed``), else the site-wide total
+        shed = in_category(site, "shed", plan.table) or in_category(site, "unserved", plan.table)
+        for c in shed:
+            actions.extend(_shed_runs(view, c.device.name if c.device.prefix else "",
+                                      view.column(c.name)))
     actions.sort(key=lambda a: (a.start, not a.notice, a.end, a.device))
     totals = {k: float(plan.kpis[k]) for k in TOTALS if plan.kpis.get(k) is not None}
     totals.update({k: float(plan.baseline[k]) for k in SAVINGS

@@ -216,25 +216,3 @@ def _state_objective(
         m.D, rule=lambda _, d: sum(m.emissions_kgco2[t] for t in days[d])
     )
 
-
-def interval_accounts(
-    vm: VillageModel, table: dict[str, np.ndarray]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per-interval cost [currency] and emissions [kgCO2e] of a solved plan, from its columns.
-
-    Uses each device's own ``cost``/``emissions`` formula on numpy arrays: the same formula
-    that built the objective.
-    """
-    cost = np.zeros(vm.n)
-    emissions = np.zeros(vm.n)
-    for dev in vm.devices:
-        x = {
-            name[len(dev.prefix) :]: values
-            for name, values in table.items()
-            if name.startswith(dev.prefix)
-        }
-        if not dev.prefix:
-            x = {name: values for name, values in table.items() if "." not in name}
-        cost = cost + dev.cost(x, vm.step_h)
-        emissions = emissions + dev.emissions(x, vm.step_h)
-    return cost, emissions

@@ -322,10 +322,11 @@ class Planner:
 
             for quantity, series in dev.decisions(values, data).items():
                 columns[f"{dev.prefix}{quantity}"] = np.asarray(series, dtype=float)
-        from optimizer.model import interval_accounts
+        from optimizer.accounting import interval_accounts
 
-        cost, emissions = interval_accounts(vm, columns)
-        columns["cost"] = cost
-        columns["emissions_kgco2"] = emissions
-        columns["marginal_price_per_kwh"] = solution.bus_dual / vm.step_h
-        return pd.DataFrame(columns, index=inputs.index.rename("start"))
+        table = pd.DataFrame(columns, index=inputs.index.rename("start"))
+        accounts = interval_accounts(vm.site, table, devices=vm.devices)
+        table["cost"] = accounts["cost"]
+        table["emissions_kgco2"] = accounts["emissions_kgco2"]
+        table["marginal_price_per_kwh"] = solution.bus_dual / vm.step_h
+        return table

@@ -12,18 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sites.schema import (
-    Battery,
-    DieselFuel,
-    Digester,
-    FixedLoad,
-    Genset,
-    Grid,
-    HeatLoad,
-    PvArray,
-    ShiftableLoad,
-    Site,
-)
+from optimizer.columns import site_columns
+from sites.schema import Site
 
 #: Colours of the supply layers and demand lines (colour-blind safe, Okabe–Ito palette).
 COLOURS = {
@@ -37,40 +27,36 @@ COLOURS = {
     "load": "#0072B2",
 }
 
-
-def _sum(table: pd.DataFrame, names: list[str]) -> np.ndarray:
-    present = [n for n in names if n in table.columns]
-    return table[present].to_numpy(dtype=float).sum(axis=1) if present else np.zeros(len(table))
+#: The supply layers, bottom to top (``Column.source`` of the columns that supply the bus).
+SOURCES = ("pv", "battery", "biogas", "diesel", "grid", "unserved")
 
 
 def supply_and_demand(site: Site, table: pd.DataFrame) -> tuple[dict[str, np.ndarray], dict]:
-    """The supply layers and the demand lines of a plan table [kW].
+    """The supply layers and the demand lines of a plan table [kW], from the devices' columns.
 
     Returns
     -------
     tuple
-        ``supply``: PV, battery discharge, biogas gensets, diesel gensets, grid import and
-        unserved load; ``demand``: ``load`` (fixed and shiftable loads and electric heat
-        backups) and ``total`` (load plus battery charging and export), which the stacked
-        supply equals in every interval.
+        ``supply``: one layer per energy source (``Column.source`` of the columns with bus
+        sign +1: PV, battery discharge, biogas gensets, diesel gensets, grid import and
+        unserved load, in the order of ``COLOURS``); ``demand``: ``load`` (the ``demand``
+        category: loads and electric heat backups) and ``total`` (every column with bus sign
+        −1: load plus battery charging and export), which the stacked supply equals in every
+        interval.
     """
-    gensets = site.of_type(Genset)
-    diesel = [g.name for g in gensets if isinstance(g.fuel, DieselFuel)]
-    biogas = [g.name for g in gensets if g.name not in diesel]
-    grids = [g.name for g in site.of_type(Grid)]
-    batteries = [b.name for b in site.of_type(Battery)]
-    supply = {
-        "pv": _sum(table, [f"{a.name}.pv_kw" for a in site.of_type(PvArray)]),
-        "battery": _sum(table, [f"{b}.discharge_kw" for b in batteries]),
-        "biogas": _sum(table, [f"{g}.power_kw" for g in biogas]),
-        "diesel": _sum(table, [f"{g}.power_kw" for g in diesel]),
-        "grid": _sum(table, [f"{g}.import_kw" for g in grids]),
-        "unserved": _sum(table, ["unserved_kw"]),
-    }
-    loads = [f"{ld.name}.demand_kw" for ld in site.of_type(FixedLoad) + site.of_type(ShiftableLoad)]
-    load = _sum(table, loads) + _sum(table, [f"{h.name}.backup_kw" for h in site.of_type(HeatLoad)])
-    total = load + _sum(table, [f"{b}.charge_kw" for b in batteries])
-    total = total + _sum(table, [f"{g}.export_kw" for g in grids])
+    n = len(table)
+    supply = {source: np.zeros(n) for source in SOURCES}
+    load, total = np.zeros(n), np.zeros(n)
+    for c in site_columns(site):
+        if c.name not in table.columns or c.column.sign == 0:
+            continue
+        values = table[c.name].to_numpy(dtype=float)
+        if c.column.sign > 0:
+            supply[c.column.source] = supply.get(c.column.source, np.zeros(n)) + values
+        else:
+            total = total + values
+            if c.column.category == "demand":
+                load = load + values
     return supply, {"load": load, "total": total}
 
 
@@ -134,33 +120,30 @@ def plot_plan(
     power.legend(loc="upper left", ncols=4, fontsize=8, frameon=False)
     power.grid(alpha=0.3)
 
-    for b in site.of_type(Battery):
-        column = f"{b.name}.soc_kwh"
-        if column in table:
-            soc = table[column].to_numpy(dtype=float) / b.capacity_kwh * 100
-            store.step(x, _steps(soc), where="post", label=f"{b.name} SoC")
+    levels = [c for c in site_columns(site) if c.column.role == "level" and c.name in table]
+    holder = None
+    for c in levels:
+        values = table[c.name].to_numpy(dtype=float)
+        size = c.device.level_max(c.column.quantity)
+        if c.column.unit == "kWh" and size:
+            store.step(x, _steps(values / size * 100), where="post", label=f"{c.device.name} SoC")
+            continue
+        holder = store.twinx() if holder is None else holder
+        holder.step(x, _steps(values), where="post", ls=":", color="#8C564B",
+                    label=f"{c.device.name} {c.column.label}")  # fmt: skip
     store.set_ylabel("battery SoC [%]")
     store.set_ylim(0, 100)
-    digesters = site.of_type(Digester)
-    if digesters:
-        holder = store.twinx()
-        for d in digesters:
-            column = f"{d.name}.gas_m3"
-            if column in table:
-                holder.step(x, _steps(table[column].to_numpy(dtype=float)), where="post",
-                            ls=":", color="#8C564B", label=f"{d.name} holder")  # fmt: skip
+    if holder is not None:
         holder.set_ylabel("gas holder [m³]")
         holder.set_ylim(bottom=0)
         holder.legend(loc="upper right", fontsize=8, frameon=False)
     store.legend(loc="upper left", fontsize=8, frameon=False)
     store.grid(alpha=0.3)
 
-    for g in site.of_type(Grid):
-        for column, label in (("import_price_per_kwh", "import"),
-                              ("export_price_per_kwh", "export")):  # fmt: skip
-            if f"{g.name}.{column}" in table:
-                values = table[f"{g.name}.{column}"].to_numpy(dtype=float)
-                price.step(x, _steps(values), where="post", label=f"{label} price")
+    for c in site_columns(site):
+        if c.column.category == "price" and c.name in table:
+            values = table[c.name].to_numpy(dtype=float)
+            price.step(x, _steps(values), where="post", label=c.column.label)
     if "marginal_price_per_kwh" in table:
         marginal = table["marginal_price_per_kwh"].to_numpy(dtype=float)
         price.step(x, _steps(marginal), where="post", color="k", lw=0.8, alpha=0.6,

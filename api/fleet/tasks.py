@@ -172,7 +172,7 @@ def plan_site(item: dict[str, Any], *, database_url: str) -> dict[str, Any]:
         except PlanningError as exc:
             status = "infeasible" if isinstance(exc, InfeasibleError) else "failed"
             return finish({**result, "status": status, "reason": str(exc)}, began)
-        stored = jobs.stored_plan(replace(plan, plan_id=plan_id), inputs)
+        stored = jobs.stored_plan(site, replace(plan, plan_id=plan_id), inputs)
         sv, _ = SiteBook(store).put(site, now)
         days = [day + timedelta(days=i) for i in range(int(item["days"]))]
         try:

@@ -17,23 +17,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-#: Decision quantities a controller acts on or checks against (see the plan table columns).
-SETPOINT_QUANTITIES = frozenset({
-    "pv_kw", "curtailed_kw", "charge_kw", "discharge_kw", "soc_kwh", "gas_m3", "flared_m3",
-    "vented_m3", "power_kw", "on_pu", "heat_kw", "chp_heat_kw", "backup_kw", "import_kw",
-    "export_kw", "served_kw", "shed_kw",
-})
+from optimizer.columns import controller_columns
+from sites.schema import Site
+
 DECIMALS = 4
 
 
-def setpoint_columns(columns: list[str]) -> list[str]:
-    """The ``<device>.<quantity>`` columns whose quantity is a setpoint."""
-    return [c for c in columns if "." in c and c.rsplit(".", 1)[1] in SETPOINT_QUANTITIES]
+def setpoint_columns(site: Site, columns: list[str]) -> list[str]:
+    """The ``<device>.<quantity>`` columns, in their given order, that controllers act on or
+    check against: the ``setpoint`` and ``level`` roles of the devices' column tables."""
+    wanted = set(controller_columns(site))
+    return [c for c in columns if c in wanted]
 
 
-def compact_table(table: pd.DataFrame, step_minutes: int) -> dict[str, Any]:
-    """The setpoint array of a plan table (UTC index of interval starts)."""
-    cols = setpoint_columns([str(c) for c in table.columns])
+def compact_table(site: Site, table: pd.DataFrame, step_minutes: int) -> dict[str, Any]:
+    """The setpoint array of a plan table of ``site`` (UTC index of interval starts)."""
+    cols = setpoint_columns(site, [str(c) for c in table.columns])
     values = table[cols].to_numpy(dtype=float)
     if not np.isfinite(values).all():
         raise ValueError("the plan has non-finite setpoints")

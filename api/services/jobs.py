@@ -35,8 +35,8 @@ class StoredPlan:
     learning: dict[str, Any] = field(default_factory=dict)
 
 
-def stored_plan(plan: Any, inputs: pd.DataFrame) -> StoredPlan:
-    """What the database keeps of ``plan`` made on ``inputs``, serialised."""
+def stored_plan(site: Site, plan: Any, inputs: pd.DataFrame) -> StoredPlan:
+    """What the database keeps of ``plan`` of ``site`` made on ``inputs``, serialised."""
     full = plan.to_dict()
     summary = full["metadata"]
     table = plan.table
@@ -51,7 +51,7 @@ def stored_plan(plan: Any, inputs: pd.DataFrame) -> StoredPlan:
         plan_json=json.dumps(full, separators=(",", ":"), allow_nan=False),
         inputs_json=inputs.to_json(orient="split", date_format="iso", date_unit="s"),
         dispatch_json=json.dumps(
-            compact_table(table, int(plan.step_minutes)), separators=(",", ":")
+            compact_table(site, table, int(plan.step_minutes)), separators=(",", ":")
         ),
     )
 
@@ -83,7 +83,7 @@ def solve_job(
         site, index, inputs, state, mode=mode, emission_budget_kgco2=emission_budget_kgco2,
         time_limit_s=time_limit_s, now=now, carbon_guard=carbon_guard,
     )
-    return replace(stored_plan(plan, inputs), learning=learning)
+    return replace(stored_plan(site, plan, inputs), learning=learning)
 
 
 def fallback_job(site: Site, index: pd.DatetimeIndex, state: Any, now: datetime,
@@ -93,7 +93,7 @@ def fallback_job(site: Site, index: pd.DatetimeIndex, state: Any, now: datetime,
     from optimizer.inputs import build_inputs
 
     inputs = apply_limits(build_inputs(site, index), limits)
-    return stored_plan(rule_based_plan(site, inputs, state, now=now), inputs)
+    return stored_plan(site, rule_based_plan(site, inputs, state, now=now), inputs)
 
 
 #: How often a worker checks that the server process that started it is alive [s].

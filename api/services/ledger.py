@@ -10,7 +10,6 @@ import pandas as pd
 from api.services.errors import Invalid, NotFound
 from api.services.readings import ReadingBook
 from api.store import PlanRow
-from optimizer.accounting import produced_column
 from optimizer.ledger.account import claims_by_month, month_bounds, monthly_account, roll_up
 from optimizer.ledger.report import to_csv, to_html
 from sites.schema import Digester, Site
@@ -43,6 +42,7 @@ class LedgerDesk:
     def planned(self, site: Site, month: str) -> dict[str, tuple[float, str]] | None:
         """Biogas the day's current plans expected, per digester, over the days of the month
         that have one [m³]; None when no day has a plan."""
+        from optimizer.devices import device_models
         from optimizer.plan import Plan
 
         start, end = month_bounds(site, month)
@@ -50,6 +50,7 @@ class LedgerDesk:
                              inclusive="left").date
         store = self._book.store
         totals = {d.name: 0.0 for d in site.of_type(Digester)}
+        models = [m for m in device_models(site) if m.name in totals]
         covered = 0
         with store.reader() as s:
             for day in days:
@@ -60,8 +61,8 @@ class LedgerDesk:
                 table = Plan.from_dict(json.loads(row.plan_json)).table
                 local = table.index.tz_convert(site.tz).date
                 today = table[local == day]
-                for d in site.of_type(Digester):
-                    totals[d.name] += float(produced_column(d, today).sum())
+                for m in models:  # the gas that reached the holder
+                    totals[m.name] += float(m.plan_columns(today)["produced_m3"].sum())
                 covered += 1
         if not covered:
             return None

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from optimizer.columns import Column, PlanColumns
 from optimizer.rules import DeviceRule, RuleContext
 from optimizer.state import State
 from sites.schema import Site
@@ -168,8 +169,9 @@ class DeviceModel:
         """Money this device costs in an interval [currency]."""
         return 0.0
 
-    def emissions(self, x: Any, step_h: float) -> Any:
-        """Emissions of this device in an interval [kgCO2e]."""
+    def emissions(self, x: Any, step_h: float, accounting: str | None = None) -> Any:
+        """Emissions of this device in an interval [kgCO2e], under the carbon-accounting
+        convention ``accounting`` (``location`` or ``net``; None: the site's)."""
         return 0.0
 
     def coefficients(self, data: DeviceData) -> dict[str, tuple[Array, Array]]:
@@ -251,6 +253,42 @@ class DeviceModel:
     def resized(self, units: float) -> Any:
         """This device's spec at a capacity of ``units`` [capacity_unit]."""
         raise NotImplementedError(f"{self.name} has no capacity to size")
+
+    # --- columns ----------------------------------------------------------------------
+    #: the kind's plan-table columns, the device module's table (``optimizer.columns``)
+    COLUMNS: tuple[Column, ...] = ()
+
+    def columns(self) -> tuple[Column, ...]:
+        """The plan-table columns of this device, in table order (some depend on the spec)."""
+        return self.COLUMNS
+
+    def plan_columns(self, table: pd.DataFrame) -> PlanColumns:
+        """This device's columns of a plan table by quantity: the ``x`` that ``cost``,
+        ``emissions`` and the ``plan_*`` methods read from a plan."""
+        fallbacks = {c.quantity: c.fallback for c in self.columns() if c.fallback}
+        return PlanColumns(table, self.prefix, fallbacks)
+
+    def storage_kwh(self) -> float:
+        """Usable electric storage [kWh] that equivalent full cycles are counted against;
+        0 for a device that stores no electricity."""
+        return 0.0
+
+    def level_max(self, quantity: str) -> float | None:
+        """Size of the store whose level column is ``quantity`` [its unit]; None: none."""
+        return None
+
+    def lost_load_value(self, x: Any, step_h: float) -> Any:
+        """Value of the demand this device leaves unserved in an interval [currency]."""
+        return 0.0
+
+    def plan_horizon_cost(self, x: Any) -> float:
+        """``horizon_cost`` of a plan's columns [currency] (e.g. a peak-import charge)."""
+        return 0.0
+
+    def plan_end_credit(self, x: Any, step_h: float) -> float:
+        """Value the objective credits for what a plan leaves at its end beyond stored
+        levels (e.g. a heated digester's warmth) [currency]."""
+        return 0.0
 
     # --- rule-based dispatch ---
     def rule(self, ctx: RuleContext) -> DeviceRule | None:

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pyomo.environ as pyo
 
+from optimizer.columns import Column
 from optimizer.devices.base import Array, Context, DeviceData, DeviceModel
 from optimizer.devices.storage import (
     add_end_target,
@@ -21,9 +22,20 @@ from optimizer.physics import battery_flow_kwh_per_kw, retention_pu, stored_leve
 from optimizer.rules import CHARGE, STORED, DeviceRule, RuleContext, Source, reach_floor
 from sites.schema import Battery
 
+#: Plan-table columns of a battery (docs/formulation.md, *The device contract: columns*).
+COLUMNS = (
+    Column("charge_kw", "kW", "setpoint", -1, "storage_in", "battery charge",
+           "power drawn from the bus to charge"),
+    Column("discharge_kw", "kW", "setpoint", 1, "storage_out", "battery discharge",
+           "power fed to the bus by discharging", source="battery"),
+    Column("soc_kwh", "kWh", "level", 0, "stored", "battery SoC",
+           "energy stored at the end of the interval"),
+)  # fmt: skip
+
 
 class BatteryModel(DeviceModel):
     spec: Battery
+    COLUMNS = COLUMNS
     cost_vars = ("charge_kw", "discharge_kw")
 
     @property
@@ -160,6 +172,14 @@ class BatteryModel(DeviceModel):
                 "max_discharge_kw": b.max_discharge_kw * scale,
             }
         )
+
+    # --- columns ----------------------------------------------------------------------
+    def storage_kwh(self) -> float:
+        b = self.spec
+        return b.capacity_kwh * (b.soc_max_pu - b.soc_min_pu)
+
+    def level_max(self, quantity: str) -> float | None:
+        return self.spec.capacity_kwh if quantity == "soc_kwh" else None
 
     # --- rule-based dispatch ---
     def rule(self, ctx: RuleContext) -> DeviceRule:

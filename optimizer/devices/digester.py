@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from forecasting.digester import THREE_MEALS_PU, cooking_m3
-from optimizer.accounting import vented_kgco2e_per_m3
+from forecasting.digester import THREE_MEALS_PU, cooking_m3, warmth_value
+from optimizer.columns import Column
 from optimizer.devices.base import Array, Context, DeviceData, DeviceModel
 from optimizer.devices.digester_heating import DigesterHeating, leaked_share
 from optimizer.devices.storage import (
@@ -24,9 +24,40 @@ from optimizer.devices.storage import (
     close_storage_cycle,
     end_value,
 )
+from optimizer.methane import vented_kgco2e_per_m3
 from optimizer.physics import flare_or_vent, stored_level
 from optimizer.rules import DeviceRule, RuleContext, reach_floor
 from sites.schema import Digester
+
+#: Plan-table columns of a digester and its holder; a heated digester adds ``HEATED_COLUMNS``
+#: (docs/formulation.md, *The device contract: columns*).
+COLUMNS = (
+    Column("production_m3", "m3", "input", 0, "gas", "biogas made",
+           "gas made in the interval, unheated"),
+    Column("cooking_m3", "m3", "input", 0, "gas", "cooking gas", "gas taken for cooking",
+           kpis=("biogas_used_m3",)),
+    Column("gas_m3", "m3", "level", 0, "stored", "gas holder",
+           "gas in the holder at the end of the interval"),
+    Column("flared_m3", "m3", "setpoint", 0, "gas", "gas flared", "surplus gas burnt in the flare",
+           kpis=("biogas_flared_m3",)),
+    Column("vented_m3", "m3", "setpoint", 0, "gas", "gas vented", "surplus gas released",
+           kpis=("biogas_vented_m3",)),
+    Column("produced_m3", "m3", "decision", 0, "gas", "biogas to holder",
+           "gas that reached the holder", kpis=("biogas_produced_m3",),
+           fallback="production_m3"),
+    Column("leaked_m3", "m3", "decision", 0, "gas", "gas leaked",
+           "gas that escaped before the holder"),
+)  # fmt: skip
+HEATED_COLUMNS = (
+    Column("heat_gain_m3_per_k", "m3/K", "input", 0, "other", "gas per kelvin",
+           "more gas per kelvin of heated rise"),
+    Column("unheated_c", "degC", "input", 0, "other", "unheated temperature",
+           "digester temperature without heating"),
+    Column("rise_k", "K", "decision", 0, "other", "heated rise", "temperature rise by heating"),
+    Column("temperature_c", "degC", "decision", 0, "other", "digester temperature",
+           "temperature with heating"),
+    Column("heat_in_kw", "kW", "decision", 0, "heat", "digester heating", "CHP heat received"),
+)  # fmt: skip
 
 __all__ = ["THREE_MEALS_PU", "DigesterModel", "cooking_m3", "production_m3"]
 
@@ -131,7 +162,7 @@ class DigesterModel(DeviceModel):
         level = data.state.holder_m3[self.name]
         blk.initial_level_m3.set_value(min(max(level, d.holder_min_m3), d.holder_max_m3))
 
-    def emissions(self, x: Any, step_h: float) -> Any:
+    def emissions(self, x: Any, step_h: float, accounting: str | None = None) -> Any:
         """Vented gas and the methane that leaked while the gas was made [kgCO2e]."""
         d = self.spec
         escaped = x["vented_m3"] + leaked_share(d) * x["produced_m3"]
@@ -202,6 +233,19 @@ class DigesterModel(DeviceModel):
         share = (d.holder_initial_m3 - d.holder_min_m3) / (d.holder_max_m3 - d.holder_min_m3)
         initial = d.holder_min_m3 + share * (volume - d.holder_min_m3)
         return d.model_copy(update={"holder_max_m3": volume, "holder_initial_m3": initial})
+
+    # --- columns ----------------------------------------------------------------------
+    def columns(self) -> tuple[Column, ...]:
+        return COLUMNS + HEATED_COLUMNS if self.heating is not None else COLUMNS
+
+    def level_max(self, quantity: str) -> float | None:
+        return self.spec.holder_max_m3 if quantity == "gas_m3" else None
+
+    def plan_end_credit(self, x: Any, step_h: float) -> float:
+        """The value of the warmth a heated digester keeps at the end [currency]."""
+        if self.heating is None or "rise_k" not in x:
+            return 0.0
+        return float(warmth_value(self.spec, step_h, float(x["rise_k"][-1])))
 
     # --- rule-based dispatch ---
     def rule(self, ctx: RuleContext) -> DeviceRule:

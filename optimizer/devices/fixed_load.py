@@ -9,12 +9,21 @@ from typing import Any
 
 import pyomo.environ as pyo
 
+from optimizer.columns import Column
 from optimizer.devices.base import Array, Context
+from optimizer.devices.shedding import COLUMNS as LOAD_COLUMNS
 from optimizer.devices.shedding import LoadModel, LoadRule
 from optimizer.rules import DeviceRule, RuleContext
 
+#: Plan-table columns of a fixed load: its forecast, then those of every load.
+COLUMNS = (
+    Column("forecast_kw", "kW", "input", 0, "other", "load forecast", "forecast demand"),
+    *LOAD_COLUMNS,
+)  # fmt: skip
+
 
 class FixedLoadModel(LoadModel):
+    COLUMNS = COLUMNS
     inputs = ("forecast_kw",)
     forecast = "load"
 

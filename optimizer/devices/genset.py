@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pyomo.environ as pyo
 
+from optimizer.columns import Column
 from optimizer.devices.base import Array, Context, DeviceData, DeviceModel
 from optimizer.physics import fuel_use, ramp_allowance_kw
 from optimizer.rules import (
@@ -24,6 +25,25 @@ from optimizer.rules import (
     Source,
 )
 from sites.schema import BiogasFuel, Genset
+
+#: Plan-table columns of a genset: ``power`` is renewable supply on biogas and fossil on
+#: diesel, ``fuel`` is ``fuel_m3`` or ``fuel_l``, ``heat_kw`` only with heat recovery
+#: (``GensetModel.columns``; docs/formulation.md, *The device contract: columns*).
+COLUMNS = {
+    "power": Column("power_kw", "kW", "setpoint", 1, "supply", "genset", "electric output",
+                    source="biogas", kpis=("genset_kwh", "genset_hours")),
+    "power_diesel": Column("power_kw", "kW", "setpoint", 1, "fossil", "genset",
+                           "electric output", source="diesel",
+                           kpis=("genset_kwh", "genset_hours")),
+    "fuel_m3": Column("fuel_m3", "m3", "decision", 0, "fuel", "biogas burnt",
+                      "biogas burnt in the interval", kpis=("biogas_used_m3",)),
+    "fuel_l": Column("fuel_l", "L", "decision", 0, "fuel", "diesel burnt",
+                     "diesel burnt in the interval", kpis=("diesel_l",)),
+    "on_pu": Column("on_pu", "pu", "setpoint", 0, "other", "genset on",
+                    "committed share (1: running)"),
+    "heat_kw": Column("heat_kw", "kW", "setpoint", 0, "heat", "genset heat",
+                      "heat recovered"),
+}  # fmt: skip
 
 
 class GensetModel(DeviceModel):
@@ -119,7 +139,7 @@ class GensetModel(DeviceModel):
             return om
         return fuel.price_per_l * x["fuel_l"] + om
 
-    def emissions(self, x: Any, step_h: float) -> Any:
+    def emissions(self, x: Any, step_h: float, accounting: str | None = None) -> Any:
         fuel = self.spec.fuel
         if isinstance(fuel, BiogasFuel):
             return 0.0
@@ -173,6 +193,12 @@ class GensetModel(DeviceModel):
 
     def resized(self, units: float) -> Genset:
         return self.spec.model_copy(update={"rated_kw": units})
+
+    # --- columns ----------------------------------------------------------------------
+    def columns(self) -> tuple[Column, ...]:
+        power = COLUMNS["power" if self.biogas else "power_diesel"]
+        out = (power, COLUMNS[self.fuel_name], COLUMNS["on_pu"])
+        return out + (COLUMNS["heat_kw"],) if self.spec.heat_recovery_pu > 0 else out
 
     # --- rule-based dispatch ---
     def rule(self, ctx: RuleContext) -> DeviceRule:

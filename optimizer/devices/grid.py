@@ -11,10 +11,30 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
+from optimizer.columns import Column
 from optimizer.devices.base import Array, Context, DeviceData, DeviceModel
 from optimizer.rules import BOUGHT, EXPORT, DeviceRule, RuleContext, Source
 from sites.schema import Grid
 from sites.timeindex import hourly_to_index, local_hours
+
+#: Plan-table columns of a grid connection (docs/formulation.md, *The device contract:
+#: columns*).
+COLUMNS = (
+    Column("import_price_per_kwh", "currency/kWh", "input", 0, "price", "import price",
+           "price of a kWh bought"),
+    Column("export_price_per_kwh", "currency/kWh", "input", 0, "price", "export price",
+           "price of a kWh sold"),
+    Column("carbon_kgco2_per_kwh", "kgCO2/kWh", "input", 0, "carbon", "grid carbon",
+           "emission factor of a kWh imported"),
+    Column("available_pu", "pu", "input", 0, "limit", "grid up", "1 where the grid is up"),
+    Column("import_limit_kw", "kW", "input", 0, "limit", "import limit",
+           "largest import (rating or an operator's cap)"),
+    Column("export_limit_kw", "kW", "input", 0, "limit", "export limit",
+           "largest export (rating or an operator's cap)"),
+    Column("import_kw", "kW", "setpoint", 1, "import", "grid import", "power bought",
+           source="grid"),
+    Column("export_kw", "kW", "setpoint", -1, "export", "grid export", "power sold"),
+)  # fmt: skip
 
 #: Import and export both above this in one interval count as simultaneous [kW].
 ONE_WAY_TOLERANCE_KW = 1e-6
@@ -32,6 +52,7 @@ def available_pu(spec: Grid, index: pd.DatetimeIndex, step: pd.Timedelta) -> Arr
 
 class GridModel(DeviceModel):
     spec: Grid
+    COLUMNS = COLUMNS
     cost_vars = ("import_kw", "export_kw")
     inputs = (
         "import_price_per_kwh",
@@ -96,10 +117,10 @@ class GridModel(DeviceModel):
             x["import_price_per_kwh"] * x["import_kw"] - x["export_price_per_kwh"] * x["export_kw"]
         ) * step_h
 
-    def emissions(self, x: Any, step_h: float) -> Any:
+    def emissions(self, x: Any, step_h: float, accounting: str | None = None) -> Any:
         """Import × hourly factor; under ``net`` accounting exports are credited at the same
-        factor (docs/kpis.md, *Carbon accounting*)."""
-        if self.site.carbon_accounting == "net":
+        factor (docs/kpis.md, *Carbon accounting*); ``accounting`` None: the site's."""
+        if (accounting or self.site.carbon_accounting) == "net":
             return x["carbon_kgco2_per_kwh"] * (x["import_kw"] - x["export_kw"]) * step_h
         return x["carbon_kgco2_per_kwh"] * x["import_kw"] * step_h
 
@@ -134,6 +155,12 @@ class GridModel(DeviceModel):
 
     def decisions(self, values: Any, data: DeviceData) -> dict[str, Array]:
         return {"import_kw": values("import_kw"), "export_kw": values("export_kw")}
+
+    # --- columns ----------------------------------------------------------------------
+    def plan_horizon_cost(self, x: Any) -> float:
+        """The peak-import charge on the plan's highest import [currency]."""
+        charge = self.spec.peak_import_charge_per_kw
+        return charge * float(np.max(x["import_kw"], initial=0.0)) if charge > 0 else 0.0
 
     # --- rule-based dispatch ---
     def rule(self, ctx: RuleContext) -> DeviceRule:

@@ -9,9 +9,20 @@ from typing import Any
 
 import pyomo.environ as pyo
 
+from optimizer.columns import Column
 from optimizer.devices.base import Array, Context, DeviceData, DeviceModel
 from optimizer.rules import EPS, DeviceRule, RuleContext, Source, draw
 from sites.schema import HeatLoad
+
+#: Plan-table columns of a heat (or cold) load (docs/formulation.md, *The device contract:
+#: columns*).
+COLUMNS = (
+    Column("forecast_kw", "kW", "input", 0, "other", "heat forecast", "heat demand forecast"),
+    Column("chp_heat_kw", "kW", "setpoint", 0, "heat", "CHP heat", "CHP heat drawn"),
+    Column("backup_kw", "kW", "setpoint", -1, "demand", "heat/cold backup",
+           "electric power of the backup", kpis=("served_kwh",)),
+    Column("unserved_kw", "kW", "decision", 0, "heat", "heat unserved", "heat left unserved"),
+)  # fmt: skip
 
 
 class _Drawn:
@@ -26,6 +37,7 @@ class _Drawn:
 
 class HeatLoadModel(DeviceModel):
     spec: HeatLoad
+    COLUMNS = COLUMNS
     inputs = ("forecast_kw",)
     forecast = "load"
 
@@ -69,6 +81,11 @@ class HeatLoadModel(DeviceModel):
             "backup_kw": values("backup_kw"),
             "unserved_kw": values("unserved_kw"),
         }
+
+    # --- columns ----------------------------------------------------------------------
+    def lost_load_value(self, x: Any, step_h: float) -> Any:
+        """Unserved heat at the site's value of lost load [currency]."""
+        return self.site.value_of_lost_load_per_kwh * x["unserved_kw"] * step_h
 
     # --- rule-based dispatch ---
     def rule(self, ctx: RuleContext) -> DeviceRule:

@@ -6,6 +6,7 @@ from typing import Any
 
 import pyomo.environ as pyo
 
+from optimizer.columns import Column
 from optimizer.devices.base import (
     Array,
     Context,
@@ -15,8 +16,19 @@ from optimizer.devices.base import (
 from optimizer.rules import FREE, DeviceRule, RuleContext, Source
 from sites.schema import PvArray
 
+#: Plan-table columns of a PV array (docs/formulation.md, *The device contract: columns*).
+COLUMNS = (
+    Column("available_kw", "kW", "input", 0, "available", "PV available",
+           "AC power the array can give in the interval (forecast)"),
+    Column("pv_kw", "kW", "setpoint", 1, "supply", "PV", "AC power fed to the bus",
+           source="pv", kpis=("pv_kwh",)),
+    Column("curtailed_kw", "kW", "setpoint", 0, "curtailed", "PV curtailed",
+           "available power not used"),
+)  # fmt: skip
+
 
 class PvArrayModel(DeviceModel):
+    COLUMNS = COLUMNS
     inputs = ("available_kw",)
     forecast = "pv"
 

@@ -12,13 +12,25 @@ from typing import Any
 
 import pyomo.environ as pyo
 
+from optimizer.columns import Column
 from optimizer.devices.base import SHEDDABLE, Array, Context, DeviceData, DeviceModel
 from optimizer.rules import DeviceRule, RuleContext
 from sites.schema import lost_load_value_per_kwh
 
+#: Plan-table columns every electric load has (docs/formulation.md, *The device contract:
+#: columns*).
+COLUMNS = (
+    Column("demand_kw", "kW", "decision", -1, "demand", "loads", "power the load would draw"),
+    Column("served_kw", "kW", "setpoint", 0, "served", "served", "power served",
+           kpis=("served_kwh",)),
+    Column("shed_kw", "kW", "setpoint", 0, "shed", "shed", "power left unserved"),
+)  # fmt: skip
+
 
 class LoadModel(DeviceModel):
     """Base of the electric loads: subclasses build ``demand_kw`` and call ``add_shedding``."""
+
+    COLUMNS = COLUMNS
 
     @property
     def lost_load_value_per_kwh(self) -> float:
@@ -51,6 +63,9 @@ class LoadModel(DeviceModel):
         demand, shed = values("demand_kw"), values("shed_kw")
         return {"demand_kw": demand, "served_kw": demand - shed, "shed_kw": shed}
 
+    # --- columns ----------------------------------------------------------------------
+    def lost_load_value(self, x: Any, step_h: float) -> Any:
+        return self.lost_load_value_per_kwh * x["shed_kw"] * step_h
 
 class LoadRule(DeviceRule):
     """An electric load in the rule-based dispatch: its demand, and the power shed from it

@@ -11,11 +11,20 @@ from typing import Any
 
 import pyomo.environ as pyo
 
+from optimizer.columns import Column
 from optimizer.devices.base import SHEDDABLE, Array, Context, DeviceData, DeviceModel
 from sites.schema import Site
 
+#: The site-wide plan-table column: the total shed power, which closes the bus balance.
+COLUMNS = (
+    Column("unserved_kw", "kW", "decision", 1, "unserved", "unserved",
+           "total power shed from the loads", source="unserved"),
+)  # fmt: skip
+
 
 class UnservedModel(DeviceModel):
+    COLUMNS = COLUMNS
+
     def __init__(self, spec: Any, site: Site):
         self.spec = spec
         self.site = site

@@ -16,20 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sites.schema import Battery, FixedLoad, Genset, Grid, HeatLoad, PvArray, ShiftableLoad, Site
-
-#: Which column of which device kind feeds which energy-balance category, with its sign on the
-#: bus (+ supply, − demand). The categories are what the monthly balance plot stacks.
-FLOWS: dict[type, tuple[tuple[str, str, float], ...]] = {
-    PvArray: (("pv_kw", "PV", 1.0),),
-    Genset: (("power_kw", "genset", 1.0),),
-    Battery: (("discharge_kw", "battery discharge", 1.0), ("charge_kw", "battery charge", -1.0)),
-    Grid: (("import_kw", "grid import", 1.0), ("export_kw", "grid export", -1.0)),
-    FixedLoad: (("demand_kw", "loads", -1.0),),
-    ShiftableLoad: (("demand_kw", "loads", -1.0),),
-    HeatLoad: (("backup_kw", "heat/cold backup", -1.0),),
-}
-UNSERVED = ("unserved_kw", "unserved", 1.0)
+from optimizer.columns import in_category, site_columns
+from sites.schema import Site
 
 #: Meteorological seasons by month for the northern hemisphere; flipped in the south.
 SEASONS_NORTH: dict[str, tuple[int, ...]] = {
@@ -53,15 +41,15 @@ COLOURS = {
 
 
 def energy_flows(site: Site, table: pd.DataFrame) -> pd.DataFrame:
-    """Bus flows by category [kW], + supply and − demand; rows sum to zero when balanced."""
+    """Bus flows by label [kW], + supply and − demand; rows sum to zero when balanced.
+
+    Every column the site's devices declare with a bus sign, summed by its ``label`` (PV,
+    genset, battery discharge, grid import, loads, unserved ...) times that sign.
+    """
     flows: dict[str, pd.Series] = {}
-    for device in site.devices:
-        for quantity, label, sign in FLOWS.get(type(device), ()):
-            column = f"{device.name}.{quantity}"
-            if column in table:
-                flows[label] = flows.get(label, 0.0) + sign * table[column]
-    if UNSERVED[0] in table:
-        flows[UNSERVED[1]] = table[UNSERVED[0]]
+    for c in site_columns(site):
+        if c.column.sign != 0 and c.name in table:
+            flows[c.column.label] = flows.get(c.column.label, 0.0) + c.column.sign * table[c.name]
     return pd.DataFrame(flows, index=table.index)
 
 
@@ -137,10 +125,11 @@ def plot_monthly_balance(
 
 def heatmap_column(site: Site, table: pd.DataFrame) -> tuple[str, str]:
     """The series a year heat-map shows: grid import if the site has a grid, else unserved."""
-    grids = site.of_type(Grid)
-    if grids and f"{grids[0].name}.import_kw" in table:
-        return f"{grids[0].name}.import_kw", "grid import [kW]"
-    return UNSERVED[0], "unserved load [kW]"
+    imports = in_category(site, "import", table)
+    if imports:
+        return imports[0].name, "grid import [kW]"
+    unserved = in_category(site, "unserved")
+    return unserved[0].name, "unserved load [kW]"
 
 
 def plot_year_heatmap(site: Site, table: pd.DataFrame, path: str | Path, title: str = "") -> Path:
