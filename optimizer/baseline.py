@@ -70,7 +70,7 @@ class _ShiftableRule:
     def __init__(self, site: Site, load: ShiftableLoad, index: pd.DatetimeIndex, state: State):
         self.load = load
         self.labels = period_labels(site, load, index)
-        due = due_energy(site, load, index, state.served_kwh[load.name])
+        due = due_energy(site, load, index, state.value(load.name, "served_kwh"))
         # the share due inside the horizon, as the plan must serve at least (windows.due_energy)
         self.left = {k: d.low_kwh for k, d in due.items()}
         self.later = np.zeros(len(index), dtype=int)  # intervals of the period still to come

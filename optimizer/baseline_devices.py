@@ -112,7 +112,7 @@ class BatteryRule:
     ):
         self.spec, self.dt, self.out = spec, step_h, out
         c = spec.capacity_kwh
-        self.soc = state.battery_soc_kwh[spec.name]
+        self.soc = state.value(spec.name, "soc_kwh")
         self.keep = (1 - spec.self_discharge_pu_per_day) ** (step_h / 24)
         target = spec.end_soc_pu * c if spec.end_soc_pu is not None else self.soc
         # charging later is limited by the supply left over then, not only by the charger
@@ -181,7 +181,7 @@ class DigesterRule:
         self.spec, self.out = spec, out
         self.production = columns[f"{spec.name}.production_m3"]
         self.cooking = columns[f"{spec.name}.cooking_m3"]
-        self.level = state.holder_m3[spec.name]
+        self.level = state.value(spec.name, "gas_m3")
         net = self.production - self.cooking  # what interval t adds to the holder at most
         self.floor = reach_floor(self.level, spec.holder_min_m3, net, 1.0, len(net))
         self.spare_m3 = self.fuel_m3 = 0.0
@@ -218,7 +218,7 @@ class GensetRule:
         digester: DigesterRule | None,
     ):
         self.spec, self.dt, self.out, self.digester = spec, step_h, out, digester
-        self.last_kw = state.genset_kw[spec.name]
+        self.last_kw = state.value(spec.name, "power_kw")
         fuel = spec.fuel
         self.slope = fuel.m3_per_kwh if isinstance(fuel, BiogasFuel) else fuel.l_per_kwh
         self.no_load = (

@@ -18,6 +18,7 @@ from forecasting.digester import THREE_MEALS_PU, cooking_m3
 from optimizer.accounting import vented_kgco2e_per_m3
 from optimizer.devices.base import Array, Context, DeviceData, DeviceModel
 from optimizer.devices.digester_heating import DigesterHeating, leaked_share
+from optimizer.devices.statevars import StateVar
 from optimizer.devices.storage import (
     add_end_target,
     add_storage_balance,
@@ -27,6 +28,24 @@ from optimizer.devices.storage import (
 from sites.schema import Digester
 
 __all__ = ["THREE_MEALS_PU", "DigesterModel", "cooking_m3", "production_m3"]
+
+#: Largest temperature rise a state may give a digester [K]: a plausibility bound (no
+#: digester is heated 60 K above its unheated temperature), not a physical limit.
+MAX_RISE_K = 60.0
+
+#: State of a digester and its holder (docs/formulation.md, *The device contract: state*).
+STATE = (
+    StateVar(
+        "gas_m3", "m3", "biogas in the holder at the start of the horizon",
+        upper="holder_max_m3", default="holder_initial_m3", column="gas_m3",
+        usable=("holder_min_m3", "holder_max_m3"), legacy="holder_m3",
+    ),
+    StateVar(
+        "rise_k", "K", "temperature above the unheated temperature, from heat routed to the "
+        "digester before the horizon (temperature-aware digesters)",
+        upper=MAX_RISE_K, column="rise_k", legacy="digester_rise_k",
+    ),
+)
 
 #: Tie-break cost of surplus gas [currency/m³]; see docs/formulation.md, *Tie-break costs*.
 SURPLUS_GAS_TIEBREAK_PER_M3 = 1e-4
@@ -52,6 +71,7 @@ def production_m3(spec: Digester, index: pd.DatetimeIndex, step_h: float) -> Arr
 class DigesterModel(DeviceModel):
     spec: Digester
     cost_vars = ("vented_m3", "produced_m3")
+    state_vars = STATE
 
     def __init__(self, spec: Digester, site: Any):
         super().__init__(spec, site)
@@ -126,7 +146,7 @@ class DigesterModel(DeviceModel):
         if self.heating is not None:
             self.heating.set_data(blk, data)
         d = self.spec
-        level = data.state.holder_m3[self.name]
+        level = data.state.value(self.name, "gas_m3")
         blk.initial_level_m3.set_value(min(max(level, d.holder_min_m3), d.holder_max_m3))
 
     def emissions(self, x: Any, step_h: float) -> Any:
@@ -160,7 +180,7 @@ class DigesterModel(DeviceModel):
 
     def conflicts(self, data: DeviceData) -> list[str]:
         d = self.spec
-        level = data.state.holder_m3[self.name]
+        level = data.state.value(self.name, "gas_m3")
         made = np.cumsum(data.inputs["production_m3"])
         cooked = np.cumsum(data.inputs["cooking_m3"])
         short = level - d.holder_min_m3 + made - cooked

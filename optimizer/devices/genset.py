@@ -12,11 +12,21 @@ import numpy as np
 import pyomo.environ as pyo
 
 from optimizer.devices.base import Array, Context, DeviceData, DeviceModel
+from optimizer.devices.statevars import StateVar
 from sites.schema import BiogasFuel, Genset
+
+#: State of a genset (docs/formulation.md, *The device contract: state*).
+STATE = (
+    StateVar(
+        "power_kw", "kW", "output just before the horizon (for ramp limits)",
+        upper="rated_kw", column="power_kw", legacy="genset_kw",
+    ),
+)
 
 
 class GensetModel(DeviceModel):
     spec: Genset
+    state_vars = STATE
 
     @property
     def biogas(self) -> bool:
@@ -96,7 +106,7 @@ class GensetModel(DeviceModel):
 
     def set_data(self, blk: Any, data: DeviceData) -> None:
         if hasattr(blk, "initial_power_kw"):
-            blk.initial_power_kw.set_value(data.state.genset_kw[self.name])
+            blk.initial_power_kw.set_value(data.state.value(self.name, "power_kw"))
 
     def bus_kw(self, blk: Any, t: int) -> Any:
         return blk.power_kw[t]

@@ -13,12 +13,23 @@ import pyomo.environ as pyo
 
 from optimizer.devices.base import Array, Context, DeviceData
 from optimizer.devices.shedding import LoadModel
+from optimizer.devices.statevars import StateVar
 from optimizer.windows import OUTSIDE, due_energy, period_labels
 from sites.schema import ShiftableLoad, window_hours
+
+#: State of a shiftable load (docs/formulation.md, *The device contract: state*).
+STATE = (
+    StateVar(
+        "served_kwh", "kWh", "energy already received in the current period (that of the "
+        "window that opened last at or before the horizon's start)",
+        upper="energy_kwh", column="demand_kw", legacy="served_kwh",
+    ),
+)
 
 
 class ShiftableLoadModel(LoadModel):
     spec: ShiftableLoad
+    state_vars = STATE
 
     def __init__(self, spec: ShiftableLoad, site: Any):
         super().__init__(spec, site)
@@ -44,7 +55,7 @@ class ShiftableLoadModel(LoadModel):
 
     def due_bounds(self, data: DeviceData) -> list[tuple[float, float]]:
         """Lower and upper bound of the energy due in each touched period [kWh]."""
-        served = data.state.served_kwh[self.name]
+        served = data.state.value(self.name, "served_kwh")
         key = (data.index[0], len(data.index), served)
         if self._due is None or self._due[0] != key:
             due = due_energy(self.site, self.spec, data.index, served)
@@ -113,3 +124,19 @@ class ShiftableLoadModel(LoadModel):
             share = float((labels == period).sum()) * ctx.step_h / whole_h
             blk.due_low_kwh[k].set_value(s.energy_kwh * share)
             blk.due_high_kwh[k].set_value(s.energy_kwh * share)
+
+    # --- state --------------------------------------------------------------------------
+    def carried(self, var: StateVar, table: pd.DataFrame, at: pd.Timestamp) -> float | None:
+        """Energy received before ``at`` in the period still current at ``at`` [kWh]: the sum
+        of ``<load>.demand_kw`` × Δt over the rows of ``table`` in a period that the day from
+        ``at`` also touches (at most one: the current one), within [0, ``energy_kwh``]."""
+        column = f"{self.name}.{var.column}"
+        if column not in table.columns:
+            return None
+        s = self.spec
+        ahead = pd.date_range(at, at + pd.Timedelta(days=1), freq=self.site.step, inclusive="both")
+        owed = set(period_labels(self.site, s, ahead).tolist()) - {OUTSIDE}
+        recent = table.loc[table.index < at].iloc[-int(s.period_days * 24 / self.site.step_h):]
+        mask = np.isin(period_labels(self.site, s, pd.DatetimeIndex(recent.index)), list(owed))
+        served = float(recent[column].to_numpy()[mask].sum() * self.site.step_h)
+        return min(max(served, 0.0), s.energy_kwh)
