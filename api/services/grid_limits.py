@@ -1,7 +1,7 @@
 """Limits from the grid operator: validated, stored as received, and planned with.
 
 A posted limit re-plans what it touches: the rest of today (from the interval containing
-now, from the current plan's levels there) and each later day that already has a current
+now, from the state the current plan expects there) and each later day that already has a current
 plan. Every later plan and fallback of those periods applies it too (the planner asks
 :meth:`LimitBook.for_index`). A failed re-plan leaves the limit stored and says why.
 """
