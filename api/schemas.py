@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, create_model, model_validator
 
@@ -52,14 +52,23 @@ class WeatherIn(In):
         return self
 
 
-#: State quantities of one device, one optional field per quantity the kinds declare
-#: (``optimizer.devices.statevars``).
-DeviceStateIn = create_model(  # type: ignore[call-overload]
-    "DeviceStateIn", __base__=In, __doc__="State quantities of one device; which ones a device "
-    "has depends on its kind (docs/formulation.md, *The device contract: state*).",
-    **{q: (Finite | None, Field(default=None, le=1e9, description=f"{var.description} "
-                                f"[{var.unit}]")) for q, var in declared_rows().items()},
-)
+def _device_state_model() -> type[In]:
+    """State quantities of one device: one optional field per quantity the kinds declare
+    (``optimizer.devices.statevars``)."""
+    fields: dict[str, Any] = {
+        q: (Finite | None, Field(default=None, le=1e9, description=f"{var.description} "
+                                 f"[{var.unit}]")) for q, var in declared_rows().items()}
+    return create_model(
+        "DeviceStateIn", __base__=In, __doc__="State quantities of one device; which ones a "
+        "device has depends on its kind (docs/formulation.md, *The device contract: state*).",
+        **fields,
+    )
+
+
+if TYPE_CHECKING:  # the generated bodies, as type checkers see them
+    DeviceStateIn = In
+else:
+    DeviceStateIn = _device_state_model()
 
 
 def _state_fields(optional: bool) -> dict[str, Any]:
@@ -84,10 +93,13 @@ def _state_fields(optional: bool) -> dict[str, Any]:
     return fields
 
 
-StateIn = create_model(  # type: ignore[call-overload]
-    "StateIn", __base__=In, __doc__="Measured or assumed state at the start of the horizon; "
-    "missing entries: site defaults.", **_state_fields(optional=False),
-)
+if TYPE_CHECKING:
+    StateIn = In
+else:
+    StateIn = create_model(
+        "StateIn", __base__=In, __doc__="Measured or assumed state at the start of the "
+        "horizon; missing entries: site defaults.", **_state_fields(optional=False),
+    )
 
 
 class PlanRequest(In):
@@ -172,11 +184,14 @@ class _Measured(In):
     replan: bool = False
 
 
-TelemetryIn = create_model(  # type: ignore[call-overload]
-    "TelemetryIn", __base__=_Measured, __doc__="Measurements of one moment on site; levels are "
-    "those at ``at``; state quantities not measured: site defaults (energy served: what the "
-    "current plan served so far).", **_state_fields(optional=True),
-)
+if TYPE_CHECKING:
+    TelemetryIn = _Measured
+else:
+    TelemetryIn = create_model(
+        "TelemetryIn", __base__=_Measured, __doc__="Measurements of one moment on site; levels "
+        "are those at ``at``; state quantities not measured: site defaults (energy served: "
+        "what the current plan served so far).", **_state_fields(optional=True),
+    )
 
 
 class TelemetryOut(BaseModel):

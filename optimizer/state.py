@@ -118,15 +118,15 @@ class State(BaseModel):
                            f"{site.name!r} (known: {known})")
                 continue
             for quantity, value in given.items():
-                var = rows[device].get(quantity)
-                if var is None:
+                row = rows[device].get(quantity)
+                if row is None:
                     out.append(f"{prefix}.{device}.{quantity}: {device!r} has no state "
                                f"quantity {quantity!r} (it has: {', '.join(rows[device])})")
                     continue
-                low, top = float(var.lower), float(var.upper)  # type: ignore[arg-type]
+                low, top = float(row.lower), float(row.upper)  # type: ignore[arg-type]
                 if not low <= value <= top * (1 + BOUND_SLACK_PU):
                     out.append(f"{prefix}.{device}.{quantity}: must lie in [{low:g}, {top:g}] "
-                               f"{var.unit}, got {value:g}")
+                               f"{row.unit}, got {value:g}")
         return out
 
     def resolved(self, site: Site) -> State:
