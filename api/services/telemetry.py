@@ -86,7 +86,9 @@ def merged(*layers: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
 
 
 def served_so_far(site: Site, plan: CompactPlan | None, at: datetime) -> dict[str, float]:
-    """Energy each daily shiftable load got from the plan before ``at`` [kWh]."""
+    """Energy each daily shiftable load got from the plan before ``at`` [kWh]: its demand,
+    ``served_kw`` + ``shed_kw`` (the plan's ``demand_kw``, which carries ``served_kwh``; a
+    dispatch holds the setpoints only)."""
     if plan is None:
         return {}
     i = plan.position(int(at.timestamp()))
@@ -94,8 +96,9 @@ def served_so_far(site: Site, plan: CompactPlan | None, at: datetime) -> dict[st
         return {}
     step_h = plan.step_s / 3600
     return {
-        load.name: sum(row.get(load.name, {}).get("power_kw", 0.0) for row in
-                       plan.setpoints[:i]) * step_h
+        load.name: min(sum(row.get(load.name, {}).get("served_kw", 0.0)
+                           + row.get(load.name, {}).get("shed_kw", 0.0)
+                           for row in plan.setpoints[:i]) * step_h, load.energy_kwh)
         for load in site.of_type(ShiftableLoad) if load.period_days == 1
     }
 

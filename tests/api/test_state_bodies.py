@@ -4,6 +4,9 @@ from the quantities the device modules declare."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
+
+import pytest
 
 from optimizer.state import declared_rows
 from tests.api.conftest import SITE, Api
@@ -89,3 +92,24 @@ def test_bad_telemetry_state_is_422_and_names_it(api: Api) -> None:
     errors = r.json()["errors"]
     assert "telemetry.pig-digester.gas_m3: must lie in [0, 60] m3, got 61" in errors
     assert any(e.startswith("telemetry.no-digester: no device with state") for e in errors)
+
+
+def test_a_replan_owes_a_daily_load_only_what_the_plan_has_not_served_yet(api: Api) -> None:
+    api.put_site()
+    day = api.plan({"date": "2026-07-01"})
+    doc = json.loads(api.client.get(f"/v1/plans/{day['plan_id']}", headers=api.auth()).text)
+    step_h = 0.25
+    ten = datetime.fromisoformat("2026-07-01T10:00:00+08:00")
+    before = sum(r["irrigation-pump.demand_kw"] for r in doc["records"]
+                 if datetime.fromisoformat(r["start"]) < ten) * step_h
+    r = api.client.post(
+        f"/v1/sites/{SITE}/telemetry",
+        json={"at": "2026-07-01T10:00:00+08:00", "replan": True,
+              "values": {"village-battery": {"soc_kwh": 100.0}}},
+        headers=api.auth("controller"),
+    )
+    assert r.status_code == 201 and r.json()["replanned"], r.text
+    rest = json.loads(api.client.get(f"/v1/plans/{r.json()['plan']['plan_id']}",
+                                     headers=api.auth()).text)
+    after = sum(r["irrigation-pump.demand_kw"] for r in rest["records"]) * step_h
+    assert before + after == pytest.approx(60.0, abs=1e-6)  # energy_kwh, served once
