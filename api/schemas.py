@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, create_model, model_validator
+
+from optimizer.state import declared_rows
 
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 NonNegFinite = Annotated[float, Field(ge=0, allow_inf_nan=False, le=1e9)]
@@ -50,13 +52,54 @@ class WeatherIn(In):
         return self
 
 
-class StateIn(In):
-    """Measured or assumed state at the start of the horizon; missing entries: site defaults."""
+def _device_state_model() -> type[In]:
+    """State quantities of one device: one optional field per quantity the kinds declare
+    (``optimizer.devices.statevars``)."""
+    fields: dict[str, Any] = {
+        q: (Finite | None, Field(default=None, le=1e9, description=f"{var.description} "
+                                 f"[{var.unit}]")) for q, var in declared_rows().items()}
+    return create_model(
+        "DeviceStateIn", __base__=In, __doc__="State quantities of one device; which ones a "
+        "device has depends on its kind (docs/formulation.md, *The device contract: state*).",
+        **fields,
+    )
 
-    battery_soc_kwh: dict[DeviceName, NonNegFinite] = Field(default_factory=dict, max_length=256)
-    holder_m3: dict[DeviceName, NonNegFinite] = Field(default_factory=dict, max_length=256)
-    served_kwh: dict[DeviceName, NonNegFinite] = Field(default_factory=dict, max_length=256)
-    genset_kw: dict[DeviceName, NonNegFinite] = Field(default_factory=dict, max_length=256)
+
+if TYPE_CHECKING:  # the generated bodies, as type checkers see them
+    DeviceStateIn = In
+else:
+    DeviceStateIn = _device_state_model()
+
+
+def _state_fields(optional: bool) -> dict[str, Any]:
+    """The state fields of a body, made from the quantities the device kinds declare:
+    ``values`` per device, and each quantity's former per-kind field
+    (``battery_soc_kwh: {device: value}``). ``optional``: a former field left out is None
+    rather than empty."""
+    fields: dict[str, Any] = {"values": (dict[DeviceName, DeviceStateIn], Field(
+        default_factory=dict, max_length=256,
+        description="per device: its state quantities, e.g. {\"village-battery\": "
+        "{\"soc_kwh\": 120.0}}"))}
+    for q, var in declared_rows().items():
+        if var.legacy is None:
+            continue
+        text = f"{{device: {q}}}: {var.description} [{var.unit}] (the same as values)"
+        if optional:
+            fields[var.legacy] = (dict[DeviceName, NonNegFinite] | None, Field(
+                default=None, max_length=256, description=text))
+        else:
+            fields[var.legacy] = (dict[DeviceName, NonNegFinite], Field(
+                default_factory=dict, max_length=256, description=text))
+    return fields
+
+
+if TYPE_CHECKING:
+    StateIn = In
+else:
+    StateIn = create_model(
+        "StateIn", __base__=In, __doc__="Measured or assumed state at the start of the "
+        "horizon; missing entries: site defaults.", **_state_fields(optional=False),
+    )
 
 
 class PlanRequest(In):
@@ -124,16 +167,12 @@ class SiteDetail(SiteOut):
     site: dict[str, Any]
 
 
-class TelemetryIn(In):
-    """Measurements of one moment on site; levels are those at ``at``."""
+class _Measured(In):
+    """Measurements of one moment on site besides the state; levels are those at ``at``."""
 
     at: AwareDatetime
-    battery_soc_kwh: dict[DeviceName, NonNegFinite] = Field(default_factory=dict, max_length=256)
-    holder_m3: dict[DeviceName, NonNegFinite] = Field(default_factory=dict, max_length=256)
     pv_kw: dict[DeviceName, NonNegFinite] = Field(default_factory=dict, max_length=256)
     load_kw: dict[DeviceName, NonNegFinite] = Field(default_factory=dict, max_length=256)
-    genset_kw: dict[DeviceName, NonNegFinite] = Field(default_factory=dict, max_length=256)
-    served_kwh: dict[DeviceName, NonNegFinite] | None = Field(default=None, max_length=256)
     curtailed: list[DeviceName] = Field(
         default_factory=list, max_length=256,
         description="PV arrays held below their potential at `at` (left out of the forecast fit)",
@@ -143,6 +182,16 @@ class TelemetryIn(In):
         description="PV arrays whose inverter was off at `at` (left out of the forecast fit)",
     )
     replan: bool = False
+
+
+if TYPE_CHECKING:
+    TelemetryIn = _Measured
+else:
+    TelemetryIn = create_model(
+        "TelemetryIn", __base__=_Measured, __doc__="Measurements of one moment on site; levels "
+        "are those at ``at``; state quantities not measured: site defaults (energy served: "
+        "what the current plan served so far).", **_state_fields(optional=True),
+    )
 
 
 class TelemetryOut(BaseModel):

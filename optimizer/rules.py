@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from optimizer.state import State
+from optimizer.devices.statevars import StateView
 from sites.schema import Site
 
 Array = np.ndarray
@@ -133,7 +133,7 @@ class RuleContext:
     site: Site
     index: pd.DatetimeIndex
     columns: dict[str, Array]  #: input columns (``<device>.<quantity>``) as float arrays
-    state: State  #: resolved initial state
+    state: StateView  #: resolved initial state (``optimizer.state.State``)
     out: Table  #: decision columns being filled
     #: every rule by device name, so a rule can reach the one it draws from (a genset its
     #: digester); filled before the first interval

@@ -29,11 +29,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from api.services.compact import CompactPlan, load_compact
 from api.services.errors import Invalid, ServiceError, Unavailable
-from api.services.planning import Planner, make_state
+from api.services.planning import Planner, make_state, state_data
 from api.services.sites import SiteBook
 from api.services.snapshot import CacheMiss, DispatchAnswer, SiteSnapshot, conditional
 from api.settings import Settings
 from api.store import CurrentPlan, PlanRow, SiteVersion, Store, TelemetryRow
+from optimizer.state import State, site_rows
 from sites.schema import Site
 from sites.timeindex import day_index
 
@@ -262,11 +263,13 @@ class Dispatcher:
             )
         if body is None:
             return None
-        data = json.loads(body)
-        levels = {k: data.get(k) or {} for k in ("battery_soc_kwh", "holder_m3")}
         try:
-            return make_state(site, levels)
-        except ValueError:
+            measured = State.model_validate(state_data(json.loads(body)))
+            levels = {(m.name, v.quantity) for m, v in site_rows(site) if v.usable is not None}
+            return make_state(site, State(values={
+                device: {q: x for q, x in values.items() if (device, q) in levels}
+                for device, values in measured.values.items()}))
+        except (ValueError, Invalid):
             return None  # the site changed since; its defaults apply
 
     # --- writing ------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Limits from the grid operator: validated, stored as received, and planned with.
 
 A posted limit re-plans what it touches: the rest of today (from the interval containing
-now, from the current plan's levels there) and each later day that already has a current
+now, from the state the current plan expects there) and each later day that already has a current
 plan. Every later plan and fallback of those periods applies it too (the planner asks
 :meth:`LimitBook.for_index`). A failed re-plan leaves the limit stored and says why.
 """
@@ -21,9 +21,10 @@ from api.services.errors import Invalid, SolveFailed
 from api.services.limit_inputs import InputLimits, Limit, input_limits, limit_errors
 from api.services.planning import Planner, local_day, make_state
 from api.services.sites import SiteBook
-from api.services.telemetry import served_so_far
+from api.services.telemetry import merged, plan_frame, served_so_far
 from api.store import GridLimitRow, Store
-from sites.schema import Battery, Digester, Site
+from optimizer.state import State
+from sites.schema import Site
 
 #: How far ahead a limit may start [days].
 LIMIT_WINDOW_DAYS = 31
@@ -31,10 +32,6 @@ LIMIT_WINDOW_DAYS = 31
 LIMIT_END_DAYS = 3660
 #: Later days re-planned when a limit arrives: those with a plan, up to this far ahead [days].
 REPLAN_AHEAD_DAYS = 7
-#: The storage levels a re-plan starts from: state field -> (device class, plan quantity).
-_LEVELS = {"battery_soc_kwh": (Battery, "soc_kwh"), "holder_m3": (Digester, "gas_m3")}
-
-
 def limit_of(row: GridLimitRow) -> Limit:
     return Limit(row.id, row.kind, row.start, row.end, row.cap_kw, row.device, row.source,
                  row.reference)
@@ -46,15 +43,17 @@ def limit_out(row: GridLimitRow) -> dict[str, Any]:
             "reference": row.reference, "via": row.via, "received_at": row.received_at}
 
 
-def planned_levels(site: Site, plan: CompactPlan | None, at: datetime
-                   ) -> dict[str, dict[str, float]]:
-    """Storage levels the plan expects at ``at`` (the end of the interval before it)."""
+def planned_state(site: Site, plan: CompactPlan | None, at: datetime) -> State:
+    """The state the plan expects at the start of the interval containing ``at``: each
+    declared quantity from its carrying column (``State.from_plan``), and the energy served
+    so far (``served_so_far``)."""
     i = None if plan is None else plan.position(int(at.timestamp()))
-    if plan is None or not i:
-        return {}
-    row = plan.setpoints[i - 1]
-    return {field: {d.name: row[d.name][q] for d in site.of_type(kind)
-                    if q in row.get(d.name, {})} for field, (kind, q) in _LEVELS.items()}
+    if plan is None or i is None:
+        return State.from_site(site)
+    start = pd.Timestamp(plan.starts[i], unit="s", tz="UTC")
+    carried = State.from_plan(site, plan_frame(plan), start)
+    served = {name: {"served_kwh": kwh} for name, kwh in served_so_far(site, plan, at).items()}
+    return State(values=merged(carried.values, served))
 
 
 class LimitBook:
@@ -131,8 +130,7 @@ class LimitDesk:
             day = first + timedelta(days=offset)
             plan = self._dispatcher.current_plan(site.name, day)
             if day == today:
-                levels = planned_levels(site, plan, now)
-                state = make_state(site, {**levels, "served_kwh": served_so_far(site, plan, now)})
+                state = make_state(site, planned_state(site, plan, now))
                 plans.append(self._planner.replan_rest_of_day(site, sv, now, state, now))
             elif plan is not None:  # a later day that already has a plan
                 plans.append(self._planner.request(site.name, PlanRequest(date=day), now,

@@ -26,7 +26,8 @@ from api.services.sites import SiteBook
 from api.settings import Settings
 from api.store import CurrentPlan, PlanRow, SiteVersion, Store
 from forecasting.learn import WINDOW_DAYS
-from sites.schema import Battery, Digester, Genset, ShiftableLoad, Site
+from optimizer.state import State, legacy_names
+from sites.schema import Site
 from sites.timeindex import day_index, horizon_index
 
 #: How far from today a plan may start [days].
@@ -37,49 +38,34 @@ ACCEPTED_STATUSES = frozenset({"optimal", "time_limit"})
 #: The parts of a plan request that re-plans and scheduled plans inherit (the manager's goal).
 GOAL_FIELDS = ("mode", "emission_budget_kgco2", "carbon_guard")
 
-#: Which devices each state entry may name, and the level it must not exceed.
-_STATE_DEVICES: dict[str, tuple[type, Callable[[Any], float] | None]] = {
-    "battery_soc_kwh": (Battery, lambda d: d.capacity_kwh),
-    "holder_m3": (Digester, lambda d: d.holder_max_m3),
-    "served_kwh": (ShiftableLoad, lambda d: d.energy_kwh),
-    "genset_kw": (Genset, lambda d: d.rated_kw),
-}
-
-
 def local_day(site: Site, moment: datetime) -> date:
     return moment.astimezone(site.tz).date()
 
 
-def state_errors(site: Site, state: dict[str, dict[str, float]], prefix: str) -> list[str]:
-    """Each state entry must name a device of the right kind and stay within its size."""
-    errors = []
-    for field, entries in state.items():
-        kind, limit = _STATE_DEVICES[field]
-        names = {d.name: d for d in site.of_type(kind)}
-        for name, value in entries.items():
-            device = names.get(name)
-            if device is None:
-                known = ", ".join(sorted(names)) or "none"
-                errors.append(f"{prefix}.{field}.{name}: no {kind.__name__} named {name!r} "
-                              f"in site {site.name!r} (known: {known})")
-            elif limit is not None and value > limit(device) * (1 + 1e-9):
-                errors.append(
-                    f"{prefix}.{field}.{name}: must be ≤ {limit(device):g}, got {value:g}"
-                )
-    return errors
+def state_data(body: Any) -> dict[str, Any]:
+    """The state part of a request or telemetry body (a model or its stored JSON): ``values``
+    and the former per-kind fields that were given, as ``optimizer.state.State`` takes them."""
+    data = body.model_dump(exclude_none=True) if hasattr(body, "model_dump") else dict(body)
+    names = {"values", *legacy_names()}
+    return {k: v for k, v in data.items() if k in names and v is not None}
 
 
-def make_state(site: Site, state: StateIn | dict[str, dict[str, float]] | None) -> Any:
+def checked_state(site: Site, data: dict[str, Any], prefix: str) -> tuple[State, list[str]]:
+    """An unresolved ``State`` from body data, and what in it does not fit ``site``."""
+    state = State.model_validate(data)
+    return state, state.errors(site, prefix)
+
+
+def make_state(site: Site, state: StateIn | dict[str, Any] | State | None) -> State | None:
     """An ``optimizer.state.State`` from request data, checked against the site."""
     if state is None:
         return None
-    from optimizer.state import State
-
-    data = state.model_dump() if isinstance(state, StateIn) else state
-    errors = state_errors(site, data, "state")
+    if not isinstance(state, State):
+        state = State.model_validate(state_data(state))
+    errors = state.errors(site, "state")
     if errors:
         raise Invalid("the state does not fit the site", errors)
-    return State(**data)
+    return state
 
 
 def weather_frame(weather: WeatherIn | None) -> pd.DataFrame | None:

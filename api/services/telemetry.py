@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+import pandas as pd
 from sqlalchemy import select
 from sqlalchemy import text as text_sql
 from sqlalchemy.orm import Session
@@ -16,10 +17,11 @@ from api.services.compact import CompactPlan
 from api.services.dispatch import Dispatcher
 from api.services.errors import Invalid, Limited, SolveFailed
 from api.services.limits import Limits
-from api.services.planning import Planner, local_day, make_state, state_errors
+from api.services.planning import Planner, checked_state, local_day, make_state, state_data
 from api.settings import Settings
 from api.store import Store, TelemetryRow
-from sites.schema import Battery, Digester, FixedLoad, PvArray, ShiftableLoad, Site
+from optimizer.state import State, site_rows
+from sites.schema import FixedLoad, PvArray, ShiftableLoad, Site
 
 #: How far from now a measurement may be stamped [days].
 TELEMETRY_WINDOW_DAYS = 7
@@ -38,12 +40,14 @@ def _measured_errors(site: Site, body: TelemetryIn) -> list[str]:
     return errors
 
 
-def deviation_pu(site: Site, plan: CompactPlan | None, at: datetime, body: TelemetryIn
+def deviation_pu(site: Site, plan: CompactPlan | None, at: datetime, measured: State
                  ) -> float | None:
-    """Largest |measured − planned| storage level at ``at``, as a share of the usable range.
+    """Largest |measured − planned| level at ``at``, as a share of the level's usable range.
 
-    The planned level at ``at`` is the stored level at the end of the previous interval.
-    None when no current plan covers ``at`` or it starts there.
+    The levels compared are the state quantities declared with a ``usable`` range, against
+    the plan column that carries them (``optimizer.devices.statevars``); the planned level at
+    ``at`` is the one at the end of the previous interval. None when no current plan covers
+    ``at`` or it starts there.
     """
     if plan is None:
         return None
@@ -51,23 +55,40 @@ def deviation_pu(site: Site, plan: CompactPlan | None, at: datetime, body: Telem
     if i is None or i == 0:
         return None
     worst = None
-    checks: list[tuple[dict[str, float], type, str, Any]] = [
-        (body.battery_soc_kwh, Battery, "soc_kwh",
-         lambda d: (d.soc_max_pu - d.soc_min_pu) * d.capacity_kwh),
-        (body.holder_m3, Digester, "gas_m3", lambda d: d.holder_max_m3 - d.holder_min_m3),
-    ]
-    for measured, kind, quantity, span in checks:
-        for name, value in measured.items():
-            device = site.device(name)
-            planned = plan.setpoints[i - 1].get(name, {}).get(quantity)
-            if isinstance(device, kind) and planned is not None:
-                gap = abs(value - planned) / span(device)
-                worst = gap if worst is None else max(worst, gap)
+    for model, var in site_rows(site):
+        value = measured.get(model.name, var.quantity)
+        if value is None or var.usable is None or var.column is None:
+            continue
+        planned = plan.setpoints[i - 1].get(model.name, {}).get(var.column)
+        low, top = var.usable
+        if planned is not None and top > low:  # type: ignore[operator]
+            gap = abs(value - planned) / (top - low)  # type: ignore[operator]
+            worst = gap if worst is None else max(worst, gap)
     return worst
 
 
+def plan_frame(plan: CompactPlan) -> pd.DataFrame:
+    """A plan's setpoints as a plan table: ``<device>.<quantity>`` columns, UTC interval
+    starts."""
+    index = pd.DatetimeIndex(pd.to_datetime(list(plan.starts), unit="s", utc=True))
+    rows = [{f"{device}.{q}": v for device, values in row.items() for q, v in values.items()}
+            for row in plan.setpoints]
+    return pd.DataFrame(rows, index=index)
+
+
+def merged(*layers: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    """Per-device state values, a later layer's quantity replacing an earlier one's."""
+    out: dict[str, dict[str, float]] = {}
+    for layer in layers:
+        for device, values in layer.items():
+            out.setdefault(device, {}).update(values)
+    return out
+
+
 def served_so_far(site: Site, plan: CompactPlan | None, at: datetime) -> dict[str, float]:
-    """Energy each daily shiftable load got from the plan before ``at`` [kWh]."""
+    """Energy each daily shiftable load got from the plan before ``at`` [kWh]: its demand,
+    ``served_kw`` + ``shed_kw`` (the plan's ``demand_kw``, which carries ``served_kwh``; a
+    dispatch holds the setpoints only)."""
     if plan is None:
         return {}
     i = plan.position(int(at.timestamp()))
@@ -75,8 +96,9 @@ def served_so_far(site: Site, plan: CompactPlan | None, at: datetime) -> dict[st
         return {}
     step_h = plan.step_s / 3600
     return {
-        load.name: sum(row.get(load.name, {}).get("power_kw", 0.0) for row in
-                       plan.setpoints[:i]) * step_h
+        load.name: min(sum(row.get(load.name, {}).get("served_kw", 0.0)
+                           + row.get(load.name, {}).get("shed_kw", 0.0)
+                           for row in plan.setpoints[:i]) * step_h, load.energy_kwh)
         for load in site.of_type(ShiftableLoad) if load.period_days == 1
     }
 
@@ -117,10 +139,8 @@ class TelemetryDesk:
                ) -> dict[str, Any]:
         site, sv = self._dispatcher.site(name)
         errors = _measured_errors(site, body)
-        levels = {k: getattr(body, k) for k in ("battery_soc_kwh", "holder_m3", "genset_kw")}
-        errors += state_errors(site, levels, "telemetry")
-        if body.served_kwh is not None:
-            errors += state_errors(site, {"served_kwh": body.served_kwh}, "telemetry")
+        measured, state_errors = checked_state(site, state_data(body), "telemetry")
+        errors += state_errors
         if not -timedelta(days=TELEMETRY_WINDOW_DAYS) <= body.at - now <= CLOCK_SKEW:
             errors.append(f"at: must lie between {TELEMETRY_WINDOW_DAYS} days ago and "
                           f"{CLOCK_SKEW.seconds // 60} minutes from now, got {body.at.isoformat()}")
@@ -137,7 +157,7 @@ class TelemetryDesk:
                     "replanned": row.replan_plan_id is not None, "duplicate": True,
                     "replan_plan_id": row.replan_plan_id}
         plan = self._dispatcher.current_plan(name, local_day(site, body.at))
-        deviation = deviation_pu(site, plan, body.at, body)
+        deviation = deviation_pu(site, plan, body.at, measured)
         out: dict[str, Any] = {"telemetry_id": row.id, "site": name, "at": body.at,
                                "deviation_pu": deviation, "replanned": False}
         too_far = deviation is not None and deviation > self._settings.replan_deviation_pu
@@ -147,9 +167,9 @@ class TelemetryDesk:
             self._limits.replan(key_id, name)
         except Limited as exc:
             return {**out, "replan_error": exc.message}
-        served = body.served_kwh if body.served_kwh is not None else served_so_far(
-            site, plan, body.at)
-        state = make_state(site, {**levels, "served_kwh": served})
+        served = {name: {"served_kwh": kwh} for name, kwh in
+                  served_so_far(site, plan, body.at).items()}
+        state = make_state(site, State(values=merged(served, measured.values)))
         try:
             summary = self._planner.replan_rest_of_day(site, sv, body.at, state, now)
         except SolveFailed as exc:

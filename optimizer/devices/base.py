@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from optimizer.columns import Column, PlanColumns
+from optimizer.devices.statevars import StateVar, StateView
 from optimizer.rules import DeviceRule, RuleContext
-from optimizer.state import State
 from sites.schema import Site
 
 Array = np.ndarray
@@ -69,7 +69,7 @@ class DeviceData:
 
     index: pd.DatetimeIndex
     inputs: Mapping[str, Array]  #: quantity (e.g. ``available_kw``) -> values over the horizon
-    state: State
+    state: StateView  #: ``optimizer.state.State``, resolved against the site
     step_h: float
 
 
@@ -253,6 +253,25 @@ class DeviceModel:
     def resized(self, units: float) -> Any:
         """This device's spec at a capacity of ``units`` [capacity_unit]."""
         raise NotImplementedError(f"{self.name} has no capacity to size")
+
+    # --- state (optimizer/devices/statevars.py; docs/formulation.md, *The device contract:
+    # state*) ---------------------------------------------------------------------------
+    #: the kind's state quantities, declared as ``STATE`` in its module
+    state_vars: tuple[StateVar, ...] = ()
+
+    def state_table(self) -> tuple[StateVar, ...]:
+        """This device's state rows, bounds and defaults as numbers from its spec."""
+        return tuple(var.resolved(self.spec) for var in self.state_vars)
+
+    def carried(self, var: StateVar, table: pd.DataFrame, at: pd.Timestamp) -> float | None:
+        """The value of ``var`` at ``at`` after the operation ``table`` (rows before ``at``):
+        the column ``<device>.<var.column>`` in its last row [var.unit]. None: not carried
+        (no column declared, or the table lacks it); the default applies."""
+        column = f"{self.name}.{var.column}"
+        if var.column is None or column not in table.columns:
+            return None
+        before = table.loc[table.index < at, column]
+        return None if before.empty else float(before.iloc[-1])
 
     # --- columns ----------------------------------------------------------------------
     #: the kind's plan-table columns, the device module's table (``optimizer.columns``)

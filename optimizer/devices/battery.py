@@ -12,6 +12,7 @@ import pyomo.environ as pyo
 
 from optimizer.columns import Column
 from optimizer.devices.base import Array, Context, DeviceData, DeviceModel
+from optimizer.devices.statevars import StateVar
 from optimizer.devices.storage import (
     add_end_target,
     add_storage_balance,
@@ -21,6 +22,17 @@ from optimizer.devices.storage import (
 from optimizer.physics import battery_flow_kwh_per_kw, retention_pu, stored_level
 from optimizer.rules import CHARGE, STORED, DeviceRule, RuleContext, Source, reach_floor
 from sites.schema import Battery
+
+#: State of a battery (docs/formulation.md, *The device contract: state*).
+STATE = (
+    StateVar(
+        "soc_kwh", "kWh", "energy stored at the start of the horizon",
+        upper="capacity_kwh", default=lambda b: b.initial_soc_pu * b.capacity_kwh,
+        column="soc_kwh",
+        usable=(lambda b: b.soc_min_pu * b.capacity_kwh, lambda b: b.soc_max_pu * b.capacity_kwh),
+        legacy="battery_soc_kwh",
+    ),
+)
 
 #: Plan-table columns of a battery (docs/formulation.md, *The device contract: columns*).
 COLUMNS = (
@@ -37,6 +49,7 @@ class BatteryModel(DeviceModel):
     spec: Battery
     COLUMNS = COLUMNS
     cost_vars = ("charge_kw", "discharge_kw")
+    state_vars = STATE
 
     @property
     def retention_pu(self) -> float:
@@ -77,7 +90,7 @@ class BatteryModel(DeviceModel):
 
     def set_data(self, blk: Any, data: DeviceData) -> None:
         b = self.spec
-        initial = data.state.battery_soc_kwh[self.name]
+        initial = data.state.value(self.name, "soc_kwh")
         blk.initial_soc_kwh.set_value(initial)
         # kept inside the SoC window, so the last level's bounds stay ordered
         low, high = b.soc_min_pu * b.capacity_kwh, b.soc_max_pu * b.capacity_kwh
@@ -107,7 +120,7 @@ class BatteryModel(DeviceModel):
 
     def conflicts(self, data: DeviceData) -> list[str]:
         b = self.spec
-        initial = data.state.battery_soc_kwh[self.name]
+        initial = data.state.value(self.name, "soc_kwh")
         low, high = b.soc_min_pu * b.capacity_kwh, b.soc_max_pu * b.capacity_kwh
         out = []
         horizon_h = len(data.index) * data.step_h
@@ -119,7 +132,7 @@ class BatteryModel(DeviceModel):
         if b.end_target == "hard" and target > reachable + 1e-6:
             out.append(
                 f"{self.name}: end-of-horizon SoC {target:g} kWh (end_soc_pu or the initial "
-                f"battery_soc_kwh {initial:g}) cannot be reached: at most {reachable:g} kWh with "
+                f"soc_kwh {initial:g}) cannot be reached: at most {reachable:g} kWh with "
                 f"max_charge_kw {b.max_charge_kw:g}, charge_efficiency_pu "
                 f"{b.charge_efficiency_pu:g}, self_discharge_pu_per_day "
                 f"{b.self_discharge_pu_per_day:g} and soc_max_pu {b.soc_max_pu:g} over "
@@ -130,7 +143,7 @@ class BatteryModel(DeviceModel):
         )
         if first_low < low - 1e-6:
             out.append(
-                f"{self.name}: initial battery_soc_kwh {initial:g} is below soc_min_pu × "
+                f"{self.name}: initial soc_kwh {initial:g} is below soc_min_pu × "
                 f"capacity_kwh ({low:g}) by more than one interval of charging "
                 f"(max_charge_kw {b.max_charge_kw:g}) can make up"
             )
@@ -198,7 +211,7 @@ class BatteryRule(DeviceRule):
         super().__init__(model.name, ctx)
         b = self.spec = model.spec
         self.dt = ctx.step_h
-        self.soc = ctx.state.battery_soc_kwh[b.name]
+        self.soc = ctx.state.value(b.name, "soc_kwh")
         self.keep = model.retention_pu
         self.per_charge, self.per_discharge = battery_flow_kwh_per_kw(
             b.charge_efficiency_pu, b.discharge_efficiency_pu, ctx.step_h

@@ -18,6 +18,7 @@ from forecasting.digester import THREE_MEALS_PU, cooking_m3, warmth_value
 from optimizer.columns import Column
 from optimizer.devices.base import Array, Context, DeviceData, DeviceModel
 from optimizer.devices.digester_heating import DigesterHeating, leaked_share
+from optimizer.devices.statevars import StateVar
 from optimizer.devices.storage import (
     add_end_target,
     add_storage_balance,
@@ -61,6 +62,24 @@ HEATED_COLUMNS = (
 
 __all__ = ["THREE_MEALS_PU", "DigesterModel", "cooking_m3", "production_m3"]
 
+#: Largest temperature rise a state may give a digester [K]: a plausibility bound (no
+#: digester is heated 60 K above its unheated temperature), not a physical limit.
+MAX_RISE_K = 60.0
+
+#: State of a digester and its holder (docs/formulation.md, *The device contract: state*).
+STATE = (
+    StateVar(
+        "gas_m3", "m3", "biogas in the holder at the start of the horizon",
+        upper="holder_max_m3", default="holder_initial_m3", column="gas_m3",
+        usable=("holder_min_m3", "holder_max_m3"), legacy="holder_m3",
+    ),
+    StateVar(
+        "rise_k", "K", "temperature above the unheated temperature, from heat routed to the "
+        "digester before the horizon (temperature-aware digesters)",
+        upper=MAX_RISE_K, column="rise_k", legacy="digester_rise_k",
+    ),
+)
+
 #: Tie-break cost of surplus gas [currency/m³]; see docs/formulation.md, *Tie-break costs*.
 SURPLUS_GAS_TIEBREAK_PER_M3 = 1e-4
 
@@ -85,6 +104,7 @@ def production_m3(spec: Digester, index: pd.DatetimeIndex, step_h: float) -> Arr
 class DigesterModel(DeviceModel):
     spec: Digester
     cost_vars = ("vented_m3", "produced_m3")
+    state_vars = STATE
 
     def __init__(self, spec: Digester, site: Any):
         super().__init__(spec, site)
@@ -159,7 +179,7 @@ class DigesterModel(DeviceModel):
         if self.heating is not None:
             self.heating.set_data(blk, data)
         d = self.spec
-        level = data.state.holder_m3[self.name]
+        level = data.state.value(self.name, "gas_m3")
         blk.initial_level_m3.set_value(min(max(level, d.holder_min_m3), d.holder_max_m3))
 
     def emissions(self, x: Any, step_h: float, accounting: str | None = None) -> Any:
@@ -193,7 +213,7 @@ class DigesterModel(DeviceModel):
 
     def conflicts(self, data: DeviceData) -> list[str]:
         d = self.spec
-        level = data.state.holder_m3[self.name]
+        level = data.state.value(self.name, "gas_m3")
         made = np.cumsum(data.inputs["production_m3"])
         cooked = np.cumsum(data.inputs["cooking_m3"])
         short = level - d.holder_min_m3 + made - cooked
@@ -269,7 +289,7 @@ class DigesterRule(DeviceRule):
         d = self.spec = model.spec
         self.production = ctx.series(d.name, "production_m3")
         self.cooking = ctx.series(d.name, "cooking_m3")
-        self.level = ctx.state.holder_m3[d.name]
+        self.level = ctx.state.value(d.name, "gas_m3")
         net = self.production - self.cooking  # what interval t adds to the holder at most
         self.floor = reach_floor(self.level, d.holder_min_m3, net, 1.0, len(net))
         self.spare_m3 = self.fuel_m3 = 0.0

@@ -92,7 +92,7 @@ class DigesterHeating:
     def set_data(self, blk: Any, data: DeviceData) -> None:
         theta = np.asarray(data.inputs["unheated_c"], dtype=float)
         set_series(blk.rise_cap_k, np.maximum(self.top_c - theta, 0.0))
-        rise = data.state.digester_rise_k.get(self.spec.name, 0.0)
+        rise = data.state.value(self.spec.name, "rise_k")
         blk.initial_rise_k.set_value(float(rise))
 
     def decisions(self, values: Any, data: DeviceData) -> dict[str, Array]:

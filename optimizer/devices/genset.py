@@ -14,6 +14,7 @@ import pyomo.environ as pyo
 
 from optimizer.columns import Column
 from optimizer.devices.base import Array, Context, DeviceData, DeviceModel
+from optimizer.devices.statevars import StateVar
 from optimizer.physics import fuel_use, ramp_allowance_kw
 from optimizer.rules import (
     BOUGHT,
@@ -45,9 +46,18 @@ COLUMNS = {
                       "heat recovered"),
 }  # fmt: skip
 
+#: State of a genset (docs/formulation.md, *The device contract: state*).
+STATE = (
+    StateVar(
+        "power_kw", "kW", "output just before the horizon (for ramp limits)",
+        upper="rated_kw", column="power_kw", legacy="genset_kw",
+    ),
+)
+
 
 class GensetModel(DeviceModel):
     spec: Genset
+    state_vars = STATE
 
     @property
     def biogas(self) -> bool:
@@ -127,7 +137,7 @@ class GensetModel(DeviceModel):
 
     def set_data(self, blk: Any, data: DeviceData) -> None:
         if hasattr(blk, "initial_power_kw"):
-            blk.initial_power_kw.set_value(data.state.genset_kw[self.name])
+            blk.initial_power_kw.set_value(data.state.value(self.name, "power_kw"))
 
     def bus_kw(self, blk: Any, t: int) -> Any:
         return blk.power_kw[t]
@@ -218,7 +228,7 @@ class GensetRule(DeviceRule):
         self.dt, self.fuel_name = ctx.step_h, model.fuel_name
         self.digester = g.fuel.digester if isinstance(g.fuel, BiogasFuel) else None
         self.rank = OWN_FUEL if self.digester is not None else BOUGHT
-        self.last_kw = ctx.state.genset_kw[g.name]
+        self.last_kw = ctx.state.value(g.name, "power_kw")
         self.slope, self.no_load = model.fuel_line
         self.marginal = model.marginal_per_kwh
         self.min_on_kw = g.min_load_pu * g.rated_kw if g.commitment else 0.0

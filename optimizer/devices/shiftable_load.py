@@ -13,13 +13,24 @@ import pyomo.environ as pyo
 
 from optimizer.devices.base import Array, Context, DeviceData
 from optimizer.devices.shedding import LoadModel, LoadRule
+from optimizer.devices.statevars import StateVar
 from optimizer.rules import DeviceRule, RuleContext
 from optimizer.windows import OUTSIDE, due_energy, period_labels
 from sites.schema import ShiftableLoad, window_hours
 
+#: State of a shiftable load (docs/formulation.md, *The device contract: state*).
+STATE = (
+    StateVar(
+        "served_kwh", "kWh", "energy already received in the current period (that of the "
+        "window that opened last at or before the horizon's start)",
+        upper="energy_kwh", column="demand_kw", legacy="served_kwh",
+    ),
+)
+
 
 class ShiftableLoadModel(LoadModel):
     spec: ShiftableLoad
+    state_vars = STATE
 
     def __init__(self, spec: ShiftableLoad, site: Any):
         super().__init__(spec, site)
@@ -45,7 +56,7 @@ class ShiftableLoadModel(LoadModel):
 
     def due_bounds(self, data: DeviceData) -> list[tuple[float, float]]:
         """Lower and upper bound of the energy due in each touched period [kWh]."""
-        served = data.state.served_kwh[self.name]
+        served = data.state.value(self.name, "served_kwh")
         key = (data.index[0], len(data.index), served)
         if self._due is None or self._due[0] != key:
             due = due_energy(self.site, self.spec, data.index, served)
@@ -115,6 +126,22 @@ class ShiftableLoadModel(LoadModel):
             blk.due_low_kwh[k].set_value(s.energy_kwh * share)
             blk.due_high_kwh[k].set_value(s.energy_kwh * share)
 
+    # --- state --------------------------------------------------------------------------
+    def carried(self, var: StateVar, table: pd.DataFrame, at: pd.Timestamp) -> float | None:
+        """Energy received before ``at`` in the period still current at ``at`` [kWh]: the sum
+        of ``<load>.demand_kw`` × Δt over the rows of ``table`` in a period that the day from
+        ``at`` also touches (at most one: the current one), within [0, ``energy_kwh``]."""
+        column = f"{self.name}.{var.column}"
+        if column not in table.columns:
+            return None
+        s = self.spec
+        ahead = pd.date_range(at, at + pd.Timedelta(days=1), freq=self.site.step, inclusive="both")
+        owed = set(period_labels(self.site, s, ahead).tolist()) - {OUTSIDE}
+        recent = table.loc[table.index < at].iloc[-int(s.period_days * 24 / self.site.step_h):]
+        mask = np.isin(period_labels(self.site, s, pd.DatetimeIndex(recent.index)), list(owed))
+        served = float(recent[column].to_numpy()[mask].sum() * self.site.step_h)
+        return min(max(served, 0.0), s.energy_kwh)
+
     # --- rule-based dispatch ---
     def rule(self, ctx: RuleContext) -> DeviceRule:
         return ShiftableLoadRule(self, ctx)
@@ -132,7 +159,7 @@ class ShiftableLoadRule(LoadRule):
         super().__init__(model, ctx)
         self.load = model.spec
         self.labels = model.labels(ctx.index)
-        due = due_energy(ctx.site, self.load, ctx.index, ctx.state.served_kwh[model.name])
+        due = due_energy(ctx.site, self.load, ctx.index, ctx.state.value(model.name, "served_kwh"))
         self.left = {k: d.low_kwh for k, d in due.items()}
         self.later = np.zeros(ctx.n, dtype=int)  # intervals of the period still to come
         seen: dict[int, int] = {}

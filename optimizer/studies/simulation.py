@@ -2,8 +2,9 @@
 
 Each local day is planned with a look-ahead (by default the day and the next one, 48 h), and
 only the first day of the plan is kept, as an operator re-planning every midnight would do.
-The state at the end of the kept day — battery SoC, gas-holder level, energy the shiftable
-loads have received in their current period, genset output — starts the next day's plan.
+The state at the end of the kept day — what each device declares it carries (battery SoC,
+gas-holder level, energy the shiftable loads have received in their current period, genset
+output; ``State.from_plan``) — starts the next day's plan.
 The inputs of the whole period are built once (PV from the weather file, loads, tariffs,
 digester production) and sliced per day. The same days are also run under the rule-based
 baseline, from its own carried state, so the savings are those of a whole year.
@@ -16,10 +17,9 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from sites.schema import Battery, Digester, Genset, ShiftableLoad, Site
+from sites.schema import Site
 from sites.timeindex import day_index
 
 #: Days planned beyond the kept day (the look-ahead) [day].
@@ -40,63 +40,6 @@ class Simulation:
     @property
     def days(self) -> int:
         return len(self.statuses)
-
-
-class ServedEnergy:
-    """Energy each shiftable load has received in its current period, for the next day's state.
-
-    Uses the optimizer's own calendar of periods (:func:`optimizer.windows.period_labels`),
-    computed once for the whole simulated index, so the state means what the model expects.
-    """
-
-    def __init__(self, site: Site, index: pd.DatetimeIndex) -> None:
-        from optimizer.windows import period_labels
-
-        self.step_h = site.step_h
-        self.loads = [
-            (spec, pd.Series(period_labels(site, spec, index), index=index))
-            for spec in site.of_type(ShiftableLoad)
-        ]
-
-    def at(self, kept: pd.DataFrame, start: pd.Timestamp) -> dict[str, float]:
-        """Served energy at ``start`` after the operation ``kept`` (ending at ``start``) [kWh].
-
-        Only a period that the next day still belongs to is owed anything: past rows and the
-        next day share at most one period, the current one.
-        """
-        out = {}
-        for spec, labels in self.loads:
-            ahead = set(labels[start : start + pd.Timedelta(days=1)].to_numpy().tolist())
-            recent = kept.iloc[-int(spec.period_days * 24 / self.step_h) :]
-            mask = np.isin(labels.reindex(recent.index).to_numpy(), list(ahead - {-1}))
-            served = float(recent[f"{spec.name}.demand_kw"].to_numpy()[mask].sum() * self.step_h)
-            out[spec.name] = min(max(served, 0.0), spec.energy_kwh)
-        return out
-
-
-def carried_state(site: Site, kept: pd.DataFrame, served_kwh: dict[str, float]) -> Any:
-    """The state after the operation ``kept`` (levels at the end of its last row)."""
-    from optimizer.state import State
-
-    last = kept.iloc[-1]
-
-    def level(name: str, column: str, top: float) -> float:
-        return float(np.clip(last[f"{name}.{column}"], 0.0, top))
-
-    return State(
-        battery_soc_kwh={
-            b.name: level(b.name, "soc_kwh", b.capacity_kwh) for b in site.of_type(Battery)
-        },
-        holder_m3={
-            d.name: level(d.name, "gas_m3", d.holder_max_m3) for d in site.of_type(Digester)
-        },
-        genset_kw={g.name: level(g.name, "power_kw", g.rated_kw) for g in site.of_type(Genset)},
-        served_kwh=served_kwh,
-        digester_rise_k={
-            d.name: level(d.name, "rise_k", 60.0)
-            for d in site.of_type(Digester) if f"{d.name}.rise_k" in kept.columns
-        },
-    )
 
 
 class OptimisedDays:
@@ -175,7 +118,6 @@ def simulate(
     if days < 1:
         raise ValueError(f"days must be ≥ 1, got {days}")
     planner = planner or OptimisedDays()
-    tracker = ServedEnergy(site, pd.DatetimeIndex(inputs.index))
     current = state if state is not None else State.from_site(site)
     kept_parts: list[pd.DataFrame] = []
     sim = Simulation(site=site, table=pd.DataFrame())
@@ -195,8 +137,7 @@ def simulate(
         sim.statuses.append(plan.status)
         sim.solve_time_s += float(plan.solve_time_s)
         history = pd.concat(kept_parts[-8:])
-        served = tracker.at(history, kept_index[-1] + site.step)
-        current = carried_state(site, history, served)
+        current = State.from_plan(site, history, kept_index[-1] + site.step)
         if progress is not None:
             progress(i + 1, days, plan)
     sim.table = pd.concat(kept_parts)

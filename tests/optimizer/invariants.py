@@ -87,8 +87,8 @@ def expected_accounts(
     return cost, emissions
 
 
-def _initial(state: State, field: str, name: str, default: float) -> float:
-    return float(getattr(state, field).get(name, default))
+def _initial(state: State, quantity: str, name: str, default: float) -> float:
+    return float(state.get(name, quantity, default))  # type: ignore[arg-type]
 
 
 class _Checker:
@@ -146,7 +146,7 @@ class _Checker:
         self.within(f"{n}.charge_kw", ch, 0.0, b.max_charge_kw)
         self.within(f"{n}.discharge_kw", dis, 0.0, b.max_discharge_kw)
         self.within(f"{n}.soc_kwh", soc, b.soc_min_pu * cap, b.soc_max_pu * cap)
-        s0 = _initial(self.state, "battery_soc_kwh", n, b.initial_soc_pu * cap)
+        s0 = _initial(self.state, "soc_kwh", n, b.initial_soc_pu * cap)
         keep = (1 - b.self_discharge_pu_per_day) ** (self.dt / 24)
         before = np.concatenate([[s0], soc[:-1]])
         gain = (b.charge_efficiency_pu * ch - dis / b.discharge_efficiency_pu) * self.dt
@@ -170,7 +170,7 @@ class _Checker:
         self.within(f"{n}.gas_m3", gas, d.holder_min_m3, d.holder_max_m3)
         self.within(f"{n}.flared_m3", flared, 0.0, np.inf if d.has_flare else 0.0)
         self.within(f"{n}.vented_m3", vented, 0.0, 0.0 if d.has_flare else np.inf)
-        v0 = _initial(self.state, "holder_m3", n, d.holder_initial_m3)
+        v0 = _initial(self.state, "gas_m3", n, d.holder_initial_m3)
         before = np.concatenate([[v0], gas[:-1]])
         made = f"{n}.produced_m3" if f"{n}.produced_m3" in self.table.columns else (
             f"{n}.production_m3")
@@ -207,7 +207,7 @@ class _Checker:
             )  # fmt: skip
         if g.max_ramp_kw_per_h is not None:
             allow = max(g.max_ramp_kw_per_h * dt, g.min_load_pu * g.rated_kw)
-            p0 = _initial(self.state, "genset_kw", n, 0.0)
+            p0 = _initial(self.state, "power_kw", n, 0.0)
             self.within(f"{n} ramp", np.diff(p, prepend=p0), -allow, allow)
         if g.heat_recovery_pu > 0 or f"{n}.heat_kw" in self.table.columns:
             self.close(f"{n}.heat_kw", self.c(f"{n}.heat_kw"), g.heat_recovery_pu * p)
@@ -242,7 +242,7 @@ class _Checker:
         inside = labels != OUTSIDE
         self.within(f"{s.name}.power_kw outside its window", p[~inside], 0.0, 0.0)
         self.within(f"{s.name}.power_kw", p[inside], s.min_power_kw, s.max_power_kw)
-        served = self.state.served_kwh[s.name]
+        served = self.state.value(s.name, "served_kwh")
         for k, due in due_energy(self.site, s, self.table.index, served).items():
             energy = p[labels == k].sum() * self.dt
             self.within(

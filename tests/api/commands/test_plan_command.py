@@ -99,7 +99,10 @@ def test_state_file_sets_the_initial_soc(tmp_path):
         (["--date", "2026-06-21", "--out", "plan.txt"], ".csv or .json"),
         (["--date", "2026-06-21", "--inputs", "{naive}"], "UTC offset"),
         (["--date", "2026-06-21", "--inputs", "{unknown}"], "unknown input column"),
-        (["--date", "2026-06-21", "--state", "{bad_state}"], "not a battery"),
+        (
+            ["--date", "2026-06-21", "--state", "{bad_state}"],
+            "state.no-such-battery: no device with state named 'no-such-battery'",
+        ),
         (["--date", "2026-06-21", "--weather", "{missing}"], "--weather"),
         (["--date", "2026-06-21", "--state", "{odd_state}"], "battery_soc: unknown field"),
         (["--date", "2026-06-21", "--plot", "{missing_dir}"], "no directory"),
