@@ -11,10 +11,10 @@ from optimizer.devices import REGISTRY
 from optimizer.devices.fixed_load import FixedLoadModel
 from optimizer.model import build_model
 from optimizer.state import State
+from sites.schema import FixedLoad
 from tests.optimizer.devices.test_battery import battery
 from tests.optimizer.devices.test_digester import biogas_genset, digester
 from tests.optimizer.devices.test_genset import diesel
-from sites.schema import FixedLoad
 from tests.optimizer.toy import grid, index, inputs, load, pv, toy_site
 
 
