@@ -200,7 +200,7 @@ def read_history(path: str | Path) -> dict[str, pd.Series]:
     dict of str to pandas.Series
         Measured power per load [kW], UTC index; empty cells are gaps (NaN).
     """
-    from forecasting.weather import WeatherError, parse_times
+    from forecasting.records import WeatherError, parse_times
 
     path = Path(path)
     try:

@@ -25,8 +25,6 @@ from sites.timeindex import day_index
 #: Days planned beyond the kept day (the look-ahead) [day].
 LOOK_AHEAD_DAYS = 1
 
-Planner = Callable[..., Any]
-
 
 @dataclass
 class Simulation:
@@ -104,12 +102,12 @@ class OptimisedDays:
 
     Days of the same shape (length, shiftable-load windows) share one built model and its
     kept HiGHS object; only inputs and state are pushed and the LP is re-solved from its last
-    basis (:class:`optimizer.plan.Planner`). Per-plan baseline comparison is skipped: the
+    basis (:class:`optimizer.planner.Planner`). Per-plan baseline comparison is skipped: the
     baseline runs as its own simulation.
     """
 
     def __init__(self, keep: int = 4) -> None:
-        from optimizer.plan import Planner
+        from optimizer.planner import Planner
 
         self.planner = Planner(keep=keep)
 
@@ -146,7 +144,7 @@ def simulate(
     first_day: date,
     days: int,
     *,
-    planner: Planner | None = None,
+    planner: Callable[[Site, pd.DatetimeIndex, pd.DataFrame, Any], Any] | None = None,
     look_ahead_days: int = LOOK_AHEAD_DAYS,
     state: Any = None,
     progress: Callable[[int, int, Any], None] | None = None,

@@ -280,7 +280,7 @@ def _restrictions(sm: SizingModel, problem: Any, x: np.ndarray) -> list[Any]:
 
 def _operation(sm: SizingModel, problem: Any, solution: Any) -> pd.DataFrame:
     """Each period's dispatch as a plan table, with the period's weight [days/year per day]."""
-    from optimizer.plan import Planner
+    from optimizer.planner import Planner
 
     tables = []
     for vm, datas, part, weight in zip(sm.periods, sm.datas, sm.inputs, sm.weights, strict=True):
