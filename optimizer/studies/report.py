@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from optimizer.accounting import kpis as accounting_kpis
 from sites.schema import Battery, FixedLoad, Genset, Grid, HeatLoad, PvArray, ShiftableLoad, Site
 
 #: Which column of which device kind feeds which energy-balance category, with its sign on the
@@ -80,8 +81,6 @@ def period_kpis(
     self-sufficiency) are computed on each period's energy, not averaged over months.
     """
     if kpis is None:
-        from optimizer.accounting import kpis as accounting_kpis
-
         kpis = accounting_kpis
     measure = kpis
     months = local_month(site, table.index)

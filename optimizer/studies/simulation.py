@@ -19,6 +19,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from optimizer import baseline
+from optimizer.inputs import build_inputs
+from optimizer.planner import Planner
+from optimizer.state import State
+from optimizer.windows import period_labels
 from sites.schema import Battery, Digester, Genset, ShiftableLoad, Site
 from sites.timeindex import day_index
 
@@ -48,8 +53,6 @@ class ServedEnergy:
     """
 
     def __init__(self, site: Site, index: pd.DatetimeIndex) -> None:
-        from optimizer.windows import period_labels
-
         self.step_h = site.step_h
         self.loads = [
             (spec, pd.Series(period_labels(site, spec, index), index=index))
@@ -74,7 +77,6 @@ class ServedEnergy:
 
 def carried_state(site: Site, kept: pd.DataFrame, served_kwh: dict[str, float]) -> Any:
     """The state after the operation ``kept`` (levels at the end of its last row)."""
-    from optimizer.state import State
 
     last = kept.iloc[-1]
 
@@ -107,8 +109,6 @@ class OptimisedDays:
     """
 
     def __init__(self, keep: int = 4) -> None:
-        from optimizer.planner import Planner
-
         self.planner = Planner(keep=keep)
 
     def __call__(
@@ -119,9 +119,8 @@ class OptimisedDays:
 
 def baseline_day(site: Site, index: pd.DatetimeIndex, inputs: pd.DataFrame, state: Any) -> Any:
     """The rule-based plan of one horizon."""
-    from optimizer.baseline import rule_based_plan
 
-    return rule_based_plan(site, inputs, state)
+    return baseline.rule_based_plan(site, inputs, state)
 
 
 def period_inputs(
@@ -132,7 +131,6 @@ def period_inputs(
     look_ahead_days: int = LOOK_AHEAD_DAYS,
 ) -> pd.DataFrame:
     """Every input of the period and its look-ahead, built once [kW, m³, currency/kWh ...]."""
-    from optimizer.inputs import build_inputs
 
     index = day_index(site, first_day, days + look_ahead_days)
     return build_inputs(site, index, weather=weather)
@@ -168,7 +166,6 @@ def simulate(
     progress : callable, optional
         Called after each day with (days done, days, the day's plan).
     """
-    from optimizer.state import State
 
     if days < 1:
         raise ValueError(f"days must be ≥ 1, got {days}")
