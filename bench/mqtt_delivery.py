@@ -112,13 +112,13 @@ def main() -> None:
     with TestClient(app) as client:
         services = app.state.services
         moved_at: dict[str, float] = {}
-        planner, notify = services.planner, services.planner._on_moved
+        plan_service, notify = services.plan_service, services.plan_service._on_moved
 
         def mark(site: str) -> None:  # the plan has just become current
             moved_at["last"] = time.perf_counter()
             notify(site)
 
-        planner._on_moved = mark
+        plan_service._on_moved = mark
         client.post("/v1/sites", content=SITE_YAML,
                     headers={**auth, "Content-Type": "application/yaml"}).raise_for_status()
         latencies = []

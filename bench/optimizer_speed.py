@@ -62,7 +62,7 @@ def perturbed(inputs, rng):  # type: ignore[no-untyped-def]
 def case(label: str, step_minutes: int, days: int, repeat: int) -> None:
     from optimizer.baseline import rule_based_plan
     from optimizer.inputs import build_inputs
-    from optimizer.plan import Planner
+    from optimizer.planner import Planner
     from optimizer.state import State
     from sites.timeindex import day_index
 
@@ -151,7 +151,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5, help="runs per case (median)")
     parser.add_argument("--skip-year", action="store_true", help="leave out T = 8760")
     args = parser.parse_args()
-    from optimizer.plan import Planner
+    from optimizer.planner import Planner
     from sites.timeindex import day_index
 
     warm = demo_site(60)  # first use pulls in scipy.stats etc.; not part of the figures

@@ -32,8 +32,8 @@ def main() -> None:
     parser.add_argument("--year", type=int, default=2026)
     args = parser.parse_args()
 
+    from api.commands.study_files import weather_for
     from optimizer.studies import design
-    from optimizer.studies.runs import weather_for
     from optimizer.studies.simulation import OptimisedDays, period_inputs, simulate
     from sites.load import load_site
 

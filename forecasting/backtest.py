@@ -23,10 +23,11 @@ import numpy as np
 import pandas as pd
 
 from forecasting.bias import fit_ratio
-from forecasting.history import forecast_from_history
+from forecasting.history import forecast_from_history, resample_energy
 from forecasting.learn import ArrayHistory, score_rolling
 from forecasting.load import SHAPES
 from forecasting.metrics import Scores, scores
+from forecasting.pv import forecast_pv
 from forecasting.weather import read_tmy3
 from sites.schema import PvArray, Site
 
@@ -103,7 +104,6 @@ def pv_backtest(
     ``real_losses_pct``: the "actual" array has these losses instead of the modelled 14 %
     (soiling, shading, a wrong nameplate), the case a bias correction is meant for.
     """
-    from forecasting.pv import forecast_pv
 
     site, weather = tmy3_site(path, timezone)
     real = site if real_losses_pct is None else tmy3_site(path, timezone, real_losses_pct)[0]
@@ -174,7 +174,6 @@ class LoadBacktest:
 def load_backtest(site: Site, history: pd.Series, first_day: int, days: int) -> LoadBacktest:
     """Forecast each of ``days`` local days from ``first_day`` (position in the history) with
     all history before it; score hourly means against the actual and 24-h persistence."""
-    from forecasting.history import resample_energy
 
     hourly = resample_energy(history, 60)
     local_days = history.index.tz_convert(site.tz).normalize().unique()

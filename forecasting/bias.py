@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from forecasting.history import resample_energy
+from forecasting.pv import forecast_pv
 from sites.schema import PvArray, Site
 
 #: Smallest and largest correction factor [-].
@@ -107,7 +108,6 @@ def fit_corrections(
     dict of str to BiasFit
         Use ``{name: fit.factor}`` as ``forecast_pv(..., corrections=...)``.
     """
-    from forecasting.pv import forecast_pv
 
     arrays = {a.name: a for a in site.of_type(PvArray)}
     fits: dict[str, BiasFit] = {}

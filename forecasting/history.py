@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from forecasting.records import WeatherError, parse_times
 from sites.schema import Site
 
 #: Weights of the last four same-weekday values (most recent first), and the lags tried.
@@ -200,7 +201,6 @@ def read_history(path: str | Path) -> dict[str, pd.Series]:
     dict of str to pandas.Series
         Measured power per load [kW], UTC index; empty cells are gaps (NaN).
     """
-    from forecasting.weather import WeatherError, parse_times
 
     path = Path(path)
     try:

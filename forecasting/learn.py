@@ -23,6 +23,7 @@ import pandas as pd
 
 from forecasting.history import resample_energy
 from forecasting.metrics import Scores, scores
+from forecasting.pv import forecast_pv
 from forecasting.skyfit import SkyFit, apply_sky, default_fit, fit_sky
 from sites.schema import PvArray, Site
 
@@ -110,7 +111,6 @@ def histories(
     when it was curtailed or off, else 0 — an interval touched by any such reading is
     excluded.
     """
-    from forecasting.pv import forecast_pv
 
     arrays = _check_measured(site, measured)
     if not measured:
@@ -163,7 +163,6 @@ def pv_quantiles(
         Per array ``<array>.available_kw`` (corrected where the fit is used), ``.raw_kw``,
         ``.p10_kw``, ``.p50_kw``, ``.p90_kw`` [kW].
     """
-    from forecasting.pv import forecast_pv
 
     raw = forecast_pv(site, index, weather, **pv_options)
     clear = forecast_pv(site, index)

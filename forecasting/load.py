@@ -41,6 +41,7 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
+from forecasting.history import forecast_from_history
 from sites.schema import FixedLoad, HeatLoad, Site
 from sites.timeindex import hourly_to_index
 
@@ -114,8 +115,6 @@ def forecast_loads(
     columns: dict[str, np.ndarray] = {}
     for load in fixed:
         if load.name in history:
-            from forecasting.history import forecast_from_history
-
             series = forecast_from_history(site, index, history[load.name], name=load.name)
             columns[f"{load.name}.forecast_kw"] = series.to_numpy()
         else:

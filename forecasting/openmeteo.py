@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from forecasting.weather import WeatherError, WeatherServiceError, from_records
+from forecasting.records import WeatherError, WeatherServiceError, from_records
 
 URL = "https://api.open-meteo.com/v1/forecast"
 #: Open-Meteo variable → vocabulary column, and whether it is a mean of the preceding hour.

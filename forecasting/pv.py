@@ -48,8 +48,8 @@ import pandas as pd
 import pvlib
 
 from forecasting.cloud import CloudModel, ghi_from_cloud_cover
+from forecasting.records import DEFAULT_TEMP_AIR_C, DEFAULT_WIND_SPEED_MS, WeatherError
 from forecasting.thermal import cell_model, module_to_cell_delta_c
-from forecasting.weather import DEFAULT_TEMP_AIR_C, DEFAULT_WIND_SPEED_MS, WeatherError
 from sites.schema import PvArray, Site
 
 #: Length of the sub-steps whose mid-points are averaged into an interval mean [min].

@@ -3,7 +3,8 @@
 ``Compiled`` runs Pyomo's ``LinearStandardFormCompiler`` once per model. Afterwards a re-plan
 changes only column bounds (mutable Params in Var bounds) and objective coefficients (the
 devices' ``cost``/``emissions`` formulas on the new inputs, see ``DeviceModel.coefficients``):
-both are recomputed here without walking the model again.
+both are recomputed here without walking the model again. Constraint rows keep the
+numbers of the first compile, so a mutable Param inside a constraint is refused when compiling.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 import numpy as np
 from pyomo.common.gc_manager import PauseGC
-from pyomo.common.numeric_types import native_numeric_types
+from pyomo.common.numeric_types import native_numeric_types, native_types
 from pyomo.core.base.param import ParamData
 from pyomo.core.base.set import Reals
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
@@ -33,6 +34,51 @@ OBJECTIVES = (
     "unserved_objective",
     "shortfall_objective",
 )
+
+
+def _mutable_params(expr: Any) -> Any:
+    """The mutable Params in an expression (each as often as it occurs)."""
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if type(node) in native_types:
+            continue
+        if isinstance(node, ParamData):
+            if node.parent_component().mutable:
+                yield node
+        elif node.is_expression_type():
+            stack.extend(node.args)
+
+
+def _device_of(vm: VillageModel, component: Any) -> str:
+    """Name of the device whose block holds ``component``, or the model's name."""
+    blk = component.parent_block()
+    while blk is not None:
+        if blk.parent_component() is vm.model.devices:
+            return str(blk.index())
+        blk = blk.parent_block()
+    return vm.model.name
+
+
+def check_constant_rows(vm: VillageModel, constraints: list[Any]) -> None:
+    """Refuse constraints whose coefficients or right-hand side hold a mutable Param.
+
+    A re-plan refreshes only column bounds and objective rows (``Compiled.refresh``): a
+    forecast inside a constraint would keep its first value in every later solve.
+
+    Raises
+    ------
+    TypeError
+        Names the device, the constraint and the Param.
+    """
+    for con in constraints:
+        for param in _mutable_params(con.expr):
+            raise TypeError(
+                f"device {_device_of(vm, con)!r}: constraint {con.name} depends on the mutable "
+                f"Param {param.name}, but re-plans refresh only variable bounds and the "
+                "objective; bound a variable by the Param instead (see "
+                "optimizer/devices/storage.py)"
+            )
 
 
 def _param_term(expr: Any) -> tuple[ParamData, float] | None:
@@ -66,6 +112,7 @@ class Compiled:
         self.bus_rows = np.array([row_of[id(vm.model.bus_balance[t])] for t in vm.model.T])
         self.n_rows = len(info.rows)
         self.row_constraints = [r.constraint for r in info.rows]
+        check_constant_rows(vm, self.row_constraints)
         c = info.c.tocsr()
         names = [o.name for o in info.objectives]
         offsets = np.asarray(info.c_offset, dtype=float)

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from optimizer.devices import device_models
 from optimizer.errors import PlanningError
 from sites.schema import Site
 
@@ -77,7 +78,6 @@ def check_limits(site: Site, table: dict[str, np.ndarray], index: pd.DatetimeInd
 
 def input_columns(site: Site) -> dict[str, tuple[Any, str]]:
     """Every input column of the site -> (its device model, its quantity)."""
-    from optimizer.devices import device_models
 
     return {f"{m.prefix}{q}": (m, q) for m in device_models(site) for q in m.inputs}
 

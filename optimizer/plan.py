@@ -1,9 +1,9 @@
-"""Plans: the result of planning a site over a horizon, and ``make_plan`` that makes them.
+"""Plans: the result of planning a site over a horizon.
 
 A plan is metadata plus a table with one row per interval: the inputs it was made from and
 the decisions, in ``<device>.<quantity>_<unit>`` columns, with per-interval ``cost``,
-``emissions_kgco2`` and ``marginal_price_per_kwh``. Solving and turning results into the
-table are separate steps (``optimizer.solve``, ``Planner._table``).
+``emissions_kgco2`` and ``marginal_price_per_kwh``. Plans are made by ``optimizer.planner``
+(``make_plan``, ``Planner``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import numpy as np
 import pandas as pd
 
 from optimizer.errors import PlanningError
-from optimizer.state import State
 from sites.schema import Site
 
 MODES = ("cost", "carbon")
@@ -167,76 +166,3 @@ class Plan:
             inputs_notes=meta.get("inputs_notes") or {},
             table=frame,
         )
-
-
-def make_plan(
-    site: Site,
-    index: pd.DatetimeIndex,
-    inputs: pd.DataFrame | None = None,
-    state: State | None = None,
-    *,
-    mode: str = "cost",
-    emission_budget_kgco2: float | None = None,
-    time_limit_s: float | None = None,
-    mip_rel_gap: float | None = None,
-    now: datetime | None = None,
-    carbon_guard: bool | None = None,
-) -> Plan:
-    """Plan every device of ``site`` over ``index``.
-
-    Parameters
-    ----------
-    site : Site
-    index : DatetimeIndex
-        Interval starts, tz-aware, at the site's step.
-    inputs : DataFrame, optional
-        Input columns (DESIGN.md); None: ``build_inputs(site, index)``.
-    state : State, optional
-        Initial state; missing entries default from the site file.
-    mode : {"cost", "carbon"}
-        Minimise cost (with the site's carbon price), or emissions first and cost second.
-    emission_budget_kgco2 : float, optional
-        Emissions allowed per local day [kgCO2e] (ε-constraint; a partial day gets its share).
-    time_limit_s : float, optional
-        Wall-clock limit of the solver [s]; a plan cut short has status ``time_limit``.
-    mip_rel_gap : float, optional
-        Relative optimality gap for models with commitment (MILP).
-    now : datetime, optional
-        Stamps ``created_at``; nothing else depends on it.
-    carbon_guard : bool, optional
-        In ``cost`` mode, emit no more than the rule-based dispatch on the same inputs;
-        None: the site's ``carbon_guard`` (on by default).
-
-    Serving load comes first in every mode: the plan sheds the least energy any schedule
-    can, and emission limits give way to that (docs/formulation.md, *Order of goals*).
-
-    Raises
-    ------
-    PlanningError
-        Bad inputs, or no plan within the time limit.
-    InfeasibleError
-        The site's parameters contradict one another; the message names them.
-    """
-    from optimizer.planner import Planner
-
-    return Planner(keep=1).plan(
-        site,
-        index,
-        inputs,
-        state,
-        mode=mode,
-        emission_budget_kgco2=emission_budget_kgco2,
-        time_limit_s=time_limit_s,
-        mip_rel_gap=mip_rel_gap,
-        now=now,
-        carbon_guard=carbon_guard,
-    )
-
-
-def __getattr__(name: str) -> Any:
-    """``Planner`` lives in ``optimizer.planner``; it is also reachable from here."""
-    if name == "Planner":
-        from optimizer.planner import Planner
-
-        return Planner
-    raise AttributeError(f"module 'optimizer.plan' has no attribute {name!r}")

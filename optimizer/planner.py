@@ -20,9 +20,14 @@ from typing import Any, ParamSpec, TypeVar
 import numpy as np
 import pandas as pd
 
+from optimizer import accounting
+from optimizer import baseline as rules
+from optimizer.devices import device_models
 from optimizer.errors import InfeasibleError, PlanningError
 from optimizer.inputs import build_inputs, check_index, validate_inputs
+from optimizer.model import build_model, structure_key
 from optimizer.plan import MODES, Plan
+from optimizer.solve import HighsProblem
 from optimizer.state import State
 from sites.schema import Site
 
@@ -53,18 +58,6 @@ def gc_paused(method: Callable[_P, _R]) -> Callable[_P, _R]:
     return paused
 
 
-def _optional(module: str) -> Any:
-    """A module of this package that may not be present yet, or None."""
-    import importlib
-
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name != module:
-            raise
-        return None
-
-
 def assess(
     site: Site,
     plan: Plan,
@@ -80,19 +73,11 @@ def assess(
     ``stored_value`` maps each store's level column to its value of stored energy
     (``stored_values``), to compare plans that end with different stored energy.
     """
-    accounting = _optional("optimizer.accounting")
-    kpis = accounting.kpis(site, plan.table) if accounting is not None else {}
-    baseline: dict[str, Any] = {}
-    rules = _optional("optimizer.baseline")
-    if rules is not None:
-        if base is None:
-            base = rules.rule_based_plan(site, inputs, state, now=now)
-        baseline = dict(base.kpis)
-        if accounting is not None:
-            baseline.update(
-                accounting.comparison(site, plan.table, base.table, stored_value or {})
-            )
-    return replace(plan, kpis=kpis, baseline=baseline)
+    if base is None:
+        base = rules.rule_based_plan(site, inputs, state, now=now)
+    comparison = dict(base.kpis)
+    comparison.update(accounting.comparison(site, plan.table, base.table, stored_value or {}))
+    return replace(plan, kpis=accounting.kpis(site, plan.table), baseline=comparison)
 
 
 def stored_values(vm: Any) -> dict[str, float]:
@@ -132,9 +117,6 @@ class Planner:
     def _problem(
         self, site: Site, index: pd.DatetimeIndex, inputs: pd.DataFrame
     ) -> tuple[Any, Any, bool]:
-        from optimizer.devices import device_models
-        from optimizer.model import build_model, structure_key
-
         devices = self._devices.get(site)
         if devices is None:
             devices = self._devices[site] = device_models(site)
@@ -179,8 +161,6 @@ class Planner:
             build_inputs(site, index) if inputs is None else validate_inputs(site, index, inputs)
         )
         state = (state or State()).resolved(site)
-        from optimizer.solve import HighsProblem
-
         self.last_timings = {}
         guard = mode == "cost" and (site.carbon_guard if carbon_guard is None else carbon_guard)
         base: Plan | None = None
@@ -205,9 +185,7 @@ class Planner:
                 vm, problem, mode, emission_budget_kgco2, None, time_limit_s, mip_rel_gap
             )
             if guard:  # the carbon guard: re-solve at the rules' emissions if above them
-                from optimizer.baseline import rule_based_plan
-
-                base = rule_based_plan(site, inputs, state, now=now)
+                base = rules.rule_based_plan(site, inputs, state, now=now)
                 rules_kgco2 = float(base.kpis["emissions_kgco2"])
                 allowed = rules_kgco2 - (1.0 - site.carbon_guard_pu) * abs(rules_kgco2)
                 cap = allowed + abs(allowed) * GUARD_TOLERANCE_PU + GUARD_TOLERANCE_KGCO2
@@ -322,11 +300,71 @@ class Planner:
 
             for quantity, series in dev.decisions(values, data).items():
                 columns[f"{dev.prefix}{quantity}"] = np.asarray(series, dtype=float)
-        from optimizer.accounting import interval_accounts
-
         table = pd.DataFrame(columns, index=inputs.index.rename("start"))
-        accounts = interval_accounts(vm.site, table, devices=vm.devices)
+        accounts = accounting.interval_accounts(vm.site, table, devices=vm.devices)
         table["cost"] = accounts["cost"]
         table["emissions_kgco2"] = accounts["emissions_kgco2"]
         table["marginal_price_per_kwh"] = solution.bus_dual / vm.step_h
         return table
+
+
+def make_plan(
+    site: Site,
+    index: pd.DatetimeIndex,
+    inputs: pd.DataFrame | None = None,
+    state: State | None = None,
+    *,
+    mode: str = "cost",
+    emission_budget_kgco2: float | None = None,
+    time_limit_s: float | None = None,
+    mip_rel_gap: float | None = None,
+    now: datetime | None = None,
+    carbon_guard: bool | None = None,
+) -> Plan:
+    """Plan every device of ``site`` over ``index``.
+
+    Parameters
+    ----------
+    site : Site
+    index : DatetimeIndex
+        Interval starts, tz-aware, at the site's step.
+    inputs : DataFrame, optional
+        Input columns (DESIGN.md); None: ``build_inputs(site, index)``.
+    state : State, optional
+        Initial state; missing entries default from the site file.
+    mode : {"cost", "carbon"}
+        Minimise cost (with the site's carbon price), or emissions first and cost second.
+    emission_budget_kgco2 : float, optional
+        Emissions allowed per local day [kgCO2e] (ε-constraint; a partial day gets its share).
+    time_limit_s : float, optional
+        Wall-clock limit of the solver [s]; a plan cut short has status ``time_limit``.
+    mip_rel_gap : float, optional
+        Relative optimality gap for models with commitment (MILP).
+    now : datetime, optional
+        Stamps ``created_at``; nothing else depends on it.
+    carbon_guard : bool, optional
+        In ``cost`` mode, emit no more than the rule-based dispatch on the same inputs;
+        None: the site's ``carbon_guard`` (on by default).
+
+    Serving load comes first in every mode: the plan sheds the least energy any schedule
+    can, and emission limits give way to that (docs/formulation.md, *Order of goals*).
+
+    Raises
+    ------
+    PlanningError
+        Bad inputs, or no plan within the time limit.
+    InfeasibleError
+        The site's parameters contradict one another; the message names them.
+    """
+    return Planner(keep=1).plan(
+        site,
+        index,
+        inputs,
+        state,
+        mode=mode,
+        emission_budget_kgco2=emission_budget_kgco2,
+        time_limit_s=time_limit_s,
+        mip_rel_gap=mip_rel_gap,
+        now=now,
+        carbon_guard=carbon_guard,
+    )

@@ -40,7 +40,7 @@ def demo_site():  # type: ignore[no-untyped-def]
 
 
 def run(args: argparse.Namespace) -> int:
-    from optimizer.plan import make_plan
+    from optimizer.planner import make_plan
     from sites.timeindex import day_index
 
     now = datetime.now(UTC)

@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     from forecasting.history import read_history
     from forecasting.learn import learn_pv, pv_quantiles, relabel
     from forecasting.load import forecast_loads
-    from forecasting.weather import WeatherError, WeatherServiceError
+    from forecasting.records import WeatherError, WeatherServiceError
     from sites.timeindex import day_index
 
     index = day_index(site, day, args.days)

@@ -216,7 +216,7 @@ def make(args: argparse.Namespace) -> tuple[Any, Any]:
     """The site and its plan from the command's arguments."""
     from forecasting.weather import WeatherError, read_weather
     from optimizer.errors import PlanningError
-    from optimizer.plan import make_plan
+    from optimizer.planner import make_plan
     from sites.load import SiteError, load_site
     from sites.timeindex import day_index
 

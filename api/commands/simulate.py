@@ -61,9 +61,10 @@ def _first_day(args: argparse.Namespace, year: int) -> date:
 
 
 def run(args: argparse.Namespace) -> int:
-    from forecasting.weather import WeatherError
+    from api.commands.study_files import progress_printer, weather_for, write_year
+    from forecasting.records import WeatherError
     from optimizer.errors import PlanningError
-    from optimizer.studies.runs import run_year
+    from optimizer.studies.runs import run_year, summary_lines
 
     site = load_site_or_fail(args.site)
     year = check_year(datetime.now(UTC).year if args.year is None else args.year)
@@ -78,20 +79,22 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out or f"{site.name}-year")
     check_writable("--out", str(out))
     try:
-        summary = run_year(
+        weather = weather_for(site, args.weather, first, days, args.look_ahead)
+        result = run_year(
             site,
-            args.weather,
+            weather,
             first,
             days,
-            out,
             baseline=not args.no_baseline,
             look_ahead_days=args.look_ahead,
-            progress=None if args.quiet else sys.stderr,
+            progress=progress_printer(None if args.quiet else sys.stderr),
         )
+        files = write_year(site, result, out)
     except WeatherError as exc:  # a bad --weather file is bad input
         raise CommandError(f"--weather: {exc}") from None
     except (PlanningError, ValueError, OSError) as exc:
         raise CommandError(str(exc), code=1) from None
-    for line in summary:
+    for line in summary_lines(site, result.kpis, result.sims):
         print(line)
+    print(f"  wrote {', '.join(str(f) for f in files)}")
     return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from contextlib import nullcontext
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from api.commands import (
@@ -71,8 +71,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from api.commands.study_files import progress_printer, weather_for, write_sizing
     from api.fleet.executor import ExecutorError, open_executor
-    from forecasting.weather import WeatherError
+    from forecasting.records import WeatherError
     from optimizer.errors import PlanningError
     from optimizer.studies.sensitivity import checked_cases, parse_vary
     from optimizer.studies.sizing_runs import run_sizing
@@ -102,27 +103,30 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out or f"{site.name}-size")
     check_writable("--out", str(out))
     parallel = len(grid) > 1 and (args.scheduler is not None or args.workers != 1)
+    days = (date(year + 1, 1, 1) - date(year, 1, 1)).days
     try:
+        weather = weather_for(site, args.weather, date(year, 1, 1), days)
         with open_executor(args.scheduler, args.workers) if parallel else nullcontext() as ex:
-            lines = run_sizing(
+            sizing = run_sizing(
                 site,
-                args.weather,
+                weather,
                 year,
-                out,
                 representative_days=args.days or None,
                 greenfield=args.greenfield,
                 pareto_points=args.pareto,
                 varies=varies,
                 check_days=args.check_days,
                 executor=ex,
-                progress=None if args.quiet else sys.stderr,
+                progress=progress_printer(None if args.quiet else sys.stderr),
             )
+        files = write_sizing(site, sizing, out)
     except (SiteError, ExecutorError) as exc:
         raise CommandError(str(exc)) from None
     except WeatherError as exc:  # a bad --weather file is bad input
         raise CommandError(f"--weather: {exc}") from None
     except (PlanningError, ValueError, OSError) as exc:
         raise CommandError(str(exc), code=1) from None
-    for line in lines:
+    for line in sizing.lines:
         print(line)
+    print(f"  wrote {', '.join(str(f) for f in files)}")
     return 0

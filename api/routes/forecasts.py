@@ -21,4 +21,4 @@ def forecast_accuracy(
     """Hourly MAE, RMSE (% of kWp), bias [kW] and skill against 24-h persistence of each
     array's PV forecast over the last ``days`` days, raw and corrected from telemetry (each
     day corrected only from the days before it), and the share of hours inside P10-P90."""
-    return services.planner.forecast_accuracy(site, days, now)
+    return services.plan_service.forecast_accuracy(site, days, now)

@@ -28,10 +28,10 @@ def readyz(services: ServicesDep) -> JSONResponse:
         problems.append(f"database: {type(exc).__name__}")
     if services.store.full:
         problems.append("database: full (the last write found no space)")
-    if not services.planner.pool.check():
+    if not services.plan_service.pool.check():
         problems.append("solver: the solve pool is broken")
     if problems:
         return JSONResponse({"status": "unavailable", "detail": "; ".join(problems)}, 503,
                             headers={"Retry-After": "5"})
     return JSONResponse({"status": "ready", "database": services.store.dialect,
-                         "solve_pool_rebuilt": services.planner.pool.rebuilt})
+                         "solve_pool_rebuilt": services.plan_service.pool.rebuilt})

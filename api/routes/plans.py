@@ -40,7 +40,7 @@ def request_plan(site: SiteName, body: PlanRequest, services: ServicesDep, now: 
                  caller: Manager) -> dict:
     """Solve a plan for local day(s) or a horizon; on success it becomes current."""
     with services.limits.plan_slot(caller.key_id):
-        return services.planner.request(site, body, now)
+        return services.plan_service.request(site, body, now)
 
 
 @router.post("/v1/sites/{site}/plans/auto", status_code=201, response_model=PlanSummary,
@@ -49,7 +49,7 @@ def trigger_auto_plan(site: SiteName, services: ServicesDep, now: NowDep,
                       caller: Manager) -> dict:
     """Run the automatic planning job of the site now: its next local day."""
     with services.limits.plan_slot(caller.key_id):
-        return services.planner.plan_tomorrow(site, now)
+        return services.plan_service.plan_tomorrow(site, now)
 
 
 @router.get("/v1/sites/{site}/plans", response_model=list[PlanSummary])

@@ -15,7 +15,7 @@ from api.services.dispatch import Dispatcher
 from api.services.grid_limits import LimitBook, LimitDesk
 from api.services.keys import KeyRing
 from api.services.limits import Limits
-from api.services.planning import Planner
+from api.services.planning import PlanService
 from api.services.plans import PlanBook
 from api.services.scheduler import AutoPlanner
 from api.services.sites import SiteBook
@@ -33,7 +33,7 @@ class Services:
     keys: KeyRing
     sites: SiteBook
     plans: PlanBook
-    planner: Planner
+    plan_service: PlanService
     dispatcher: Dispatcher
     telemetry: TelemetryDesk
     auto: AutoPlanner
@@ -63,7 +63,7 @@ class Services:
     def poll_changes(self) -> None:
         """Apply what changed in any process since the last poll: revoked keys are
         forgotten, changed sites' dispatch snapshots rebuilt."""
-        self.planner.pool.check()
+        self.plan_service.pool.check()
         try:
             changes = self._feed.poll(self.clock())
         except Exception as exc:  # noqa: BLE001 - a database outage must not end the loop
@@ -97,7 +97,7 @@ class Services:
         if self._refresher.is_alive():
             self._refresher.join(timeout=10)
         self.auto.shutdown()
-        self.planner.close()
+        self.plan_service.close()
         self.store.dispose()
 
 
@@ -111,12 +111,14 @@ def build_services(settings: Settings, clock: Callable[[], datetime]) -> Service
             listener(site)
 
     limit_book = LimitBook(store)
-    planner = Planner(store, settings, sites, on_moved=on_moved, limits=limit_book.for_index)
-    dispatcher = Dispatcher(store, settings, sites, planner)
+    plan_service = PlanService(
+        store, settings, sites, on_moved=on_moved, limits=limit_book.for_index
+    )
+    dispatcher = Dispatcher(store, settings, sites, plan_service)
     moved.append(dispatcher.invalidate)
     limits = Limits(settings)
-    telemetry = TelemetryDesk(store, settings, dispatcher, planner, limits)
-    grid_limits = LimitDesk(limit_book, sites, dispatcher, planner)
+    telemetry = TelemetryDesk(store, settings, dispatcher, plan_service, limits)
+    grid_limits = LimitDesk(limit_book, sites, dispatcher, plan_service)
     mqtt = None
     if settings.mqtt_enabled:
         handlers = {"state": telemetry_handler(telemetry), "limits": limit_handler(grid_limits)}
@@ -124,8 +126,8 @@ def build_services(settings: Settings, clock: Callable[[], datetime]) -> Service
         moved.append(mqtt.notify)
     return Services(
         settings=settings, store=store, keys=KeyRing(store, settings.key_cache_ttl_s),
-        sites=sites, plans=PlanBook(store), planner=planner, dispatcher=dispatcher,
+        sites=sites, plans=PlanBook(store), plan_service=plan_service, dispatcher=dispatcher,
         telemetry=telemetry,
-        auto=AutoPlanner(settings, sites, planner, clock, store, on_moved=on_moved),
+        auto=AutoPlanner(settings, sites, plan_service, clock, store, on_moved=on_moved),
         clock=clock, limits=limits, grid_limits=grid_limits, mqtt=mqtt,
     )

@@ -29,7 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from api.services.compact import CompactPlan, load_compact
 from api.services.errors import Invalid, ServiceError, Unavailable
-from api.services.planning import Planner, make_state, state_data
+from api.services.planning import PlanService, make_state, state_data
 from api.services.sites import SiteBook
 from api.services.snapshot import CacheMiss, DispatchAnswer, SiteSnapshot, conditional
 from api.settings import Settings
@@ -69,11 +69,13 @@ def _candidates(
 
 
 class Dispatcher:
-    def __init__(self, store: Store, settings: Settings, sites: SiteBook, planner: Planner):
+    def __init__(
+        self, store: Store, settings: Settings, sites: SiteBook, plan_service: PlanService
+    ):
         self._store = store
         self._settings = settings
         self._sites = sites
-        self._planner = planner
+        self._plan_service = plan_service
         self._snapshots: dict[str, SiteSnapshot] = {}
         self._dirty: set[str] = set()  # changed, not yet rebuilt: misses until reloaded
         self._locks: dict[str, threading.Lock] = {}
@@ -244,10 +246,10 @@ class Dispatcher:
         index = day_index(site, day)
         index = index[index + site.step > pd.Timestamp(t_s, unit="s", tz="UTC")]
         state = self._state(site) if store else None
-        stored = self._planner.fallback(site, index, state, now)
+        stored = self._plan_service.fallback(site, index, state, now)
         if store:
             try:
-                self._planner.record(site.name, sv, [day], "fallback", stored,
+                self._plan_service.record(site.name, sv, [day], "fallback", stored,
                                      {"fallback_from": index[0].isoformat()}, now, point=False)
             except SQLAlchemyError as exc:
                 log.warning("fallback plan of %s kept in memory only (%s)", site.name,

@@ -2,7 +2,7 @@
 
 A posted limit re-plans what it touches: the rest of today (from the interval containing
 now, from the state the current plan expects there) and each later day that already has a current
-plan. Every later plan and fallback of those periods applies it too (the planner asks
+plan. Every later plan and fallback of those periods applies it too (the plan service asks
 :meth:`LimitBook.for_index`). A failed re-plan leaves the limit stored and says why.
 """
 
@@ -19,7 +19,7 @@ from api.services.compact import CompactPlan
 from api.services.dispatch import Dispatcher
 from api.services.errors import Invalid, SolveFailed
 from api.services.limit_inputs import InputLimits, Limit, input_limits, limit_errors
-from api.services.planning import Planner, local_day, make_state
+from api.services.planning import PlanService, local_day, make_state
 from api.services.sites import SiteBook
 from api.services.telemetry import merged, plan_frame, served_so_far
 from api.store import GridLimitRow, Store
@@ -57,7 +57,7 @@ def planned_state(site: Site, plan: CompactPlan | None, at: datetime) -> State:
 
 
 class LimitBook:
-    """Stored limits; the planner asks it which apply to an index."""
+    """Stored limits; the plan service asks it which apply to an index."""
 
     def __init__(self, store: Store):
         self._store = store
@@ -88,11 +88,11 @@ class LimitBook:
 
 class LimitDesk:
     def __init__(self, book: LimitBook, sites: SiteBook, dispatcher: Dispatcher,
-                 planner: Planner):
+                 plan_service: PlanService):
         self.book = book
         self._sites = sites
         self._dispatcher = dispatcher
-        self._planner = planner
+        self._plan_service = plan_service
 
     def post(self, name: str, body: LimitIn, now: datetime, via: str = "http") -> dict[str, Any]:
         """Validate and store a limit, then re-plan what it touches."""
@@ -131,9 +131,9 @@ class LimitDesk:
             plan = self._dispatcher.current_plan(site.name, day)
             if day == today:
                 state = make_state(site, planned_state(site, plan, now))
-                plans.append(self._planner.replan_rest_of_day(site, sv, now, state, now))
+                plans.append(self._plan_service.replan_rest_of_day(site, sv, now, state, now))
             elif plan is not None:  # a later day that already has a plan
-                plans.append(self._planner.request(site.name, PlanRequest(date=day), now,
+                plans.append(self._plan_service.request(site.name, PlanRequest(date=day), now,
                                                    kind="limits"))
         return plans
 

@@ -74,7 +74,7 @@ def solve_job(
     ``limits``, and solve the LP; errors
     propagate to the caller."""
     from optimizer.inputs import build_inputs
-    from optimizer.plan import make_plan
+    from optimizer.planner import make_plan
 
     overrides, history, learning = learned_inputs(site, index, weather, overrides, metered)
     inputs = build_inputs(site, index, weather=weather, history=history, overrides=overrides)

@@ -137,7 +137,7 @@ def with_limits(stored: jobs.StoredPlan, request: dict, limits: InputLimits | No
     return stored, {**request, "limits": list(limits.records)}
 
 
-class Planner:
+class PlanService:
     """Solves plans in the pool and records them; calls ``on_moved(site)`` after a pointer move."""
 
     def __init__(

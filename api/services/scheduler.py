@@ -21,7 +21,7 @@ from api.fleet.executor import SerialExecutor
 from api.fleet.roster import Roster
 from api.fleet.runner import plan_fleet
 from api.services.errors import ServiceError
-from api.services.planning import Planner, local_day
+from api.services.planning import PlanService, local_day
 from api.services.plans import PlanBook
 from api.services.sites import SiteBook
 from api.settings import Settings
@@ -35,7 +35,7 @@ def _job_id(site: str) -> str:
 
 
 class AutoPlanner:
-    def __init__(self, settings: Settings, sites: SiteBook, planner: Planner,
+    def __init__(self, settings: Settings, sites: SiteBook, plan_service: PlanService,
                  clock: Callable[[], datetime], store: Store,
                  on_moved: Callable[[str], None] = lambda site: None):
         from apscheduler.schedulers.background import BackgroundScheduler
@@ -44,7 +44,7 @@ class AutoPlanner:
         self._me = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self._settings = settings
         self._sites = sites
-        self._planner = planner
+        self._plan_service = plan_service
         self._clock = clock
         self._store = store
         self._on_moved = on_moved
@@ -54,7 +54,7 @@ class AutoPlanner:
         wait_s = settings.solve_time_limit_s + settings.solve_wait_margin_s
         self._lease = timedelta(seconds=2 * wait_s)
         self._executor = SerialExecutor(
-            call=lambda fn, item: planner.pool.run(fn, item, wait_s=wait_s),
+            call=lambda fn, item: plan_service.pool.run(fn, item, wait_s=wait_s),
             description="the service's solve pool",
         )
 
@@ -92,7 +92,7 @@ class AutoPlanner:
         if not self._store.claim(site, day, self.name, now, stale_before=now - self._lease):
             log.info("automatic plan of %s for %s: claimed by another process", site, day)
             return None
-        goal, _ = self._planner.goal_of(site, day)  # the goal of the plan it replaces
+        goal, _ = self._plan_service.goal_of(site, day)  # the goal of the plan it replaces
         try:
             member = Roster.of([spec])
             run = plan_fleet(member, day, self._executor, self._settings.database_url, now=now,

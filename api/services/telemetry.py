@@ -17,7 +17,7 @@ from api.services.compact import CompactPlan
 from api.services.dispatch import Dispatcher
 from api.services.errors import Invalid, Limited, SolveFailed
 from api.services.limits import Limits
-from api.services.planning import Planner, checked_state, local_day, make_state, state_data
+from api.services.planning import PlanService, checked_state, local_day, make_state, state_data
 from api.settings import Settings
 from api.store import Store, TelemetryRow
 from optimizer.state import State, site_rows
@@ -105,11 +105,11 @@ def served_so_far(site: Site, plan: CompactPlan | None, at: datetime) -> dict[st
 
 class TelemetryDesk:
     def __init__(self, store: Store, settings: Settings, dispatcher: Dispatcher,
-                 planner: Planner, limits: Limits):
+                 plan_service: PlanService, limits: Limits):
         self._store = store
         self._settings = settings
         self._dispatcher = dispatcher
-        self._planner = planner
+        self._plan_service = plan_service
         self._limits = limits
 
     @staticmethod
@@ -171,7 +171,7 @@ class TelemetryDesk:
                   served_so_far(site, plan, body.at).items()}
         state = make_state(site, State(values=merged(served, measured.values)))
         try:
-            summary = self._planner.replan_rest_of_day(site, sv, body.at, state, now)
+            summary = self._plan_service.replan_rest_of_day(site, sv, body.at, state, now)
         except SolveFailed as exc:
             out["replan_error"] = exc.message
             return out

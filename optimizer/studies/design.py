@@ -14,8 +14,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from optimizer.devices import device_models
+from optimizer.inputs import build_inputs
 from optimizer.studies.representative import RepresentativeDays, choose_days
 from optimizer.studies.sizing import SizingResult, build_sizing, solve_sizing
+from sites.load import site_from_data
 from sites.schema import Site
 from sites.timeindex import day_index
 
@@ -34,7 +37,6 @@ def hourly(site: Site) -> Site:
 
 def year_inputs(site: Site, weather: pd.DataFrame | None, year: int) -> pd.DataFrame:
     """Every input of a calendar year at the site's step."""
-    from optimizer.inputs import build_inputs
 
     days = (date(year + 1, 1, 1) - date(year, 1, 1)).days
     return build_inputs(site, day_index(site, date(year, 1, 1), days), weather=weather)
@@ -148,8 +150,6 @@ def pareto(
 
 def resized(site: Site, capacities: dict[str, float]) -> Site:
     """A site file with the chosen capacities (each device model rescales its own spec)."""
-    from optimizer.devices import device_models
-    from sites.load import site_from_data
 
     by_name = {m.name: m for m in device_models(site)}
     data = site.model_dump(mode="json")

@@ -10,12 +10,12 @@ objects (no global pyplot state).
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from optimizer.accounting import kpis as accounting_kpis
 from optimizer.columns import in_category, site_columns
 from sites.schema import Site
 
@@ -69,8 +69,6 @@ def period_kpis(
     self-sufficiency) are computed on each period's energy, not averaged over months.
     """
     if kpis is None:
-        from optimizer.accounting import kpis as accounting_kpis
-
         kpis = accounting_kpis
     measure = kpis
     months = local_month(site, table.index)
@@ -93,9 +91,7 @@ def _figure(width: float = 10.0, height: float = 5.0) -> Any:
     return Figure(figsize=(width, height), layout="constrained")
 
 
-def plot_monthly_balance(
-    site: Site, table: pd.DataFrame, path: str | Path, title: str = ""
-) -> Path:
+def plot_monthly_balance(site: Site, table: pd.DataFrame, title: str = "") -> Any:
     """Stacked monthly bars: supplies up, demands down [MWh]."""
     energy = monthly_energy(site, table) / 1000.0
     fig = _figure()
@@ -118,9 +114,7 @@ def plot_monthly_balance(
     ax.set_ylabel("energy [MWh]  (supply + / demand −)")
     ax.set_title(title or f"{site.name}: monthly energy balance")
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
-    out = Path(path)
-    fig.savefig(out, dpi=110)
-    return out
+    return fig
 
 
 def heatmap_column(site: Site, table: pd.DataFrame) -> tuple[str, str]:
@@ -132,7 +126,7 @@ def heatmap_column(site: Site, table: pd.DataFrame) -> tuple[str, str]:
     return unserved[0].name, "unserved load [kW]"
 
 
-def plot_year_heatmap(site: Site, table: pd.DataFrame, path: str | Path, title: str = "") -> Path:
+def plot_year_heatmap(site: Site, table: pd.DataFrame, title: str = "") -> Any:
     """Day of year × local hour heat-map of grid import (or unserved load) [kW]."""
     column, label = heatmap_column(site, table)
     series = table[column] if column in table else pd.Series(0.0, index=table.index)
@@ -159,9 +153,7 @@ def plot_year_heatmap(site: Site, table: pd.DataFrame, path: str | Path, title: 
     ax.set_ylabel(f"local hour ({site.location.timezone})")
     ax.set_title(title or f"{site.name}: {label.split(' [')[0]} over the period")
     fig.colorbar(image, ax=ax, label=label)
-    out = Path(path)
-    fig.savefig(out, dpi=110)
-    return out
+    return fig
 
 
 def seasons(site: Site) -> dict[str, tuple[int, ...]]:
@@ -185,7 +177,7 @@ def typical_days(site: Site, table: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return out
 
 
-def plot_typical_days(site: Site, table: pd.DataFrame, path: str | Path, title: str = "") -> Path:
+def plot_typical_days(site: Site, table: pd.DataFrame, title: str = "") -> Any:
     """One panel per season: mean supplies stacked above zero, demands below [kW]."""
     days = typical_days(site, table)
     fig = _figure(11, 6)
@@ -217,6 +209,4 @@ def plot_typical_days(site: Site, table: pd.DataFrame, path: str | Path, title: 
     fig.supylabel("mean power [kW]  (supply + / demand −)")
     fig.suptitle(title or f"{site.name}: typical day of each season")
     fig.legend(list(handles.values()), list(handles), loc="outside right upper", frameon=False)
-    out = Path(path)
-    fig.savefig(out, dpi=110)
-    return out
+    return fig

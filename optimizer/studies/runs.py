@@ -1,15 +1,20 @@
-"""Study runs as the CLI starts them: read the files, run, write tables and plots to a folder."""
+"""A period of operation from typical-year weather: place the weather on the site's years,
+simulate the optimised and the rule-based dispatch, and sum them up. The caller reads the
+weather file and writes the results (``api.commands.simulate``)."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
-from typing import Any, TextIO
+from functools import partial
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from forecasting.records import WeatherError
 from optimizer.studies import report
 from optimizer.studies.simulation import (
     LOOK_AHEAD_DAYS,
@@ -22,20 +27,6 @@ from optimizer.studies.simulation import (
 from optimizer.studies.typical_year import typical_year
 from sites.schema import Site
 from sites.timeindex import local_midnight
-
-
-def weather_for(
-    site: Site,
-    path: str | Path,
-    first_day: date,
-    days: int,
-    look_ahead_days: int = LOOK_AHEAD_DAYS,
-) -> pd.DataFrame:
-    """A typical-year file placed on every calendar year the period touches (UTC index)."""
-    from forecasting.weather import read_any_weather
-
-    data, meta = read_any_weather(path)
-    return place_weather(site, data, meta, first_day, days, look_ahead_days)
 
 
 def place_weather(
@@ -69,10 +60,8 @@ def check_coverage(
 
     Raises
     ------
-    forecasting.weather.WeatherError
+    forecasting.records.WeatherError
     """
-    from forecasting.weather import WeatherError
-
     grid = pd.date_range(start, end, freq=site.step, inclusive="left").tz_convert("UTC")
     times = pd.DatetimeIndex(weather.index).tz_convert("UTC")
     if len(times) == 0:
@@ -91,22 +80,6 @@ def check_coverage(
         )
 
 
-def _progress_printer(stream: TextIO | None, label: str) -> Any:
-    if stream is None:
-        return None
-    started = time.perf_counter()
-
-    def show(done: int, total: int, plan: Any) -> None:
-        elapsed = time.perf_counter() - started
-        day = pd.Timestamp(plan.start).date()
-        stream.write(f"\r{label}: day {done}/{total} ({day}, {plan.status}) {elapsed:6.1f} s")
-        if done == total:
-            stream.write("\n")
-        stream.flush()
-
-    return show
-
-
 def local_frame(site: Site, table: pd.DataFrame) -> pd.DataFrame:
     """The table with its index in the site's local time, for files people read."""
     out = table.copy()
@@ -115,54 +88,39 @@ def local_frame(site: Site, table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_simulation(
-    site: Site, sims: dict[str, Simulation], out: Path
-) -> tuple[pd.DataFrame, list[Path]]:
-    """Operation tables, KPIs of each month and the year, and plots; returns the KPI table."""
-    out.mkdir(parents=True, exist_ok=True)
-    files = []
-    kpi_parts = []
+def kpi_table(site: Site, sims: dict[str, Simulation]) -> pd.DataFrame:
+    """KPIs of each month and of the period, per dispatch (``(dispatch, period)`` rows)."""
+    parts = []
     for label, sim in sims.items():
-        name = "operation.csv" if label == "optimised" else f"operation_{label}.csv"
-        local_frame(site, sim.table).to_csv(out / name)
-        files.append(out / name)
         kpis = report.period_kpis(site, sim.table)
-        kpi_parts.append(kpis.assign(dispatch=label).set_index("dispatch", append=True))
-    table = pd.concat(kpi_parts).swaplevel().sort_index(level=0, sort_remaining=False)
-    table.to_csv(out / "kpis.csv")
-    files.append(out / "kpis.csv")
-    main = sims["optimised"].table
-    files.append(report.plot_monthly_balance(site, main, out / "monthly_balance.png"))
-    files.append(report.plot_year_heatmap(site, main, out / "heatmap.png"))
-    files.append(report.plot_typical_days(site, main, out / "typical_days.png"))
-    if "baseline" in sims:
-        files.append(
-            report.plot_monthly_balance(
-                site,
-                sims["baseline"].table,
-                out / "monthly_balance_baseline.png",
-                title=f"{site.name}: monthly energy balance, rule-based baseline",
-            )
-        )
-    return table, files
+        parts.append(kpis.assign(dispatch=label).set_index("dispatch", append=True))
+    return pd.concat(parts).swaplevel().sort_index(level=0, sort_remaining=False)
+
+
+@dataclass
+class YearRun:
+    """The simulations of a period (``optimised`` and maybe ``baseline``) and their KPIs."""
+
+    sims: dict[str, Simulation]
+    kpis: pd.DataFrame
 
 
 def run_year(
     site: Site,
-    weather_path: str | Path,
+    weather: pd.DataFrame,
     first_day: date,
     days: int,
-    out: Path,
     *,
     baseline: bool = True,
     look_ahead_days: int = LOOK_AHEAD_DAYS,
-    progress: TextIO | None = None,
-) -> list[str]:
-    """Simulate ``days`` days from a typical-year file and write the results to ``out``.
+    progress: Callable[[str, int, int, Any], None] | None = None,
+) -> YearRun:
+    """Simulate ``days`` days with typical-year weather already placed (:func:`place_weather`).
 
-    Returns the lines of a short summary (annual cost, emissions and savings).
+    ``progress(label, days done, days, the day's plan)`` is called after each day of each
+    dispatch (``optimised``, ``baseline``). Each simulation's ``solve_time_s`` is its wall
+    time [s].
     """
-    weather = weather_for(site, weather_path, first_day, days, look_ahead_days)
     inputs = period_inputs(site, first_day, days, weather, look_ahead_days)
     planners: dict[str, Any] = {"optimised": OptimisedDays()}
     if baseline:
@@ -177,16 +135,13 @@ def run_year(
             days,
             planner=planner,
             look_ahead_days=look_ahead_days,
-            progress=_progress_printer(progress, label),
+            progress=None if progress is None else partial(progress, label),
         )
         sims[label].solve_time_s = time.perf_counter() - started
-    table, files = write_simulation(site, sims, out)
-    return summary_lines(site, table, sims, files)
+    return YearRun(sims, kpi_table(site, sims))
 
 
-def summary_lines(
-    site: Site, kpis: pd.DataFrame, sims: dict[str, Simulation], files: list[Path]
-) -> list[str]:
+def summary_lines(site: Site, kpis: pd.DataFrame, sims: dict[str, Simulation]) -> list[str]:
     """A few lines for the terminal: totals of the period and savings against the baseline."""
     cur = site.currency
     lines = []
@@ -207,5 +162,4 @@ def summary_lines(
             f"{(base['emissions_kgco2'] - opt['emissions_kgco2']) / 1000:,.1f} tCO2 "
             f"against the rule-based baseline"
         )
-    lines.append(f"  wrote {', '.join(str(f) for f in files)}")
     return lines

@@ -19,13 +19,15 @@ from typing import Any
 
 import pandas as pd
 
+from optimizer import baseline
+from optimizer.inputs import build_inputs
+from optimizer.planner import Planner
+from optimizer.state import State
 from sites.schema import Site
 from sites.timeindex import day_index
 
 #: Days planned beyond the kept day (the look-ahead) [day].
 LOOK_AHEAD_DAYS = 1
-
-Planner = Callable[..., Any]
 
 
 @dataclass
@@ -47,13 +49,11 @@ class OptimisedDays:
 
     Days of the same shape (length, shiftable-load windows) share one built model and its
     kept HiGHS object; only inputs and state are pushed and the LP is re-solved from its last
-    basis (:class:`optimizer.plan.Planner`). Per-plan baseline comparison is skipped: the
+    basis (:class:`optimizer.planner.Planner`). Per-plan baseline comparison is skipped: the
     baseline runs as its own simulation.
     """
 
     def __init__(self, keep: int = 4) -> None:
-        from optimizer.plan import Planner
-
         self.planner = Planner(keep=keep)
 
     def __call__(
@@ -64,9 +64,8 @@ class OptimisedDays:
 
 def baseline_day(site: Site, index: pd.DatetimeIndex, inputs: pd.DataFrame, state: Any) -> Any:
     """The rule-based plan of one horizon."""
-    from optimizer.baseline import rule_based_plan
 
-    return rule_based_plan(site, inputs, state)
+    return baseline.rule_based_plan(site, inputs, state)
 
 
 def period_inputs(
@@ -77,7 +76,6 @@ def period_inputs(
     look_ahead_days: int = LOOK_AHEAD_DAYS,
 ) -> pd.DataFrame:
     """Every input of the period and its look-ahead, built once [kW, m³, currency/kWh ...]."""
-    from optimizer.inputs import build_inputs
 
     index = day_index(site, first_day, days + look_ahead_days)
     return build_inputs(site, index, weather=weather)
@@ -89,7 +87,7 @@ def simulate(
     first_day: date,
     days: int,
     *,
-    planner: Planner | None = None,
+    planner: Callable[[Site, pd.DatetimeIndex, pd.DataFrame, Any], Any] | None = None,
     look_ahead_days: int = LOOK_AHEAD_DAYS,
     state: Any = None,
     progress: Callable[[int, int, Any], None] | None = None,
@@ -113,7 +111,6 @@ def simulate(
     progress : callable, optional
         Called after each day with (days done, days, the day's plan).
     """
-    from optimizer.state import State
 
     if days < 1:
         raise ValueError(f"days must be ≥ 1, got {days}")

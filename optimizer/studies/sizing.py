@@ -32,6 +32,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from optimizer.devices import device_models
+from optimizer.devices.base import Context
+from optimizer.model import build_model
+from optimizer.planner import Planner
+from optimizer.solve import StudyProblem
+from optimizer.state import State
 from optimizer.studies.economics import design_costs, unit_cost
 from sites.schema import Economics, Site
 
@@ -134,11 +140,6 @@ def build_sizing(
     import pyomo.environ as pyo
     from pyomo.common.gc_manager import PauseGC
 
-    from optimizer.devices import device_models
-    from optimizer.devices.base import Context
-    from optimizer.model import build_model
-    from optimizer.state import State
-
     if len(indexes) != len(days_represented) or not indexes:
         raise ValueError("give one number of represented days per period, and ≥ 1 period")
     total = float(sum(days_represented))
@@ -231,7 +232,6 @@ def solve_sizing(
     warm-starts the LP with free capacities, which is many times faster than a cold start on a
     full year.
     """
-    from optimizer.solve import StudyProblem
 
     if problem is None:
         problem = StudyProblem(sm.model)
@@ -280,7 +280,6 @@ def _restrictions(sm: SizingModel, problem: Any, x: np.ndarray) -> list[Any]:
 
 def _operation(sm: SizingModel, problem: Any, solution: Any) -> pd.DataFrame:
     """Each period's dispatch as a plan table, with the period's weight [days/year per day]."""
-    from optimizer.plan import Planner
 
     tables = []
     for vm, datas, part, weight in zip(sm.periods, sm.datas, sm.inputs, sm.weights, strict=True):

@@ -1,18 +1,22 @@
-"""Sizing studies as the CLI runs them: inputs from a weather file, results to a folder."""
+"""Sizing studies as the CLI runs them: size, check the sized site day by day, trace the
+cost–carbon front and run sensitivities. The caller reads the weather file and writes the
+results (``api.commands.size``)."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
-from typing import Any, TextIO
+from functools import partial
+from typing import Any
 
 import pandas as pd
 
 from optimizer.studies import design, report
 from optimizer.studies.economics import levelised_cost_of_energy, net_present_cost
-from optimizer.studies.runs import local_frame, weather_for
+from optimizer.studies.sensitivity import run_cases
+from optimizer.studies.simulation import Simulation, period_inputs, simulate
 from optimizer.studies.sizing import SizingResult
 from sites.schema import Site
 
@@ -71,8 +75,8 @@ def _sizes(site: Site, result: SizingResult) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("device")
 
 
-def plot_pareto(site: Site, front: pd.DataFrame, path: Path) -> Path:
-    """Annualised cost against annual emissions of the front's points."""
+def plot_pareto(site: Site, front: pd.DataFrame) -> Any:
+    """Annualised cost against annual emissions of the front's points (a matplotlib Figure)."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(7, 5), layout="constrained")
@@ -86,15 +90,38 @@ def plot_pareto(site: Site, front: pd.DataFrame, path: Path) -> Path:
     ax.set_ylabel(f"annualised cost incl. lost load [k{site.currency}/year]")
     ax.set_title(f"{site.name}: cost–carbon front (0 = least cost)")
     ax.grid(alpha=0.3)
-    fig.savefig(path, dpi=110)
-    return path
+    return fig
+
+
+@dataclass
+class DispatchCheck:
+    """The sized site planned day by day: its operation, KPIs and summary."""
+
+    sim: Simulation
+    kpis: pd.DataFrame
+    served_kwh: float
+    emissions_kgco2: float
+    line: str
+
+
+@dataclass
+class SizingRun:
+    """Everything a sizing study found; ``lines`` sum it up for a terminal."""
+
+    result: SizingResult
+    sizes: pd.DataFrame
+    sized: Site
+    economics: pd.DataFrame
+    check: DispatchCheck | None = None
+    front: pd.DataFrame | None = None
+    sensitivity: pd.DataFrame | None = None
+    lines: list[str] = field(default_factory=list)
 
 
 def run_sizing(
     site: Site,
-    weather_path: str | Path,
+    weather: pd.DataFrame,
     year: int,
-    out: Path,
     *,
     representative_days: int | None = design.DEFAULT_REPRESENTATIVE_DAYS,
     greenfield: bool = False,
@@ -102,17 +129,14 @@ def run_sizing(
     varies: Sequence[tuple[str, Sequence[Any]]] = (),
     check_days: int = 365,
     executor: Any = None,
-    progress: TextIO | None = None,
-) -> list[str]:
-    """Size, check, and optionally trace the front and run sensitivities; write to ``out``.
+    progress: Callable[[str, int, int, Any], None] | None = None,
+) -> SizingRun:
+    """Size, check, and optionally trace the front and run sensitivities.
 
+    ``weather`` is typical-year weather placed on ``year`` (``runs.place_weather``).
     ``executor`` runs the sensitivity cases (``run_cases``); None: in this process.
+    ``progress(label, days done, days, plan)`` follows the dispatch check.
     """
-    from sites.load import dump_site
-
-    out.mkdir(parents=True, exist_ok=True)
-    days = (date(year + 1, 1, 1) - date(year, 1, 1)).days
-    weather = weather_for(site, weather_path, date(year, 1, 1), days)
     hourly = design.hourly(site)
     inputs = design.year_inputs(hourly, weather, year)
     started = time.perf_counter()
@@ -125,20 +149,14 @@ def run_sizing(
         + f" in {time.perf_counter() - started:.1f} s ({result.status})"
     ]
     sizes = _sizes(site, result)
-    sizes.to_csv(out / "sizes.csv")
     sized = design.resized(site, result.capacities)
-    (out / "sized_site.yaml").write_text(dump_site(sized), encoding="utf-8")
-    files = [out / "sizes.csv", out / "sized_site.yaml"]
-    served = checked_kgco2 = None
+    check = None
     if check_days > 0:
-        served, checked_kgco2, check_lines, check_files = dispatch_check(
-            sized, weather, year, check_days, out, progress
-        )
-        lines += check_lines
-        files += check_files
+        check = dispatch_check(sized, weather, year, check_days, progress)
+        lines.append(check.line)
+    served = check.served_kwh if check is not None else None
     econ = economics_table(site, result, served)
-    econ.to_csv(out / "economics.csv")
-    files.append(out / "economics.csv")
+    run = SizingRun(result, sizes, sized, econ, check)
     for name, row in sizes.iterrows():
         lines.append(
             f"  {name}: {row['chosen']:,.1f} {row['unit']} (existing {row['existing']:,.1f})"
@@ -149,22 +167,19 @@ def run_sizing(
         f"  annualised cost {total['annualised']:,.0f} {cur}/year, NPC {total['npc']:,.0f} {cur}"
         + (f", LCOE {total['lcoe_per_kwh']:.3f} {cur}/kWh" if served else "")
     )
+    checked_kgco2 = check.emissions_kgco2 if check is not None else None
     lines += emission_lines(result.annual["emissions_kgco2"], checked_kgco2, representative_days)
     if pareto_points:
-        front, _ = design.pareto(
+        run.front, _ = design.pareto(
             hourly,
             inputs,
             pareto_points,
             representative_days=representative_days,
             greenfield=greenfield,
         )
-        front.to_csv(out / "pareto.csv")
-        files += [out / "pareto.csv", plot_pareto(site, front, out / "pareto.png")]
-        lines.append(f"  front: {len(front)} points written")
+        lines.append(f"  front: {len(run.front)} points written")
     if varies:
-        from optimizer.studies.sensitivity import run_cases
-
-        table = run_cases(
+        run.sensitivity = run_cases(
             sizing_study,
             site,
             varies,
@@ -174,11 +189,9 @@ def run_sizing(
             representative_days=representative_days,
             greenfield=greenfield,
         )
-        table.to_csv(out / "sensitivity.csv", index=False)
-        files.append(out / "sensitivity.csv")
-        lines.append(f"  sensitivity: {len(table)} cases")
-    lines.append(f"  wrote {', '.join(str(f) for f in files)}")
-    return lines
+        lines.append(f"  sensitivity: {len(run.sensitivity)} cases")
+    run.lines = lines
+    return run
 
 
 def emission_lines(
@@ -202,19 +215,18 @@ def emission_lines(
 
 
 def dispatch_check(
-    sized: Site, weather: pd.DataFrame, year: int, days: int, out: Path, progress: TextIO | None
-) -> tuple[float, list[str], list[Path]]:
-    """Plan the sized site day by day; returns the served load per year [kWh], lines, files."""
-    from optimizer.studies.runs import _progress_printer
-    from optimizer.studies.simulation import period_inputs, simulate
-
+    sized: Site,
+    weather: pd.DataFrame,
+    year: int,
+    days: int,
+    progress: Callable[[str, int, int, Any], None] | None = None,
+) -> DispatchCheck:
+    """Plan the sized site day by day; served load and emissions scaled to a year."""
     first = date(year, 1, 1)
     inputs = period_inputs(sized, first, days, weather)
-    sim = simulate(sized, inputs, first, days, progress=_progress_printer(progress, "check"))
-    local_frame(sized, sim.table).to_csv(out / "check_operation.csv")
+    shown = None if progress is None else partial(progress, "check")
+    sim = simulate(sized, inputs, first, days, progress=shown)
     kpis = report.period_kpis(sized, sim.table)
-    kpis.to_csv(out / "check_kpis.csv")
-    balance = report.plot_monthly_balance(sized, sim.table, out / "check_monthly_balance.png")
     year_row = kpis.loc["year"]
     scale = 365.0 / days
     served = (year_row["load_kwh"] - year_row["unserved_kwh"]) * scale
@@ -225,5 +237,4 @@ def dispatch_check(
         f"{year_row['unserved_kwh'] * scale:,.0f} kWh/year, renewable "
         f"{year_row['renewable_fraction_pu']:.1%}"
     )
-    files = [out / "check_operation.csv", out / "check_kpis.csv", balance]
-    return served, emissions, [line], files
+    return DispatchCheck(sim, kpis, float(served), float(emissions), line)

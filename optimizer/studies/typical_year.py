@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from forecasting.pv import sky
 from sites.schema import Location, Site
 
 #: Distance below which a weather station counts as being at the site [deg of lat/lon].
@@ -113,8 +114,6 @@ def place_on_year(weather: pd.DataFrame, site: Site, year: int, station: Locatio
 
 
 def _clear_ghi(location: Location, index: pd.DatetimeIndex, site: Site) -> np.ndarray:
-    from forecasting.pv import sky
-
     there = site.model_copy(update={"location": location})
     return np.asarray(sky(there, index).ghi_clear, dtype=float)
 

@@ -46,10 +46,10 @@ def test_two_schedulers_plan_a_site_day_once(make_api: Callable[..., Api]) -> No
 
 def test_a_failed_automatic_plan_gives_its_claim_back(api: Api) -> None:
     api.put_site()
-    pool = api.app.state.services.planner.pool
+    pool = api.app.state.services.plan_service.pool
     pool.close()  # every solve fails now
     assert api.app.state.services.auto.run_site(SITE) is None
-    api.app.state.services.planner.pool = type(pool)(api.settings)  # a working pool again
+    api.app.state.services.plan_service.pool = type(pool)(api.settings)  # a working pool again
     assert api.app.state.services.auto.run_site(SITE) is not None
 
 

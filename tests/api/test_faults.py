@@ -46,7 +46,7 @@ def test_a_dead_idle_worker_is_replaced_and_plans_work_again(make_api: Callable[
     api = make_api(plan_pool="process", plan_workers=1)
     api.put_site()
     api.plan({"date": "2026-07-01"})
-    pool = api.app.state.services.planner.pool
+    pool = api.app.state.services.plan_service.pool
     victims = pool.worker_pids()
     assert victims
     for pid in victims:
@@ -61,7 +61,7 @@ def test_a_dead_idle_worker_is_replaced_and_plans_work_again(make_api: Callable[
 
 def test_dispatch_does_not_need_the_solve_pool(api: Api) -> None:
     api.put_site()
-    api.app.state.services.planner.pool.close()  # no solve can run any more
+    api.app.state.services.plan_service.pool.close()  # no solve can run any more
     r = api.dispatch()
     assert r.status_code == 200, r.text
     doc = r.json()

@@ -14,10 +14,8 @@ import pytest
 
 from forecasting.openmeteo import get_weather, parse_open_meteo
 from forecasting.pv import forecast_pv
+from forecasting.records import TYPICAL_YEAR, WeatherError, WeatherServiceError
 from forecasting.weather import (
-    TYPICAL_YEAR,
-    WeatherError,
-    WeatherServiceError,
     read_any_weather,
     read_epw,
     read_pvgis_tmy,

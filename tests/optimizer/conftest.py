@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from optimizer import baseline, plan
+from optimizer import baseline, planner
 from sites.schema import Grid
 from tests.optimizer.invariants import assert_plan_invariants, plan_problems
 
@@ -22,7 +22,7 @@ def _short_of_supply(site: Any, table: Any) -> bool:
 
 @pytest.fixture(autouse=True)
 def _check_every_plan(monkeypatch: pytest.MonkeyPatch) -> None:
-    solve = plan.Planner.plan
+    solve = planner.Planner.plan
     rules = baseline.rule_based_plan
 
     def planned(self: Any, site: Any, index: Any, inputs: Any = None, state: Any = None,
@@ -39,5 +39,5 @@ def _check_every_plan(monkeypatch: pytest.MonkeyPatch) -> None:
         assert not problems, "baseline breaks its invariants:\n  " + "\n  ".join(problems)
         return result
 
-    monkeypatch.setattr(plan.Planner, "plan", planned)
+    monkeypatch.setattr(planner.Planner, "plan", planned)
     monkeypatch.setattr(baseline, "rule_based_plan", ruled)

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import numpy as np
+import pyomo.environ as pyo
+import pytest
 
 from optimizer.compiled import Compiled
+from optimizer.devices import REGISTRY
+from optimizer.devices.fixed_load import FixedLoadModel
 from optimizer.model import build_model
 from optimizer.state import State
+from sites.schema import FixedLoad
 from tests.optimizer.devices.test_battery import battery
 from tests.optimizer.devices.test_digester import biogas_genset, digester
 from tests.optimizer.devices.test_genset import diesel
@@ -59,3 +64,51 @@ def test_refreshed_rows_and_bounds_equal_a_fresh_compile():
         dense1, dense2 = np.zeros(compiled.n_cols), np.zeros(compiled.n_cols)
         dense1[c1], dense2[c2] = v1, v2
         assert np.allclose(dense1, dense2[order])
+
+
+class _ForecastCapModel(FixedLoadModel):
+    """A load whose forecast also caps its own shed power inside a constraint: the forecast
+    as a right-hand side (``rhs``) or as a coefficient (``coefficient``). Test-only."""
+
+    where = "rhs"
+
+    def build(self, blk, ctx):
+        super().build(blk, ctx)
+        if self.where == "rhs":
+            rule = lambda b, t: b.shed_kw[t] <= 0.5 * b.forecast_kw[t]  # noqa: E731
+        else:
+            rule = lambda b, t: b.forecast_kw[t] * b.shed_kw[t] <= 10.0  # noqa: E731
+        blk.shed_cap = pyo.Constraint(ctx.T, rule=rule)
+
+
+class _ForecastCapLoad(FixedLoad):
+    """The site spec of ``_ForecastCapModel`` (same fields as a fixed load)."""
+
+
+@pytest.mark.parametrize("where", ["rhs", "coefficient"])
+def test_a_mutable_param_inside_a_constraint_is_refused_when_compiling(monkeypatch, where):
+    site = toy_site(grid(), load(name="plain"), load(name="capped"))
+    capped = _ForecastCapLoad(**site.device("capped").model_dump())
+    site = site.model_copy(update={"devices": (*site.devices[:2], capped)})
+    monkeypatch.setitem(REGISTRY, _ForecastCapLoad, _ForecastCapModel)
+    monkeypatch.setattr(_ForecastCapModel, "where", where)
+    idx = index(site, 3)
+    data = inputs(site, idx, plain__forecast_kw=2, capped__forecast_kw=4)
+    vm = build_model(site, idx, data)
+    datas = vm.set_data(idx, data, State().resolved(site))
+    with pytest.raises(TypeError) as caught:
+        Compiled(vm, datas)
+    message = str(caught.value)
+    assert "device 'capped'" in message
+    assert "devices[capped].shed_cap[" in message
+    assert "devices[capped].forecast_kw[" in message
+
+
+def test_the_site_devices_keep_mutable_params_out_of_constraints():
+    """Every device kind of the registry passes the check (the refusal is not a false alarm)."""
+    site = _site()
+    idx = index(site, 4)
+    data = inputs(site, idx, load__forecast_kw=5, pv__available_kw=3)
+    vm = build_model(site, idx, data)
+    compiled = Compiled(vm, vm.set_data(idx, data, State().resolved(site)))
+    assert compiled.n_rows > 0

@@ -11,7 +11,7 @@ import pytest
 from optimizer.accounting import objective_terms
 from optimizer.baseline import rule_based_plan
 from optimizer.inputs import build_inputs
-from optimizer.plan import make_plan
+from optimizer.planner import make_plan
 from sites.load import load_site
 from sites.timeindex import day_index
 from tests.optimizer.invariants import assert_plan_invariants

@@ -188,7 +188,7 @@ def test_a_dear_evening_is_dear_against_what_the_stored_energy_was_worth():
     from datetime import date
 
     from optimizer.inputs import build_inputs
-    from optimizer.plan import make_plan
+    from optimizer.planner import make_plan
     from sites.load import load_site
     from sites.timeindex import day_index
 

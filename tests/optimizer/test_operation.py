@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from optimizer.inputs import build_inputs
-from optimizer.plan import make_plan
+from optimizer.planner import make_plan
 from sites.load import load_site
 from sites.schema import Battery, Grid
 from sites.timeindex import day_index

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from optimizer.plan import Plan, make_plan
-from optimizer.planner import Planner
+from optimizer.plan import Plan
+from optimizer.planner import Planner, make_plan
 from optimizer.state import State
 from tests.optimizer.devices.test_battery import battery
 from tests.optimizer.toy import check, grid, index, inputs, load, pv, toy_site

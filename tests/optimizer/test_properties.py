@@ -23,8 +23,7 @@ from optimizer.baseline import rule_based_plan
 from optimizer.errors import InfeasibleError
 from optimizer.inputs import input_columns
 from optimizer.model import build_model
-from optimizer.plan import make_plan
-from optimizer.planner import stored_values
+from optimizer.planner import make_plan, stored_values
 from sites.schema import Battery, Digester, Grid
 from sites.timeindex import horizon_index
 from tests.optimizer import tiny_sites as ts

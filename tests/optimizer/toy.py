@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 
 from optimizer.inputs import build_inputs
-from optimizer.plan import Plan, make_plan
+from optimizer.plan import Plan
+from optimizer.planner import make_plan
 from sites.load import site_from_data
 from sites.schema import (
     Battery,

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from api.cli import main
-from optimizer.studies.runs import weather_for
+from api.commands.study_files import weather_for
 from optimizer.studies.simulation import period_inputs, simulate
 from sites.load import load_site
 from tests.api.fleet.conftest import COUNTY, DAY

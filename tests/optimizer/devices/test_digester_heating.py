@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from optimizer.inputs import build_inputs
-from optimizer.plan import make_plan
+from optimizer.planner import make_plan
 from optimizer.state import State
 from optimizer.studies.simulation import period_inputs, simulate
 from sites.load import load_site

@@ -62,7 +62,7 @@ def test_one_way_rule_reaches_the_exact_milp_optimum_on_the_demo_village():
 
     from optimizer.inputs import build_inputs
     from optimizer.model import build_model
-    from optimizer.plan import make_plan
+    from optimizer.planner import make_plan
     from optimizer.solve import HighsProblem
     from optimizer.state import State
     from sites.load import load_site

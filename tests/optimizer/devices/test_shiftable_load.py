@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from optimizer.errors import InfeasibleError
-from optimizer.plan import make_plan
+from optimizer.planner import make_plan
 from optimizer.state import State
 from sites.timeindex import horizon_index
 from tests.optimizer.toy import grid, inputs, plan, toy_site
