@@ -181,6 +181,7 @@ def make_plan(
     mip_rel_gap: float | None = None,
     now: datetime | None = None,
     carbon_guard: bool | None = None,
+    scenarios: int = 1,
 ) -> Plan:
     """Plan every device of ``site`` over ``index``.
 
@@ -206,6 +207,9 @@ def make_plan(
     carbon_guard : bool, optional
         In ``cost`` mode, emit no more than the rule-based dispatch on the same inputs;
         None: the site's ``carbon_guard`` (on by default).
+    scenarios : {1, 3}
+        1: the deterministic plan; 3: hedged over P10/P50/P90 scenarios of PV and load
+        (``optimizer.scenarios``, docs/formulation.md, *Scenario plans*).
 
     Serving load comes first in every mode: the plan sheds the least energy any schedule
     can, and emission limits give way to that (docs/formulation.md, *Order of goals*).
@@ -217,6 +221,14 @@ def make_plan(
     InfeasibleError
         The site's parameters contradict one another; the message names them.
     """
+    if scenarios != 1:
+        from optimizer.scenarios import scenario_plan
+
+        return scenario_plan(
+            site, index, inputs, state, scenarios=scenarios, mode=mode,
+            emission_budget_kgco2=emission_budget_kgco2, time_limit_s=time_limit_s, now=now,
+            carbon_guard=carbon_guard,
+        )
     from optimizer.planner import Planner
 
     return Planner(keep=1).plan(
