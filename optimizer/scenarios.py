@@ -312,6 +312,21 @@ def _guard_cap(site: Site, scenarios: list[Scenario], state: State, now: Any) ->
     return allowed + abs(allowed) * GUARD_TOLERANCE_PU + GUARD_TOLERANCE_KGCO2
 
 
+def _terms(site: Site, objectives: dict, prefix: str, cost: float) -> dict[str, float]:
+    """One scenario's objective terms, named as ``Planner.plan`` names them."""
+    emissions = objectives[f"{prefix}emissions_objective"]
+    return {
+        "cost": cost,
+        "horizon_cost": objectives[f"{prefix}horizon_objective"],
+        "penalty": objectives[f"{prefix}penalty_objective"],
+        "emissions_kgco2": emissions,
+        "carbon_cost": site.carbon_price_per_kgco2 * emissions,
+        "stored_shortfall_value": objectives[f"{prefix}shortfall_objective"],
+        "unserved_kwh": objectives[f"{prefix}unserved_objective"],
+        "objective": objectives[f"{prefix}objective"],
+    }
+
+
 def plan_over(
     site: Site,
     index: pd.DatetimeIndex,
@@ -366,29 +381,21 @@ def plan_over(
             break
         problem.restrict(bounds)
     status = "optimal" if all(s == "optimal" for s in solver.statuses) else "time_limit"
-    plans = {}
-    summary = []
+    plans, summary = {}, []
     for i, (sc, vm, datas) in enumerate(zip(scenarios, sm.vms, sm.datas, strict=True)):
         own = SimpleNamespace(x=x, bus_dual=np.full(vm.n, np.nan))  # no duals here
         table = Planner._table(vm, problem, own, sc.inputs, datas)
+        terms = _terms(site, objectives, f"scenario_{i}.", float(table["cost"].sum()))
         plans[sc.name] = Plan.create(
-            site, table, now=now, status=status, solver="HiGHS", solve_time_s=0.0
+            site, table, now=now, status=status, solver="HiGHS", solve_time_s=0.0,
+            objective_terms=terms,
         )
-        summary.append({
-            "name": sc.name, "weight": sc.weight,
-            "objective": objectives[f"scenario_{i}.objective"],
-            "cost": float(table["cost"].sum()),
-            "emissions_kgco2": objectives[f"scenario_{i}.emissions_objective"],
-            "unserved_kwh": objectives[f"scenario_{i}.unserved_objective"],
-        })
+        summary.append({"name": sc.name, "weight": sc.weight, **{
+            key: terms[key] for key in ("objective", "cost", "emissions_kgco2", "unserved_kwh")
+        }})
     k = names.index(served)
-    mine = {key: value for key, value in summary[k].items() if key not in ("name", "weight")}
     terms = {
-        **mine,
-        "horizon_cost": objectives[f"scenario_{k}.horizon_objective"],
-        "penalty": objectives[f"scenario_{k}.penalty_objective"],
-        "carbon_cost": site.carbon_price_per_kgco2 * mine["emissions_kgco2"],
-        "stored_shortfall_value": objectives[f"scenario_{k}.shortfall_objective"],
+        **plans[served].objective_terms,
         "expected_objective": objectives["objective"],
         "expected_emissions_kgco2": objectives["emissions_objective"],
         "mode": mode,
@@ -411,7 +418,6 @@ def plan_over(
         objective_terms=terms,
         inputs_notes={"sources": {d.name: d.sources() for d in vm.devices if d.sources()}},
     )
-    plans = {name: replace(p, status=status) for name, p in plans.items()}
     if assess_plan:
         plan = assess(site, plan, scenarios[k].inputs, state, now, None, stored_values(vm))
     return ScenarioResult(plan, plans, objectives)

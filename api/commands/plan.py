@@ -42,6 +42,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--state", metavar="FILE", help="initial state as JSON or YAML")
     p.add_argument("--horizon-hours", type=int, choices=HORIZONS_H, default=24)
     p.add_argument("--mode", choices=("cost", "carbon"), default="cost")
+    p.add_argument("--scenarios", type=int, choices=(1, 3), default=1,
+                   help="1: the deterministic plan (default); 3: hedged over P10/P50/P90 "
+                   "scenarios of PV and load, sharing the first interval")
     p.add_argument("--out", metavar="FILE", help="write the plan as .csv or .json")
     p.add_argument("--plot", metavar="FILE.png", help="draw the plan")
     p.add_argument("--explain", action="store_true",
@@ -245,7 +248,9 @@ def make(args: argparse.Namespace) -> tuple[Any, Any]:
         from optimizer.inputs import build_inputs
 
         inputs = build_inputs(site, index, weather=weather, overrides=overrides)
-        plan = make_plan(site, index, inputs, state, mode=args.mode, now=now)
+        plan = make_plan(
+            site, index, inputs, state, mode=args.mode, now=now, scenarios=args.scenarios
+        )
     except WeatherError as exc:
         raise CommandError(f"--weather: {exc}") from None
     except PlanningError as exc:

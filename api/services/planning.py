@@ -35,7 +35,7 @@ PLAN_WINDOW_DAYS = 3660
 ACCEPTED_STATUSES = frozenset({"optimal", "time_limit"})
 
 #: The parts of a plan request that re-plans and scheduled plans inherit (the manager's goal).
-GOAL_FIELDS = ("mode", "emission_budget_kgco2", "carbon_guard")
+GOAL_FIELDS = ("mode", "emission_budget_kgco2", "carbon_guard", "scenarios")
 
 #: Which devices each state entry may name, and the level it must not exceed.
 _STATE_DEVICES: dict[str, tuple[type, Callable[[Any], float] | None]] = {
@@ -209,6 +209,7 @@ class Planner:
             weather=weather, overrides=overrides_frame(req.overrides, index),
             state=state, mode=req.mode, budget=req.emission_budget_kgco2,
             time_limit_s=self._time_limit(req.time_limit_s), carbon_guard=req.carbon_guard,
+            scenarios=req.scenarios,
         )
 
     def _replaced(self, name: str, day: date) -> PlanRow | None:
@@ -274,14 +275,14 @@ class Planner:
             site, sv, index, "replan", now, request, weather=None, overrides=overrides,
             state=state, mode=goal.get("mode", "cost"),
             budget=goal.get("emission_budget_kgco2"), time_limit_s=self._time_limit(None),
-            carbon_guard=goal.get("carbon_guard"),
+            carbon_guard=goal.get("carbon_guard"), scenarios=goal.get("scenarios", 1),
         )
 
     def solve(
         self, site: Site, sv: SiteVersion, index: pd.DatetimeIndex, kind: str, now: datetime,
         request: dict, *, weather: pd.DataFrame | None, overrides: pd.DataFrame | None,
         state: Any, mode: str, budget: float | None, time_limit_s: float,
-        carbon_guard: bool | None = None,
+        carbon_guard: bool | None = None, scenarios: int = 1,
     ) -> dict:
         wait_s = time_limit_s + self._settings.solve_wait_margin_s
         limits = self._limits(site, index)
@@ -289,7 +290,7 @@ class Planner:
             stored = self.pool.run(
                 jobs.solve_job, site, index, weather, overrides, state, mode, budget,
                 time_limit_s, now, carbon_guard, self.meters.metered(site, now), limits,
-                wait_s=wait_s,
+                scenarios, wait_s=wait_s,
             )
         except ServiceError:
             raise
