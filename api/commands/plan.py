@@ -147,10 +147,24 @@ def summary(site: Any, plan: Any) -> str:
         lines.append(f"  {label:<17}{mine:>12}{theirs:>12}  {unit}")
     if "cost_saving" in b:
         lines += comparison_lines(site, plan)
+    lines += scenario_lines(site, plan)
     from forecasting.quality import describe_gaps
 
     lines += [f"  {line}" for line in describe_gaps(plan.inputs_notes.get("weather_filled", {}))]
     return "\n".join(lines)
+
+
+def scenario_lines(site: Any, plan: Any) -> list[str]:
+    """The scenarios a hedged plan was made for: weight and cost of each, and what is served."""
+    terms = plan.objective_terms
+    if "scenarios" not in terms:
+        return []
+    each = ", ".join(f"{s['name']} (weight {s['weight']:g}) {s['cost']:.2f}"
+                     for s in terms["scenarios"])
+    return [f"  scenarios: cost {each} {site.currency}; expected objective "
+            f"{terms['expected_objective']:.2f}, expected emissions "
+            f"{terms['expected_emissions_kgco2']:.1f} kgCO2e (the limits hold on these); "
+            f"served: the shared first interval and the {terms['served_scenario']} path"]
 
 
 def _amount(value: float, unit: str, more: str, less: str, same: str, digits: int) -> str:

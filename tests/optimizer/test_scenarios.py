@@ -14,15 +14,8 @@ import pytest
 from optimizer.errors import PlanningError
 from optimizer.inputs import build_inputs
 from optimizer.plan import make_plan
-from optimizer.scenarios import (
-    SWANSON_WEIGHTS,
-    Scenario,
-    build_scenarios,
-    check_scenarios,
-    first_interval_vars,
-    plan_over,
-    scenario_inputs,
-)
+from optimizer.scenario_inputs import SWANSON_WEIGHTS, Scenario, check_scenarios, scenario_inputs
+from optimizer.scenarios import build_scenarios, first_interval_vars, plan_over
 from optimizer.state import State
 from sites.load import load_site
 from sites.timeindex import day_index
