@@ -32,6 +32,7 @@ from optimizer.planner import (
     GUARD_TOLERANCE_PU,
     Planner,
     assess,
+    gc_paused,
     stored_values,
 )
 from optimizer.scenario_inputs import Scenario, check_scenarios, scenario_inputs
@@ -214,14 +215,13 @@ def _restrictions(sm: ScenarioModel, problem: Any, x: np.ndarray) -> list[Any]:
     return bounds
 
 
-def _guard_cap(site: Site, scenarios: list[Scenario], state: State, now: Any) -> float:
+def _guard_cap(site: Site, scenarios: list[Scenario], bases: list[Plan]) -> float:
     """The carbon guard on expected emissions: the rules' expected emissions on the same
-    scenarios, less the site's required share, plus round-off (as ``Planner.plan``)."""
-    from optimizer.baseline import rule_based_plan
-
+    scenarios (``bases``), less the site's required share, plus round-off (as
+    ``Planner.plan``)."""
     rules = sum(
-        sc.weight * float(rule_based_plan(site, sc.inputs, state, now=now).kpis["emissions_kgco2"])
-        for sc in scenarios
+        sc.weight * float(base.kpis["emissions_kgco2"])
+        for sc, base in zip(scenarios, bases, strict=True)
     )
     allowed = rules - (1.0 - site.carbon_guard_pu) * abs(rules)
     return allowed + abs(allowed) * GUARD_TOLERANCE_PU + GUARD_TOLERANCE_KGCO2
@@ -242,6 +242,7 @@ def _terms(site: Site, objectives: dict, prefix: str, cost: float) -> dict[str, 
     }
 
 
+@gc_paused
 def plan_over(
     site: Site,
     index: pd.DatetimeIndex,
@@ -278,7 +279,10 @@ def plan_over(
     scenarios = [replace(sc, inputs=validate_inputs(site, index, sc.inputs)) for sc in scenarios]
     state = (state or State()).resolved(site)
     guard = mode == "cost" and (site.carbon_guard if carbon_guard is None else carbon_guard)
-    cap = _guard_cap(site, scenarios, state, now) if guard else None
+    from optimizer.baseline import rule_based_plan
+
+    bases = [rule_based_plan(site, sc.inputs, state, now=now) for sc in scenarios] if guard else []
+    cap = _guard_cap(site, scenarios, bases) if guard else None
     sm = build_scenarios(site, index, scenarios, state)
     problem = StudyProblem(sm.model)
     days = sm.vms[0].days
@@ -334,7 +338,8 @@ def plan_over(
         inputs_notes={"sources": {d.name: d.sources() for d in vm.devices if d.sources()}},
     )
     if assess_plan:
-        plan = assess(site, plan, scenarios[k].inputs, state, now, None, stored_values(vm))
+        base = bases[k] if bases else None
+        plan = assess(site, plan, scenarios[k].inputs, state, now, base, stored_values(vm))
     return ScenarioResult(plan, plans, objectives)
 
 
