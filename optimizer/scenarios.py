@@ -313,7 +313,7 @@ def plan_over(
             key: terms[key] for key in ("objective", "cost", "emissions_kgco2", "unserved_kwh")
         }})
     k = names.index(served)
-    terms = {
+    served_terms: dict[str, Any] = {
         **plans[served].objective_terms,
         "expected_objective": objectives["objective"],
         "expected_emissions_kgco2": objectives["emissions_objective"],
@@ -326,15 +326,15 @@ def plan_over(
         "shared_intervals": 1,
     }
     if cap is not None:
-        terms["carbon_guard_kgco2"] = cap
+        served_terms["carbon_guard_kgco2"] = cap
     if emission_budget_kgco2 is not None:
-        terms["emission_budget_kgco2"] = emission_budget_kgco2
+        served_terms["emission_budget_kgco2"] = emission_budget_kgco2
     vm = sm.vms[k]
     plan = replace(
         plans[served],
         solver=f"HiGHS {problem.highs.version()}",
         solve_time_s=time.perf_counter() - t_start,
-        objective_terms=terms,
+        objective_terms=served_terms,
         inputs_notes={"sources": {d.name: d.sources() for d in vm.devices if d.sources()}},
     )
     if assess_plan:
