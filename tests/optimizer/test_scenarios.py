@@ -203,3 +203,21 @@ def test_load_comes_first_when_a_scenario_must_shed():
     assert result.plans["p10"].table["bat.charge_kw"].iloc[0] == pytest.approx(1.0, abs=1e-6)
     assert result.plans["p10"].table["unserved_kw"].iloc[1] == pytest.approx(1.0, abs=1e-6)
     assert result.plans["p50"].table["unserved_kw"].sum() == pytest.approx(0.0, abs=1e-6)
+
+
+def test_an_emission_budget_holds_on_expected_emissions_or_gives_way_to_load(demo_scenarios):
+    site, idx, chosen, free = demo_scenarios
+    budget = 0.9 * free.plan.objective_terms["expected_emissions_kgco2"]
+    held = plan_over(site, idx, chosen, emission_budget_kgco2=budget, assess_plan=False)
+    terms = held.plan.objective_terms
+    assert terms["emission_limits_met"] and terms["emission_budget_kgco2"] == budget
+    assert terms["expected_emissions_kgco2"] <= budget + 1e-6
+    assert terms["expected_objective"] >= free.plan.objective_terms["expected_objective"] - 1e-6
+    # nothing can run the village on zero emissions: the budget gives way, no load is shed
+    zero = plan_over(site, idx, chosen, emission_budget_kgco2=0.0, assess_plan=False)
+    terms = zero.plan.objective_terms
+    assert not terms["emission_limits_met"]
+    assert all(s["unserved_kwh"] == pytest.approx(0.0, abs=1e-6) for s in terms["scenarios"])
+    assert terms["expected_emissions_kgco2"] < budget
+    for plan in zero.plans.values():
+        assert_plan_invariants(site, plan)
