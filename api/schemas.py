@@ -118,6 +118,11 @@ class PlanRequest(In):
         description="cost mode emits no more than the rule-based dispatch; default: the site's",
     )
     time_limit_s: float | None = Field(default=None, gt=0, le=3600, allow_inf_nan=False)
+    scenarios: Literal[1, 3] = Field(
+        default=1,
+        description="1: the deterministic plan; 3: hedged over P10/P50/P90 scenarios of PV and "
+        "load, sharing the first interval (docs/formulation.md, Scenario plans)",
+    )
     weather: WeatherIn | None = None
     overrides: dict[Annotated[str, Field(max_length=128)], list[Finite]] | None = Field(
         default=None, max_length=256, description="input columns replaced, one value per interval"

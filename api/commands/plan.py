@@ -42,6 +42,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--state", metavar="FILE", help="initial state as JSON or YAML")
     p.add_argument("--horizon-hours", type=int, choices=HORIZONS_H, default=24)
     p.add_argument("--mode", choices=("cost", "carbon"), default="cost")
+    p.add_argument("--scenarios", type=int, choices=(1, 3), default=1,
+                   help="1: the deterministic plan (default); 3: hedged over P10/P50/P90 "
+                   "scenarios of PV and load, sharing the first interval")
     p.add_argument("--out", metavar="FILE", help="write the plan as .csv or .json")
     p.add_argument("--plot", metavar="FILE.png", help="draw the plan")
     p.add_argument("--explain", action="store_true",
@@ -144,10 +147,24 @@ def summary(site: Any, plan: Any) -> str:
         lines.append(f"  {label:<17}{mine:>12}{theirs:>12}  {unit}")
     if "cost_saving" in b:
         lines += comparison_lines(site, plan)
+    lines += scenario_lines(site, plan)
     from forecasting.quality import describe_gaps
 
     lines += [f"  {line}" for line in describe_gaps(plan.inputs_notes.get("weather_filled", {}))]
     return "\n".join(lines)
+
+
+def scenario_lines(site: Any, plan: Any) -> list[str]:
+    """The scenarios a hedged plan was made for: weight and cost of each, and what is served."""
+    terms = plan.objective_terms
+    if "scenarios" not in terms:
+        return []
+    each = ", ".join(f"{s['name']} (weight {s['weight']:g}) {s['cost']:.2f}"
+                     for s in terms["scenarios"])
+    return [f"  scenarios: cost {each} {site.currency}; expected objective "
+            f"{terms['expected_objective']:.2f}, expected emissions "
+            f"{terms['expected_emissions_kgco2']:.1f} kgCO2e (the limits hold on these); "
+            f"served: the shared first interval and the {terms['served_scenario']} path"]
 
 
 def _amount(value: float, unit: str, more: str, less: str, same: str, digits: int) -> str:
@@ -245,7 +262,9 @@ def make(args: argparse.Namespace) -> tuple[Any, Any]:
         from optimizer.inputs import build_inputs
 
         inputs = build_inputs(site, index, weather=weather, overrides=overrides)
-        plan = make_plan(site, index, inputs, state, mode=args.mode, now=now)
+        plan = make_plan(
+            site, index, inputs, state, mode=args.mode, now=now, scenarios=args.scenarios
+        )
     except WeatherError as exc:
         raise CommandError(f"--weather: {exc}") from None
     except PlanningError as exc:

@@ -35,7 +35,7 @@ import pandas as pd
 from optimizer.devices import device_models
 from optimizer.devices.base import Context
 from optimizer.model import build_model
-from optimizer.planner import Planner
+from optimizer.outcome import plan_table
 from optimizer.solve import StudyProblem
 from optimizer.state import State
 from optimizer.studies.economics import design_costs, unit_cost
@@ -284,7 +284,7 @@ def _operation(sm: SizingModel, problem: Any, solution: Any) -> pd.DataFrame:
     tables = []
     for vm, datas, part, weight in zip(sm.periods, sm.datas, sm.inputs, sm.weights, strict=True):
         own = SimpleNamespace(x=solution.x, bus_dual=np.full(vm.n, np.nan))  # no duals here
-        table = Planner._table(vm, problem, own, part, datas)
+        table = plan_table(vm, problem, own, part, datas)
         tables.append(table.assign(weight=weight))
     return pd.concat(tables)
 
