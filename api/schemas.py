@@ -54,7 +54,7 @@ class WeatherIn(In):
 
 def _device_state_model() -> type[In]:
     """State quantities of one device: one optional field per quantity the kinds declare
-    (``optimizer.devices.statevars``)."""
+    (``optimizer.statevars``)."""
     fields: dict[str, Any] = {
         q: (Finite | None, Field(default=None, le=1e9, description=f"{var.description} "
                                  f"[{var.unit}]")) for q, var in declared_rows().items()}

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from optimizer.devices.statevars import StateView
+from optimizer.statevars import StateView
 from sites.schema import Site
 
 Array = np.ndarray

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from forecasting.pv import forecast_pv
 from forecasting.skyfit import apply_sky, default_fit
 from optimizer.errors import PlanningError
 from sites.schema import FixedLoad, PvArray, Site
@@ -59,7 +60,6 @@ def pv_bands(site: Site, inputs: pd.DataFrame) -> pd.DataFrame:
     ``forecasting.learn.pv_quantiles`` does without history. Columns ``<array>.p10_kw``,
     ``.p50_kw``, ``.p90_kw``.
     """
-    from forecasting.pv import forecast_pv
 
     arrays = site.of_type(PvArray)
     if not arrays:

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from optimizer import baseline as rules
 from optimizer.errors import InfeasibleError, PlanningError
 from optimizer.inputs import build_inputs, check_index, validate_inputs
 from optimizer.model import VillageModel, build_model
@@ -36,6 +37,7 @@ from optimizer.outcome import (
 )
 from optimizer.plan import MODES, Plan
 from optimizer.scenario_inputs import Scenario, check_scenarios, scenario_inputs
+from optimizer.solve import StudyProblem
 from optimizer.state import State
 from sites.schema import Site
 
@@ -263,7 +265,6 @@ def plan_over(
     scenarios in ``objective_terms["scenarios"]``, and each scenario's own plan. Emission
     limits (the daily budget, the carbon guard in cost mode) hold on expected emissions.
     """
-    from optimizer.solve import StudyProblem
 
     t_start = time.perf_counter()
     if mode not in MODES:
@@ -279,9 +280,12 @@ def plan_over(
     scenarios = [replace(sc, inputs=validate_inputs(site, index, sc.inputs)) for sc in scenarios]
     state = (state or State()).resolved(site)
     guard = mode == "cost" and (site.carbon_guard if carbon_guard is None else carbon_guard)
-    from optimizer.baseline import rule_based_plan
 
-    bases = [rule_based_plan(site, sc.inputs, state, now=now) for sc in scenarios] if guard else []
+    bases = (
+        [rules.rule_based_plan(site, sc.inputs, state, now=now) for sc in scenarios]
+        if guard
+        else []
+    )
     cap = _guard_cap(site, scenarios, bases) if guard else None
     sm = build_scenarios(site, index, scenarios, state)
     problem = StudyProblem(sm.model)

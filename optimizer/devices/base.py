@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from optimizer.columns import Column, PlanColumns
-from optimizer.devices.statevars import StateVar, StateView
+from optimizer.devices.columns import Column, PlanColumns
 from optimizer.rules import DeviceRule, RuleContext
+from optimizer.statevars import StateVar, StateView
 from sites.schema import Site
 
 Array = np.ndarray
@@ -254,7 +254,7 @@ class DeviceModel:
         """This device's spec at a capacity of ``units`` [capacity_unit]."""
         raise NotImplementedError(f"{self.name} has no capacity to size")
 
-    # --- state (optimizer/devices/statevars.py; docs/formulation.md, *The device contract:
+    # --- state (optimizer/statevars.py; docs/formulation.md, *The device contract:
     # state*) ---------------------------------------------------------------------------
     #: the kind's state quantities, declared as ``STATE`` in its module
     state_vars: tuple[StateVar, ...] = ()

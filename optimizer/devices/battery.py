@@ -10,9 +10,8 @@ from typing import Any
 import numpy as np
 import pyomo.environ as pyo
 
-from optimizer.columns import Column
 from optimizer.devices.base import Array, Context, DeviceData, DeviceModel
-from optimizer.devices.statevars import StateVar
+from optimizer.devices.columns import Column
 from optimizer.devices.storage import (
     add_end_target,
     add_storage_balance,
@@ -21,6 +20,7 @@ from optimizer.devices.storage import (
 )
 from optimizer.physics import battery_flow_kwh_per_kw, retention_pu, stored_level
 from optimizer.rules import CHARGE, STORED, DeviceRule, RuleContext, Source, reach_floor
+from optimizer.statevars import StateVar
 from sites.schema import Battery
 
 #: State of a battery (docs/formulation.md, *The device contract: state*).

@@ -15,10 +15,9 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from forecasting.digester import THREE_MEALS_PU, cooking_m3, warmth_value
-from optimizer.columns import Column
 from optimizer.devices.base import Array, Context, DeviceData, DeviceModel
+from optimizer.devices.columns import Column
 from optimizer.devices.digester_heating import DigesterHeating, leaked_share
-from optimizer.devices.statevars import StateVar
 from optimizer.devices.storage import (
     add_end_target,
     add_storage_balance,
@@ -28,6 +27,7 @@ from optimizer.devices.storage import (
 from optimizer.methane import vented_kgco2e_per_m3
 from optimizer.physics import flare_or_vent, stored_level
 from optimizer.rules import DeviceRule, RuleContext, reach_floor
+from optimizer.statevars import StateVar
 from sites.schema import Digester
 
 #: Plan-table columns of a digester and its holder; a heated digester adds ``HEATED_COLUMNS``

@@ -12,9 +12,8 @@ from typing import Any
 import numpy as np
 import pyomo.environ as pyo
 
-from optimizer.columns import Column
 from optimizer.devices.base import Array, Context, DeviceData, DeviceModel
-from optimizer.devices.statevars import StateVar
+from optimizer.devices.columns import Column
 from optimizer.physics import fuel_use, ramp_allowance_kw
 from optimizer.rules import (
     BOUGHT,
@@ -25,6 +24,7 @@ from optimizer.rules import (
     RuleContext,
     Source,
 )
+from optimizer.statevars import StateVar
 from sites.schema import BiogasFuel, Genset
 
 #: Plan-table columns of a genset: ``power`` is renewable supply on biogas and fossil on

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from optimizer.columns import Column
 from optimizer.devices.base import Array, Context, DeviceData, DeviceModel
+from optimizer.devices.columns import Column
 from optimizer.rules import BOUGHT, EXPORT, DeviceRule, RuleContext, Source
 from sites.schema import Grid
 from sites.timeindex import hourly_to_index, local_hours

@@ -13,8 +13,8 @@ import pyomo.environ as pyo
 
 from optimizer.devices.base import Array, Context, DeviceData
 from optimizer.devices.shedding import LoadModel, LoadRule
-from optimizer.devices.statevars import StateVar
 from optimizer.rules import DeviceRule, RuleContext
+from optimizer.statevars import StateVar
 from optimizer.windows import OUTSIDE, due_energy, period_labels
 from sites.schema import ShiftableLoad, window_hours
 
