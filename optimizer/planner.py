@@ -290,22 +290,17 @@ class Planner:
         )
         deadline = None if time_limit_s is None else time.perf_counter() + time_limit_s
         solver_s = 0.0
-        for _ in range(vm.n + 1):
+
+        def solve() -> Any:
+            nonlocal solver_s
             left = None if deadline is None else max(deadline - time.perf_counter(), 1e-3)
             solution = problem.solve(time_limit_s=left, **options)
             solver_s += solution.solver_time_s
-            bounds = []
-            for dev in vm.devices:
-                blk = vm.block(dev)
+            return solution
 
-                def values(name: str, blk: Any = blk, x: np.ndarray = solution.x) -> np.ndarray:
-                    return problem.values(x, getattr(blk, name))
+        from optimizer.solve import solve_restricted
 
-                bounds.extend(dev.restrict(blk, values))
-            if not bounds:
-                break
-            problem.restrict(bounds)
-            problem.suggest_integers(solution.x)
+        solution = solve_restricted(problem, [vm], solve, lambda s: s.x, vm.n)
         solution.solver_time_s = solver_s
         return solution
 

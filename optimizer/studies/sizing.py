@@ -231,7 +231,7 @@ def solve_sizing(
     warm-starts the LP with free capacities, which is many times faster than a cold start on a
     full year.
     """
-    from optimizer.solve import StudyProblem
+    from optimizer.solve import StudyProblem, solve_restricted
 
     if problem is None:
         problem = StudyProblem(sm.model)
@@ -243,12 +243,13 @@ def solve_sizing(
         problem.solve("objective", time_limit_s=time_limit_s)
         problem.release()
     stages = ("penalty_objective", "emissions_objective") if least_carbon else ()
-    for _ in range(MAX_RESOLVES + 1):
-        status, x, objectives = problem.solve("objective", stages=stages, time_limit_s=time_limit_s)
-        bounds = _restrictions(sm, problem, x)
-        if not bounds:
-            break
-        problem.restrict(bounds)
+    status, x, objectives = solve_restricted(
+        problem,
+        sm.periods,
+        lambda: problem.solve("objective", stages=stages, time_limit_s=time_limit_s),
+        lambda result: result[1],
+        MAX_RESOLVES,
+    )
     return _result(sm, problem, SimpleNamespace(status=status, x=x, objectives=objectives))
 
 
@@ -261,21 +262,6 @@ def _within(sm: SizingModel, fixed: list[tuple[Any, float, float]]) -> list[Any]
         value = max(low, value if high is None else min(high, value))
         out.append((var, value, value))
     return out
-
-
-def _restrictions(sm: SizingModel, problem: Any, x: np.ndarray) -> list[Any]:
-    """Bounds the devices ask for where the LP broke a rule it cannot state (e.g. a grid that
-    imports and exports in one interval), as in planning (``DeviceModel.restrict``)."""
-    bounds = []
-    for vm in sm.periods:
-        for dev in vm.devices:
-            blk = vm.block(dev)
-
-            def values(name: str, blk: Any = blk) -> np.ndarray:
-                return problem.values(x, getattr(blk, name))
-
-            bounds.extend(dev.restrict(blk, values))
-    return bounds
 
 
 def _operation(sm: SizingModel, problem: Any, solution: Any) -> pd.DataFrame:
