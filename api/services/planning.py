@@ -27,10 +27,8 @@ from api.settings import Settings
 from api.store import CurrentPlan, PlanRow, SiteVersion, Store
 from forecasting.learn import WINDOW_DAYS
 from sites.schema import Battery, Digester, Genset, ShiftableLoad, Site
-from sites.timeindex import day_index, horizon_index
+from sites.timeindex import PLAN_WINDOW_DAYS, day_index, horizon_index
 
-#: How far from today a plan may start [days].
-PLAN_WINDOW_DAYS = 3660
 #: Solver outcomes that may become the current plan; any other leaves the pointer in place.
 ACCEPTED_STATUSES = frozenset({"optimal", "time_limit"})
 
