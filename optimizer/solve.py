@@ -168,6 +168,8 @@ class KeptLp:
         self._restricted = False
         self._cost: np.ndarray | None = None
         self._solver_s = 0.0
+        #: HiGHS runs so far (every solve, stage, re-solve and dual pass)
+        self.runs = 0
         self.pass_s = time.perf_counter() - t0
 
     #: column of each Pyomo variable, by ``id``
@@ -222,6 +224,7 @@ class KeptLp:
         h.setOptionValue("time_limit", left)
         t0 = time.perf_counter()
         h.run()
+        self.runs += 1
         self._solver_s += time.perf_counter() - t0
         status = h.getModelStatus()
         if status == _STATUS.kOptimal:
@@ -365,6 +368,7 @@ class HighsProblem(KeptLp):
         try:
             t0 = time.perf_counter()
             h.run()
+            self.runs += 1
             self._solver_s += time.perf_counter() - t0
             ok = h.getModelStatus() == _STATUS.kOptimal
             dual = np.asarray(h.getSolution().row_dual)[cm.bus_rows] if ok else None
