@@ -105,7 +105,7 @@ def candidates(site: Site, devices: Sequence[Any], *, greenfield: bool = False) 
 class SizingModel:
     """The sizing LP: the period models, the capacity variables and the annual terms.
 
-    Compiled and solved by :class:`optimizer.solve.StudyProblem`.
+    Compiled and solved by :class:`optimizer.studies.problem.StudyProblem`.
     """
 
     site: Site
@@ -231,7 +231,8 @@ def solve_sizing(
     warm-starts the LP with free capacities, which is many times faster than a cold start on a
     full year.
     """
-    from optimizer.solve import StudyProblem, solve_restricted
+    from optimizer.solve import solve_restricted
+    from optimizer.studies.problem import StudyProblem
 
     if problem is None:
         problem = StudyProblem(sm.model)
