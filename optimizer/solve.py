@@ -302,6 +302,7 @@ class HighsProblem(KeptLp):
         self.vm = vm
         self.compiled = cm = Compiled(vm, datas)
         self.compile_s = cm.compile_s
+        self.col_of = cm.col_of
         super().__init__(
             cm.low, cm.high, cm.row_lower, cm.row_upper, cm.A, integer=cm.integer, threads=threads
         )
@@ -310,10 +311,6 @@ class HighsProblem(KeptLp):
         return self.compiled.low, self.compiled.high
 
     # --- data ---------------------------------------------------------------------------
-    @property
-    def col_of(self) -> dict[int, int]:
-        return self.compiled.col_of
-
     def refresh(self, datas: list[DeviceData]) -> None:
         """Push the bounds and objective of the data now in the model's Params into HiGHS."""
         self.compiled.refresh(datas)
