@@ -52,12 +52,6 @@ DEFAULT_MIP_ABS_GAP_PER_DAY = 2.0
 #: HiGHS's ``iis_strategy`` for naming conflicting constraints: 2 works from the rows.
 IIS_STRATEGY = 2
 
-#: LPs up to this many columns are solved without presolve: on the demo village a day to
-#: three days at 15 min (2,409–7,212 columns) solve in 0.5–0.75× the time without it, a
-#: week at 15 min (16,818) in 1.7× (docs/optimizer_speed.md, *Presolve*); MILPs always
-#: presolve.
-PRESOLVE_OFF_MAX_COLUMNS = 8000
-
 INF = highspy.kHighsInf
 _FEASIBLE = 2  # HiGHS solution status "feasible"
 _STATUS = highspy.HighsModelStatus
@@ -159,8 +153,6 @@ class KeptLp:
         )
         if status != highspy.HighsStatus.kOk:
             raise PlanningError(f"HiGHS did not accept the model (status {status})")
-        if not kinds.any() and n_cols <= PRESOLVE_OFF_MAX_COLUMNS:
-            h.setOptionValue("presolve", "off")
         self.highs = h
         self.n_cols, self.n_rows = n_cols, n_rows
         self.integer = np.zeros(n_cols, dtype=bool) if integer is None else integer
