@@ -14,7 +14,6 @@ from collections import OrderedDict
 from datetime import datetime
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from optimizer import baseline as rules
@@ -33,7 +32,7 @@ from optimizer.outcome import (
 from optimizer.plan import MODES, Plan
 from optimizer.scenario_inputs import check_scenarios
 from optimizer.scenarios import scenario_plan
-from optimizer.solve import HighsProblem
+from optimizer.solve import HighsProblem, solve_restricted
 from optimizer.state import State
 from sites.schema import Site
 
@@ -215,22 +214,15 @@ class Planner:
         )
         deadline = None if time_limit_s is None else time.perf_counter() + time_limit_s
         solver_s = 0.0
-        for _ in range(vm.n + 1):
+
+        def solve() -> Any:
+            nonlocal solver_s
             left = None if deadline is None else max(deadline - time.perf_counter(), 1e-3)
             solution = problem.solve(time_limit_s=left, **options)
             solver_s += solution.solver_time_s
-            bounds = []
-            for dev in vm.devices:
-                blk = vm.block(dev)
+            return solution
 
-                def values(name: str, blk: Any = blk, x: np.ndarray = solution.x) -> np.ndarray:
-                    return problem.values(x, getattr(blk, name))
-
-                bounds.extend(dev.restrict(blk, values))
-            if not bounds:
-                break
-            problem.restrict(bounds)
-            problem.suggest_integers(solution.x)
+        solution = solve_restricted(problem, [vm], solve, lambda s: s.x, vm.n)
         solution.solver_time_s = solver_s
         return solution
 

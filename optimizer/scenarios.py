@@ -37,8 +37,8 @@ from optimizer.outcome import (
 )
 from optimizer.plan import MODES, Plan
 from optimizer.scenario_inputs import Scenario, check_scenarios, scenario_inputs
-from optimizer.solve import StudyProblem
 from optimizer.state import State
+from optimizer.studies.problem import StudyProblem
 from sites.schema import Site
 
 #: Weighted unserved energy below this counts as none [kWh] (as ``solve.UNSERVED_TOLERANCE_KWH``).

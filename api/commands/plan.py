@@ -58,7 +58,7 @@ def parse_date(text: str, today: date) -> date:
     """A ``--date``: the API's rule, within ``PLAN_WINDOW_DAYS`` of ``today``."""
     from datetime import timedelta
 
-    from api.services.planning import PLAN_WINDOW_DAYS
+    from sites.timeindex import PLAN_WINDOW_DAYS
 
     try:
         day = date.fromisoformat(text)

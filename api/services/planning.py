@@ -28,10 +28,8 @@ from api.store import CurrentPlan, PlanRow, SiteVersion, Store
 from forecasting.learn import WINDOW_DAYS
 from optimizer.state import State, legacy_names
 from sites.schema import Site
-from sites.timeindex import day_index, horizon_index
+from sites.timeindex import PLAN_WINDOW_DAYS, day_index, horizon_index
 
-#: How far from today a plan may start [days].
-PLAN_WINDOW_DAYS = 3660
 #: Solver outcomes that may become the current plan; any other leaves the pointer in place.
 ACCEPTED_STATUSES = frozenset({"optimal", "time_limit"})
 
