@@ -9,6 +9,7 @@ drawn; emissions: refrigerant leak per kWh drawn (a made-up factor for the test)
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, Literal
 
 import numpy as np
@@ -19,6 +20,7 @@ from pydantic import Field
 from optimizer.columns import Column
 from optimizer.devices.base import Array, Context, DeviceData, DeviceModel
 from optimizer.devices.statevars import StateVar
+from optimizer.planview import Action, PlanView, by_source
 from optimizer.rules import CHARGE, DeviceRule, RuleContext
 from sites.schema import Device
 
@@ -68,10 +70,12 @@ class IceBankModel(DeviceModel):
         blk.chill_kw = pyo.Var(ctx.T, bounds=(0.0, s.max_chill_kw))
         blk.unmet_kw = pyo.Var(ctx.T, bounds=(0.0, None))
         blk.ice_kwh = pyo.Var(ctx.T, bounds=(0.0, s.capacity_kwh))
+        # the forecast enters as a bound (re-plans refresh bounds, not constraint rows)
+        blk.cool_kw = pyo.Var(ctx.T, bounds=lambda b, t: (b.cooling_kw[t], b.cooling_kw[t]))
 
         def balance(b: Any, t: int) -> Any:
             before = b.start_kwh if t == 0 else b.ice_kwh[t - 1]
-            flow = s.cop_pu * b.chill_kw[t] - b.cooling_kw[t] + b.unmet_kw[t]
+            flow = s.cop_pu * b.chill_kw[t] - b.cool_kw[t] + b.unmet_kw[t]
             return b.ice_kwh[t] == before + flow * ctx.step_h
 
         blk.balance = pyo.Constraint(ctx.T, rule=balance)
@@ -104,6 +108,14 @@ class IceBankModel(DeviceModel):
 
     def decisions(self, values: Any, data: DeviceData) -> dict[str, Array]:
         return {q: values(q) for q in ("chill_kw", "ice_kwh", "unmet_kw")}
+
+    what_phrases = {"freeze": "the ice bank {device} makes ice ({energy_kwh} kWh)"}
+
+    def explain(self, view: PlanView) -> Iterator[Action]:
+        chill = view.column(f"{self.name}.chill_kw")
+        for first, stop, numbers in view.told_runs(chill):
+            why = by_source(view, first, stop, chill, numbers)
+            yield Action(*view.span(first, stop), "freeze", self.name, why, numbers)
 
     def rule(self, ctx: RuleContext) -> DeviceRule:
         return IceBankRule(self, ctx)
