@@ -176,5 +176,14 @@ def test_the_service_stores_dispatches_and_takes_state_of_the_new_kind(ice_kind,
         bad_plan = api.client.post(f"/v1/sites/{SITE}/plans", headers=api.auth(), json={
             "date": "2026-07-01", "state": {"values": {ICE: {"ice_kwh": -1.0}}}})
         assert bad_plan.status_code == 422 and "ice_kwh" in bad_plan.text
+        # the pages: its level in the chart, its runs in plain words
+        r = api.client.post("/login", content=f"key={api.tokens['manager']}",
+                            headers={"Content-Type": "application/x-www-form-urlencoded"},
+                            follow_redirects=False)
+        assert r.status_code == 303
+        day = api.client.get(f"/sites/{SITE}")
+        assert day.status_code == 200 and "ice stored" in day.text
+        said = api.client.get(f"/sites/{SITE}/words", headers={"Accept-Language": "en"})
+        assert said.status_code == 200 and f"the ice bank {ICE} makes ice" in said.text
     finally:
         api.close()
