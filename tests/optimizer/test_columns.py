@@ -19,7 +19,7 @@ from optimizer.columns import (
     site_columns,
 )
 from optimizer.inputs import build_inputs
-from optimizer.plan import make_plan
+from optimizer.planner import make_plan
 from sites.load import load_site
 from tests.optimizer import tiny_sites as ts
 
