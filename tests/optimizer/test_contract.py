@@ -187,3 +187,17 @@ def test_the_service_stores_dispatches_and_takes_state_of_the_new_kind(ice_kind,
         assert said.status_code == 200 and f"the ice bank {ICE} makes ice" in said.text
     finally:
         api.close()
+
+
+def test_the_invariants_refuse_a_kind_they_cannot_check_the_money_of():
+    with registered(icebank.IceBank, icebank.IceBankModel):
+        site = site_from_data(site_data(), "demo")
+        plan = rule_based_plan(site, build_inputs(site, day_index(site)))
+        problems = plan_problems(site, plan)
+    assert problems == [f"no independent cost and emissions check for {ICE} (IceBank)"]
+    # the declared balance still covers it: its column off by 1 kW breaks the balance
+    with registered(icebank.IceBank, icebank.IceBankModel):
+        table = plan.table.copy()
+        table[f"{ICE}.chill_kw"] += 1.0
+        assert any(p.startswith("bus balance (declared column signs)")
+                   for p in plan_problems(site, table))
