@@ -28,7 +28,7 @@ from optimizer.inputs import build_inputs
 from optimizer.planner import make_plan
 from optimizer.plot import plot_plan
 from optimizer.state import State
-from optimizer.studies.report import energy_flows
+from optimizer.studies.report import energy_flows, monthly_energy, plot_monthly_balance
 from sites.load import site_from_data
 from sites.schema import Site
 from tests.api.conftest import NOW, SITE, Api, Clock
@@ -125,6 +125,10 @@ def test_plot_and_plain_words_show_the_new_kind(site: Site):
     labels = [t.get_text() for ax in figure.axes if ax.get_legend()
               for t in ax.get_legend().get_texts()]
     assert f"{ICE} SoC" in labels  # a kWh level with a declared size
+    month = monthly_energy(site, plan.table)["ice bank chiller"]
+    assert month.iloc[0] == pytest.approx(-plan.table[f"{ICE}.chill_kw"].sum() * site.step_h)
+    bars = plot_monthly_balance(site, plan.table)
+    assert "ice bank chiller" in [t.get_text() for t in bars.axes[0].get_legend().get_texts()]
     made = [a for a in explain(site, plan).actions if a.device == ICE]
     assert made and {a.what for a in made} == {"freeze"}
     chill = plan.table[f"{ICE}.chill_kw"].to_numpy()
