@@ -207,8 +207,9 @@ class Action:
     ``reserve``, ``outage``, ``no_sun``, ``gas_full``, ``cook``, ``cook_first``,
     ``cook_sparingly``, ``short``, ``announced``, ``covers``); ``numbers`` hold the figures
     behind both, with units in their names; ``when`` a moment the reason refers to (the start
-    of an outage). ``notice`` marks what a person must know even if
-    they do nothing (load shed, an outage).
+    of an outage). ``notice`` marks what a person must know even if they do nothing (load
+    shed, an outage). A device kind may add codes of its own, with their words
+    (``DeviceModel.what_phrases``, ``why_phrases``).
     """
 
     start: datetime
@@ -222,7 +223,7 @@ class Action:
 
 
 def by_source(view: PlanView, first: int, stop: int, power: np.ndarray,
-               numbers: dict[str, float], exclude: str = "") -> str:
+              numbers: dict[str, float], exclude: str = "") -> str:
     """The reason a run is served when it is: its main supply, priced when that is the grid."""
     energy = max(numbers["energy_kwh"], 1e-9)
     given = {k: v for k, v in view.supplies(first, stop, power).items() if k != exclude}

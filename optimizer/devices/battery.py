@@ -272,6 +272,8 @@ class BatteryRule(DeviceRule):
 
 
 def explain_battery(spec: Battery, view: PlanView) -> Iterator[Action]:
+    """Charging runs (reserve before an outage, else by their main supply) and discharging
+    runs (an outage, dear power against what the charge was worth, or no sun)."""
     charge = view.column(f"{spec.name}.charge_kw")
     discharge = view.column(f"{spec.name}.discharge_kw")
     soc = view.column(f"{spec.name}.soc_kwh")

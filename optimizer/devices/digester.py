@@ -318,14 +318,15 @@ class DigesterRule(DeviceRule):
 
 
 def holder_full(spec: Digester, view: PlanView) -> np.ndarray:
+    """True where the holder is at least ``FULL_PU`` of its usable range full."""
     gas = view.column(f"{spec.name}.gas_m3")
     top = spec.holder_min_m3 + FULL_PU * (spec.holder_max_m3 - spec.holder_min_m3)
     return gas >= top
 
 
-
-
 def explain_digester(spec: Digester, view: PlanView) -> Iterator[Action]:
+    """The first moment the holder is full and nearly empty (with the cooking gas still
+    planned), and every run of gas flared or vented."""
     full = holder_full(spec, view)
     cooking = view.column(f"{spec.name}.cooking_m3")
     gas = view.column(f"{spec.name}.gas_m3")

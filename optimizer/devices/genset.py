@@ -327,6 +327,8 @@ class GensetRule(DeviceRule):
 
 
 def explain_genset(spec: Genset, view: PlanView) -> Iterator[Action]:
+    """Runs of the genset: for an outage, a full gas holder, dear power, no sun, or to
+    cover the load."""
     power = view.column(f"{spec.name}.power_kw")
     digester = getattr(spec.fuel, "digester", None)
     holder = None if digester is None else view.site.device(digester)

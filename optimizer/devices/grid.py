@@ -220,6 +220,8 @@ class GridRule(DeviceRule):
 
 
 def explain_grid(spec: Grid, view: PlanView) -> Iterator[Action]:
+    """Announced outages (with the electric stores kept full for them, if so) and export
+    runs (spare sun or the export price)."""
     # the electric stores: their carried levels, sizes and tops of their usable ranges
     levels = [(m, var) for m in device_models(view.site) if m.storage_kwh() > 0
               for var in m.state_table() if var.column and var.usable]

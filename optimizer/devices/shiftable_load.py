@@ -189,6 +189,7 @@ class ShiftableLoadRule(LoadRule):
 
 
 def explain_shiftable(spec: ShiftableLoad, view: PlanView) -> Iterator[Action]:
+    """Runs of the load, each by its main supply."""
     power = served_kw(view.table, spec.name)
     if power is None:
         return
