@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, create_model, model_validator
@@ -52,6 +53,31 @@ class WeatherIn(In):
         return self
 
 
+class _DeviceState(In):
+    """Quantities beyond the generated fields (those of a kind registered after this module
+    was imported, ``optimizer.devices.registered``) are accepted when a registered kind
+    declares them now, as finite numbers; any other name is refused."""
+
+    model_config = ConfigDict(extra="allow")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _declared(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        known = declared_rows()
+        for name, value in data.items():
+            if name in cls.model_fields:
+                continue
+            if name not in known:
+                raise ValueError(f"{name!r} is no state quantity; declared: "
+                                 + ", ".join(sorted(known)))
+            if value is not None and (isinstance(value, bool) or not isinstance(
+                    value, int | float) or not math.isfinite(value) or abs(value) > 1e9):
+                raise ValueError(f"{name}: must be a finite number, got {value!r}")
+        return data
+
+
 def _device_state_model() -> type[In]:
     """State quantities of one device: one optional field per quantity the kinds declare
     (``optimizer.statevars``)."""
@@ -59,9 +85,9 @@ def _device_state_model() -> type[In]:
         q: (Finite | None, Field(default=None, le=1e9, description=f"{var.description} "
                                  f"[{var.unit}]")) for q, var in declared_rows().items()}
     return create_model(
-        "DeviceStateIn", __base__=In, __doc__="State quantities of one device; which ones a "
-        "device has depends on its kind (docs/formulation.md, *The device contract: state*).",
-        **fields,
+        "DeviceStateIn", __base__=_DeviceState, __doc__="State quantities of one device; which "
+        "ones a device has depends on its kind (docs/formulation.md, *The device contract: "
+        "state*).", **fields,
     )
 
 

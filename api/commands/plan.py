@@ -194,13 +194,16 @@ def comparison_lines(site: Any, plan: Any) -> list[str]:
             parts.append(f"ends with {abs(stored):.2f} {cur} {more} stored energy")
         lines.append("  not on equal terms: the plan " + " and ".join(parts)
                      + f"; valued, it saves {b['valued_saving']:.2f} {cur}")
-    grid = next((d for d in site.devices if getattr(d, "kind", "") == "grid"), None)
+    # the carbon factor a device's inputs rest on (the grid's), as the plan noted it
+    notes = (plan.inputs_notes.get("sources") or {}).values()
+    factor = next((n for n in notes if "carbon_kgco2_per_kwh" in n and n.get("source")), None)
     counted = {"location": "gross grid import", "net": "grid import less export"}
-    if grid is not None:
-        factor = grid.carbon_factor
+    if factor is not None:
+        value = factor["carbon_kgco2_per_kwh"]
+        shown = f"{value:g} kgCO2/kWh" if isinstance(value, int | float) else str(value)
         lines.append(
             f"  CO2 ({site.carbon_accounting}-based): {counted[site.carbon_accounting]} × "
-            f"{factor.kgco2_per_kwh:g} kgCO2/kWh ({factor.source})"
+            f"{shown} ({factor['source']})"
         )
     if terms.get("carbon_guard"):
         held = "" if terms.get("emission_limits_met", True) else (

@@ -9,8 +9,8 @@ from typing import Any
 
 import pyomo.environ as pyo
 
+from optimizer.columns import Column
 from optimizer.devices.base import Array, Context
-from optimizer.devices.columns import Column
 from optimizer.devices.shedding import COLUMNS as LOAD_COLUMNS
 from optimizer.devices.shedding import LoadModel, LoadRule
 from optimizer.rules import DeviceRule, RuleContext

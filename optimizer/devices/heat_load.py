@@ -9,8 +9,8 @@ from typing import Any
 
 import pyomo.environ as pyo
 
+from optimizer.columns import Column
 from optimizer.devices.base import Array, Context, DeviceData, DeviceModel
-from optimizer.devices.columns import Column
 from optimizer.rules import EPS, DeviceRule, RuleContext, Source, draw
 from sites.schema import HeatLoad
 

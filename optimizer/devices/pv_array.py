@@ -6,13 +6,13 @@ from typing import Any
 
 import pyomo.environ as pyo
 
+from optimizer.columns import Column
 from optimizer.devices.base import (
     Array,
     Context,
     DeviceData,
     DeviceModel,
 )
-from optimizer.devices.columns import Column
 from optimizer.rules import FREE, DeviceRule, RuleContext, Source
 from sites.schema import PvArray
 

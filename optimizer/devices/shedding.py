@@ -12,8 +12,8 @@ from typing import Any
 
 import pyomo.environ as pyo
 
+from optimizer.columns import Column
 from optimizer.devices.base import SHEDDABLE, Array, Context, DeviceData, DeviceModel
-from optimizer.devices.columns import Column
 from optimizer.rules import DeviceRule, RuleContext
 from sites.schema import lost_load_value_per_kwh
 

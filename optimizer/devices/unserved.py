@@ -11,8 +11,8 @@ from typing import Any
 
 import pyomo.environ as pyo
 
+from optimizer.columns import Column
 from optimizer.devices.base import SHEDDABLE, Array, Context, DeviceData, DeviceModel
-from optimizer.devices.columns import Column
 from sites.schema import Site
 
 #: The site-wide plan-table column: the total shed power, which closes the bus balance.
