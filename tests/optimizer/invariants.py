@@ -7,7 +7,8 @@ heat; the heat balance of heat loads; shiftable loads inside their windows with 
 each period is due; that the plan's ``cost`` and ``emissions_kgco2`` columns equal their
 recomputation here (``expected_accounts``, written from docs/formulation.md and docs/kpis.md
 without the code it checks); and that its KPIs, when it has them, equal
-``optimizer.accounting.kpis``. The equations are those of docs/formulation.md.
+``optimizer.accounting.kpis``. The equations are those of docs/formulation.md. A kind without
+a clause here (``CHECKED``) enters the bus balance through its declared columns' bus signs.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.accounting import kpis
+from optimizer.devices import device_models
 from optimizer.state import State
 from optimizer.windows import OUTSIDE, due_energy, period_labels
 from sites.schema import (
@@ -33,6 +35,11 @@ from sites.schema import (
     ShiftableLoad,
     Site,
 )
+
+#: The kinds checked here clause by clause; any other kind's plan columns enter the bus
+#: balance by their declared bus signs (``DeviceModel.columns``), and its own test file
+#: checks the rest of its physics.
+CHECKED = (Battery, Digester, FixedLoad, Genset, Grid, HeatLoad, PvArray, ShiftableLoad)
 
 #: Absolute tolerance on powers [kW], energies [kWh] and volumes [m³]; HiGHS's primal
 #: feasibility tolerance is 1e-7 on scaled rows.
@@ -290,6 +297,11 @@ def plan_problems(site: Site, plan: Any, state: Any = None) -> list[str]:
         shed = shed + ck.c(f"{s.name}.shed_kw")
     for gr in site.of_type(Grid):
         bus += ck.grid(gr)
+    for model in device_models(site):
+        if model.spec is not None and not isinstance(model.spec, CHECKED):
+            for c in model.columns():
+                if c.sign:
+                    bus += c.sign * ck.c(f"{model.prefix}{c.quantity}")
     # lost load is the loads' shed power only, never charging or export
     ck.close("unserved_kw", ck.c("unserved_kw"), shed)
     ck.close("bus balance (net injection)", bus, 0.0)
