@@ -10,6 +10,7 @@ from __future__ import annotations
 from optimizer.devices.base import DeviceModel
 from optimizer.devices.battery import BatteryModel
 from optimizer.devices.digester import DigesterModel
+from optimizer.devices.ev_charger import EvChargerModel
 from optimizer.devices.fixed_load import FixedLoadModel
 from optimizer.devices.genset import GensetModel
 from optimizer.devices.grid import GridModel
@@ -30,6 +31,7 @@ REGISTRY: dict[type, type[DeviceModel]] = {
     schema.ShiftableLoad: ShiftableLoadModel,
     schema.HeatLoad: HeatLoadModel,
     schema.Grid: GridModel,
+    schema.EvCharger: EvChargerModel,
 }
 
 #: models every site gets besides its own devices (the bus's unserved-load slack)
