@@ -38,6 +38,31 @@ SECTIONS: list[tuple[str, type[BaseModel]]] = [
 _SYMBOLS = ((Ge, "ge", "≥"), (Gt, "gt", ">"), (Le, "le", "≤"), (Lt, "lt", "<"))
 
 
+def _models_in(annotation: object, base: type[BaseModel]) -> list[type[BaseModel]]:
+    """The subclasses of ``base`` named anywhere in a type annotation, in order."""
+    if isinstance(annotation, type) and issubclass(annotation, base):
+        return [annotation]
+    return [m for arg in typing.get_args(annotation) for m in _models_in(arg, base)]
+
+
+def sections() -> list[tuple[str, type[BaseModel]]]:
+    """``SECTIONS``, with a section for each device kind of ``schema.AnyDevice`` they lack
+    (titled by its ``kind``) and for each site-file model in its fields (``<kind> <field>``),
+    placed before the last section (economics)."""
+    known = {model for _, model in SECTIONS}
+    extra: list[tuple[str, type[BaseModel]]] = []
+    for kind in _models_in(schema.AnyDevice, schema.Device):
+        if kind in known:
+            continue
+        title = typing.get_args(kind.model_fields["kind"].annotation)[0]
+        extra.append((title, kind))
+        for name, info in kind.model_fields.items():
+            for model in _models_in(info.annotation, BaseModel):
+                if model not in known and model is not schema.Economics:
+                    extra.append((f"{title} {name}", model))
+    return SECTIONS[:-1] + extra + SECTIONS[-1:]
+
+
 def _bounds(info: FieldInfo) -> str:
     parts = []
     for meta in info.metadata:
@@ -95,7 +120,7 @@ def reference() -> str:
         "`_deg`, `_pu` (a ratio), `_pct`, `_per_kwh` (site currency per kWh). Azimuths follow\n"
         "pvlib: 180 is south. Examples: `sites/*.yaml`.\n"
     )
-    return head + "\n" + "\n".join(section(t, m) for t, m in SECTIONS)
+    return head + "\n" + "\n".join(section(t, m) for t, m in sections())
 
 
 if __name__ == "__main__":

@@ -364,6 +364,83 @@ class ShiftableLoad(Device):
         return self
 
 
+class EvSession(Strict):
+    """A vehicle's (or a group's) daily charging visit, repeated every day.
+
+    It is plugged in from ``arrival_h`` to ``departure_h`` local time; a departure before
+    the arrival's clock hour is the next day.
+    """
+
+    name: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")
+    arrival_h: Hour = Field(description="local clock hour it is plugged in")
+    departure_h: Hour = Field(description="local clock hour it leaves; before arrival_h: the "
+                              "next day")
+    energy_kwh: Positive = Field(description="energy the vehicle's battery needs by departure")
+    max_kw: Positive = Field(description="largest power the vehicle takes (and gives, with v2g)")
+    v2g: bool = Field(default=False, description="may feed the bus from its battery, never "
+                      "below the level it arrived with")
+    room_kwh: float | None = Field(
+        default=None, gt=0, description="energy its battery holds above the arrival level; "
+        "default: energy_kwh",
+    )
+
+    @property
+    def window_h(self) -> float:
+        """Hours the vehicle stays plugged in [h]."""
+        return window_hours(self.arrival_h, self.departure_h)
+
+    @property
+    def capacity_kwh(self) -> float:
+        """Energy its battery takes above the arrival level [kWh]: ``room_kwh`` or the need."""
+        return self.energy_kwh if self.room_kwh is None else self.room_kwh
+
+    @model_validator(mode="after")
+    def _feasible(self) -> EvSession:
+        if self.arrival_h % 24 == self.departure_h % 24:
+            raise ValueError(
+                f"arrival_h and departure_h must differ, got {self.arrival_h} for both"
+            )
+        if self.capacity_kwh < self.energy_kwh:
+            raise ValueError(
+                f"room_kwh ({self.room_kwh}) must be ≥ energy_kwh ({self.energy_kwh})"
+            )
+        return self
+
+
+class EvCharger(Device):
+    """Charging points for electric vehicles: daily sessions, a shared connection and ports."""
+
+    kind: Literal["ev_charger"]
+    max_kw: Positive = Field(description="the charger's connection to the bus")
+    ports: int = Field(ge=1, le=64, description="vehicles plugged in at once")
+    efficiency_pu: float = Field(
+        default=0.92, gt=0.5, le=1, description="share of bus energy that reaches a battery"
+    )
+    priority: Priority = Field(default="normal", description="prices energy unmet at departure")
+    value_of_lost_load_per_kwh: float | None = Field(
+        default=None, gt=0, description="per kWh unmet at departure; default: the site's value "
+        "× the priority's factor",
+    )
+    sessions: tuple[EvSession, ...] = Field(min_length=1, description="repeated every day")
+
+    @model_validator(mode="after")
+    def _fits(self) -> EvCharger:
+        names = [s.name for s in self.sessions]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"sessions: names must be unique, {', '.join(twice)} repeat")
+        for q in range(96):  # each quarter hour of the day
+            hour = q / 4
+            plugged = [s.name for s in self.sessions
+                       if (hour - s.arrival_h) % 24 < s.window_h]
+            if len(plugged) > self.ports:
+                raise ValueError(
+                    f"sessions: {len(plugged)} vehicles ({', '.join(plugged)}) are plugged in "
+                    f"at {hour:g} h, more than ports ({self.ports})"
+                )
+        return self
+
+
 class HeatLoad(Device):
     """A thermal demand (heat, or cold from an absorption chiller) served by CHP heat."""
 
@@ -471,14 +548,17 @@ class Grid(Device):
 Load = Annotated[FixedLoad | ShiftableLoad, Field(discriminator="type")]
 
 
-def lost_load_value_per_kwh(load: FixedLoad | ShiftableLoad, site_value_per_kwh: float) -> float:
+def lost_load_value_per_kwh(
+    load: FixedLoad | ShiftableLoad | EvCharger, site_value_per_kwh: float
+) -> float:
     """A load's value of lost load [currency/kWh]: its own, or the site's × its priority's
     factor (``PRIORITY_FACTOR``)."""
     if load.value_of_lost_load_per_kwh is not None:
         return float(load.value_of_lost_load_per_kwh)
     return site_value_per_kwh * PRIORITY_FACTOR[load.priority]
 AnyDevice = Annotated[
-    PvArray | Battery | Digester | Genset | Load | HeatLoad | Grid, Field(discriminator="kind")
+    PvArray | Battery | Digester | Genset | Load | HeatLoad | Grid | EvCharger,
+    Field(discriminator="kind"),
 ]
 
 

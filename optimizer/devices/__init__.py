@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from optimizer.devices.base import DeviceModel
 from optimizer.devices.battery import BatteryModel
 from optimizer.devices.digester import DigesterModel
+from optimizer.devices.ev_charger import EvChargerModel
 from optimizer.devices.fixed_load import FixedLoadModel
 from optimizer.devices.genset import GensetModel
 from optimizer.devices.grid import GridModel
@@ -34,6 +35,7 @@ REGISTRY: dict[type, type[DeviceModel]] = {
     schema.ShiftableLoad: ShiftableLoadModel,
     schema.HeatLoad: HeatLoadModel,
     schema.Grid: GridModel,
+    schema.EvCharger: EvChargerModel,
 }
 
 #: models every site gets besides its own devices (the bus's unserved-load slack)

@@ -33,6 +33,7 @@ from sites.schema import (
     BiogasFuel,
     DieselFuel,
     Digester,
+    EvCharger,
     FixedLoad,
     Genset,
     Grid,
@@ -59,7 +60,11 @@ KNOWN_KINDS = (PvArray, Battery, Digester, Genset, FixedLoad, ShiftableLoad, Hea
 #: Independent cost [currency] and emissions [kgCO2e] per interval of a kind defined
 #: elsewhere (a test's): spec class -> ``oracle(spec, table, step_h)``.
 Oracle = Callable[[Any, pd.DataFrame, float], tuple[np.ndarray, np.ndarray]]
-ACCOUNT_ORACLES: dict[type, Oracle] = {}
+ACCOUNT_ORACLES: dict[type, Oracle] = {
+    # an EV charger neither pays nor emits itself: its energy is bought at the grid or made on
+    # site, and unmet charging is a penalty, not money (docs/formulation.md, *EV charger*)
+    EvCharger: lambda spec, table, dt: (np.zeros(len(table)), np.zeros(len(table))),
+}
 
 
 def unchecked_devices(site: Site) -> list[str]:

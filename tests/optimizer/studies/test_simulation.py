@@ -12,7 +12,7 @@ import pytest
 from optimizer.studies import report
 from optimizer.studies.simulation import baseline_day, period_inputs, simulate
 from sites.load import load_site
-from sites.schema import Battery, Digester, Genset, ShiftableLoad
+from sites.schema import Battery, Digester, EvCharger, Genset, ShiftableLoad
 
 SITES = Path(__file__).resolve().parents[3] / "sites"
 FIRST = date(2026, 6, 1)
@@ -142,6 +142,12 @@ def _carried_by_hand(site, kept: pd.DataFrame, start: pd.Timestamp) -> dict:
         mask = np.isin(labels.reindex(recent.index).to_numpy(), list(ahead))
         served = float(recent[f"{s.name}.demand_kw"].to_numpy()[mask].sum() * site.step_h)
         out[s.name] = {"served_kwh": min(max(served, 0.0), s.energy_kwh)}
+    for c in site.of_type(EvCharger):  # the vehicles still plugged in: their level so far
+        now = kept.index[-1] + site.step
+        plugged = [s for s in c.sessions
+                   if (now.tz_convert(site.tz).hour - s.arrival_h) % 24 < s.window_h]
+        out[c.name] = {"delivered_kwh": sum(float(last[f"{c.name}.{s.name}_kwh"])
+                                            for s in plugged)}
     return out
 
 
