@@ -35,6 +35,38 @@ SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("economics (any device, for sizing)", schema.Economics),
 ]
 
+
+
+def device_kinds(annotation: object = schema.AnyDevice) -> list[type[BaseModel]]:
+    """The device classes of the site's discriminated union, in its order (the nested union
+    of loads expanded)."""
+    out: list[type[BaseModel]] = []
+    for arg in typing.get_args(annotation):
+        if isinstance(arg, type) and issubclass(arg, BaseModel):
+            out.append(arg)
+        elif not isinstance(arg, FieldInfo):
+            out += device_kinds(arg)
+    return out
+
+
+def _title(model: type[BaseModel]) -> str:
+    """``kind`` (and ``type``) of a device class: its section's title."""
+    kind = typing.get_args(model.model_fields["kind"].annotation)[0]
+    typed = model.model_fields.get("type")
+    return kind if typed is None else f"{kind}, type {typing.get_args(typed.annotation)[0]}"
+
+
+def _with_every_kind(sections: list[tuple[str, type[BaseModel]]]) -> list:
+    """``sections`` and, after the last device listed, a section for every other device kind
+    of the schema, so that a new kind is documented without being listed here."""
+    listed = {model for _, model in sections}
+    last = max(i for i, (_, model) in enumerate(sections) if model in device_kinds())
+    more = [(_title(m), m) for m in device_kinds() if m not in listed]
+    return sections[: last + 1] + more + sections[last + 1 :]
+
+
+SECTIONS = _with_every_kind(SECTIONS)
+
 _SYMBOLS = ((Ge, "ge", "≥"), (Gt, "gt", ">"), (Le, "le", "≤"), (Lt, "lt", "<"))
 
 
