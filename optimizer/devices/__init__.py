@@ -17,6 +17,7 @@ from optimizer.devices.heat_load import HeatLoadModel
 from optimizer.devices.pv_array import PvArrayModel
 from optimizer.devices.shiftable_load import ShiftableLoadModel
 from optimizer.devices.unserved import UnservedModel
+from optimizer.devices.water_tank import WaterTankModel
 from sites import schema
 from sites.schema import Site
 
@@ -29,6 +30,7 @@ REGISTRY: dict[type, type[DeviceModel]] = {
     schema.FixedLoad: FixedLoadModel,
     schema.ShiftableLoad: ShiftableLoadModel,
     schema.HeatLoad: HeatLoadModel,
+    schema.WaterTank: WaterTankModel,
     schema.Grid: GridModel,
 }
 
