@@ -10,13 +10,16 @@ from __future__ import annotations
 from typing import Any
 
 
-def retention_pu(self_discharge_pu_per_day: float, step_h: float) -> float:
-    """Share of a stored level kept over one interval of self-discharge [pu].
+def retention_pu(loss_pu_per_day: float, step_h: float) -> float:
+    """Share of a stored level kept over one interval, for a constant loss per day [pu].
+
+    One function for every store that loses a share of its level: a battery's
+    self-discharge, a water tank's evaporation and seepage.
 
     Parameters
     ----------
-    self_discharge_pu_per_day : float
-        Share of the level lost per day, σ [pu/day].
+    loss_pu_per_day : float
+        Share of the level lost over 24 h, σ [pu/day].
     step_h : float
         Interval length, Δ [h].
 
@@ -29,7 +32,7 @@ def retention_pu(self_discharge_pu_per_day: float, step_h: float) -> float:
     -----
     .. math:: \\rho = (1 - \\sigma)^{\\Delta / 24}
     """
-    return float((1.0 - self_discharge_pu_per_day) ** (step_h / 24.0))
+    return float((1.0 - loss_pu_per_day) ** (step_h / 24.0))
 
 
 def battery_flow_kwh_per_kw(

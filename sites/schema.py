@@ -460,6 +460,134 @@ class HeatLoad(Device):
         return _hourly(v, "profile_kw") or ()
 
 
+#: Density of water [kg/m³] and standard gravity [m/s²] (ISO 80000-3), for the hydraulic power
+#: ρ g Q H of a pump: lifting one m³ by one metre takes ρ g / 3.6e6 kWh.
+WATER_DENSITY_KG_PER_M3 = 1000.0
+STANDARD_GRAVITY_M_PER_S2 = 9.80665
+
+
+class WaterTank(Device):
+    """An irrigation pump that fills a water tank, from which the fields draw their water.
+
+    The pump runs at most at ``pump_kw``; its delivery is given as ``flow_m3_per_h`` at
+    rated power (against ``head_m``) or as ``specific_energy_kwh_per_m3``. Water the tank
+    cannot deliver is unmet and valued like a load's lost energy (docs/formulation.md,
+    *water tank*).
+    """
+
+    kind: Literal["water_tank"]
+    pump_kw: float = Field(gt=0, le=10_000, description="rated electrical power of the pump")
+    flow_m3_per_h: float | None = Field(
+        default=None, gt=0, le=100_000, description="delivery at pump_kw against its head"
+    )
+    specific_energy_kwh_per_m3: float | None = Field(
+        default=None, gt=0, le=50, description="electricity per m³ delivered into the tank"
+    )
+    head_m: float | None = Field(
+        default=None, gt=0, le=2000,
+        description="total head of the delivery; checks it against the hydraulic minimum",
+    )
+    capacity_m3: float = Field(gt=0, le=1_000_000)
+    min_level_m3: NonNeg = Field(default=0.0, description="lowest level in operation")
+    max_level_m3: Positive = Field(description="highest level in operation, ≤ capacity_m3")
+    initial_level_m3: NonNeg
+    loss_pu_per_day: float = Field(
+        default=0.0, ge=0, le=0.5, description="share of the stored water lost per day "
+        "(evaporation, seepage)"
+    )
+    demand_m3_per_day: float | None = Field(
+        default=None, gt=0, description="spread over the day by the default watering shape"
+    )
+    demand_profile_m3_per_h: tuple[float, ...] | None = Field(
+        default=None, description="24 hourly values of the water the fields draw"
+    )
+    allowed_hours: tuple[tuple[float, float], ...] = Field(
+        default=((0.0, 24.0),), min_length=1,
+        description="[start_h, end_h) local windows in which the pump may run",
+    )
+    commitment: bool = Field(
+        default=False, description="on/off at pump_kw (binary): makes the model a MILP"
+    )
+    max_starts_per_day: int | None = Field(
+        default=None, ge=1, le=96, description="starts per local day; needs commitment"
+    )
+    priority: Priority = Field(default="low", description="who is shed last: critical")
+    value_of_lost_water_per_m3: float | None = Field(
+        default=None, gt=0,
+        description="default: the load priority's value of lost load × the pump energy per m³",
+    )
+    end_target: EndTarget = Field(
+        default="soft", description="soft: water left below the initial level is valued; "
+        "hard: a bound",
+    )
+
+    @field_validator("demand_profile_m3_per_h")
+    @classmethod
+    def _hours(cls, v: tuple[float, ...] | None) -> tuple[float, ...] | None:
+        if v is not None and min(v, default=0) < 0:
+            raise ValueError(f"values must be ≥ 0, got {min(v):g}")
+        return _hourly(v, "demand_profile_m3_per_h")
+
+    @field_validator("allowed_hours")
+    @classmethod
+    def _windows(cls, v: tuple[tuple[float, float], ...]) -> tuple[tuple[float, float], ...]:
+        for i, (start_h, end_h) in enumerate(v):
+            if not (0 <= start_h <= 24 and 0 <= end_h <= 24):
+                raise ValueError(
+                    f"window {i} [{start_h:g}, {end_h:g}): hours must lie in [0, 24]"
+                )
+            if start_h == end_h:
+                raise ValueError(
+                    f"window {i} [{start_h:g}, {end_h:g}) is empty: start_h and end_h must "
+                    "differ ([0, 24] for the whole day)"
+                )
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> WaterTank:
+        if (self.flow_m3_per_h is None) == (self.specific_energy_kwh_per_m3 is None):
+            raise ValueError(
+                "give exactly one of flow_m3_per_h or specific_energy_kwh_per_m3, got "
+                f"flow_m3_per_h={self.flow_m3_per_h}, "
+                f"specific_energy_kwh_per_m3={self.specific_energy_kwh_per_m3}"
+            )
+        if (self.demand_m3_per_day is None) == (self.demand_profile_m3_per_h is None):
+            raise ValueError("give exactly one of demand_m3_per_day or demand_profile_m3_per_h")
+        if self.head_m is not None:
+            least = self.head_m * WATER_DENSITY_KG_PER_M3 * STANDARD_GRAVITY_M_PER_S2 / 3.6e6
+            if self.energy_kwh_per_m3 < least * (1 - 1e-9):
+                raise ValueError(
+                    f"the pump's energy per m³ ({self.energy_kwh_per_m3:g} kWh/m³ from pump_kw "
+                    f"and flow_m3_per_h or specific_energy_kwh_per_m3) is below the hydraulic "
+                    f"minimum ρ g head_m = {least:g} kWh/m³ at head_m {self.head_m:g}: a "
+                    "wire-to-water efficiency above 1"
+                )
+        if self.max_level_m3 > self.capacity_m3:
+            raise ValueError(
+                f"max_level_m3 ({self.max_level_m3}) must be ≤ capacity_m3 ({self.capacity_m3})"
+            )
+        if self.min_level_m3 >= self.max_level_m3:
+            raise ValueError(
+                f"min_level_m3 ({self.min_level_m3}) must be < max_level_m3 ({self.max_level_m3})"
+            )
+        if not self.min_level_m3 <= self.initial_level_m3 <= self.max_level_m3:
+            raise ValueError(
+                f"initial_level_m3 must lie in [min_level_m3, max_level_m3] = "
+                f"[{self.min_level_m3}, {self.max_level_m3}], got {self.initial_level_m3}"
+            )
+        if self.max_starts_per_day is not None and not self.commitment:
+            raise ValueError("max_starts_per_day needs commitment: true (on/off running)")
+        return self
+
+    @property
+    def energy_kwh_per_m3(self) -> float:
+        """Electricity per m³ delivered [kWh/m³]: ``specific_energy_kwh_per_m3``, or
+        ``pump_kw / flow_m3_per_h``."""
+        if self.specific_energy_kwh_per_m3 is not None:
+            return float(self.specific_energy_kwh_per_m3)
+        return self.pump_kw / float(self.flow_m3_per_h or 1.0)
+
+
 class TariffBand(Strict):
     """An import price from start_h to end_h local time (an end before the start wraps)."""
 
@@ -557,7 +685,7 @@ def lost_load_value_per_kwh(
         return float(load.value_of_lost_load_per_kwh)
     return site_value_per_kwh * PRIORITY_FACTOR[load.priority]
 AnyDevice = Annotated[
-    PvArray | Battery | Digester | Genset | Load | HeatLoad | Grid | EvCharger,
+    PvArray | Battery | Digester | Genset | Load | HeatLoad | WaterTank | Grid | EvCharger,
     Field(discriminator="kind"),
 ]
 

@@ -22,6 +22,7 @@ from optimizer.devices.heat_load import HeatLoadModel
 from optimizer.devices.pv_array import PvArrayModel
 from optimizer.devices.shiftable_load import ShiftableLoadModel
 from optimizer.devices.unserved import UnservedModel
+from optimizer.devices.water_tank import WaterTankModel
 from sites import schema
 from sites.schema import Site
 
@@ -34,6 +35,7 @@ REGISTRY: dict[type, type[DeviceModel]] = {
     schema.FixedLoad: FixedLoadModel,
     schema.ShiftableLoad: ShiftableLoadModel,
     schema.HeatLoad: HeatLoadModel,
+    schema.WaterTank: WaterTankModel,
     schema.Grid: GridModel,
     schema.EvCharger: EvChargerModel,
 }

@@ -1,4 +1,7 @@
-"""The storage balance shared by every store: battery, gas holder (and any later tank)."""
+"""The storage balance shared by every store: battery, gas holder (and any later tank).
+
+The retention of a store that loses a share of its level per day is
+``optimizer.physics.retention_pu``, the one formula the LP and the rules share."""
 
 from __future__ import annotations
 

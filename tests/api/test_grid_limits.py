@@ -72,7 +72,8 @@ def test_an_export_cap_posted_at_eleven_changes_the_setpoints_from_eleven_on(
         supply = sum(row[f"{a}.pv_kw"] for a in ARRAYS) + row["grid.import_kw"] + row[
             "village-battery.discharge_kw"] + row["biogas-genset.power_kw"] + row["unserved_kw"]
         demand = row["grid.export_kw"] + row["village-battery.charge_kw"] + sum(
-            row[f"{load}.demand_kw"] for load in ("households", "irrigation-pump", "grain-dryer"))
+            row[f"{load}.demand_kw"] for load in ("households", "grain-dryer")
+        ) + row["irrigation.pump_kw"]
         assert supply == pytest.approx(demand, abs=1e-6)
     listed = api.client.get(f"/v1/sites/{SITE}/limits", headers=api.auth()).json()
     assert [x["limit_id"] for x in listed] == [out["limit_id"]] and listed[0]["via"] == "http"

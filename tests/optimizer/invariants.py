@@ -41,6 +41,7 @@ from sites.schema import (
     PvArray,
     ShiftableLoad,
     Site,
+    WaterTank,
 )
 
 #: Absolute tolerance on powers [kW], energies [kWh] and volumes [m³]; HiGHS's primal
@@ -64,6 +65,9 @@ ACCOUNT_ORACLES: dict[type, Oracle] = {
     # an EV charger neither pays nor emits itself: its energy is bought at the grid or made on
     # site, and unmet charging is a penalty, not money (docs/formulation.md, *EV charger*)
     EvCharger: lambda spec, table, dt: (np.zeros(len(table)), np.zeros(len(table))),
+    # nor does a water tank: its pump's energy is bought or made on site, unmet water is a
+    # penalty (docs/formulation.md, *water tank*)
+    WaterTank: lambda spec, table, dt: (np.zeros(len(table)), np.zeros(len(table))),
 }
 
 

@@ -33,4 +33,7 @@ def test_example_site_plans(path):
     lp = objective_terms(site, plan.table)
     rule = objective_terms(site, rule_based_plan(site, inputs).table)
     assert lp["objective"] <= rule["objective"] + 1e-6 * max(1.0, abs(rule["objective"]))
-    assert lp["objective"] == pytest.approx(plan.objective_terms["objective"], abs=0.01)
+    # the plan's objective also values what it leaves below its stores' end targets (the
+    # demo's carbon guard burns stored biogas), which a plan table's accounts do not hold
+    shortfall = plan.objective_terms["stored_shortfall_value"]
+    assert lp["objective"] + shortfall == pytest.approx(plan.objective_terms["objective"], abs=0.01)

@@ -19,11 +19,11 @@ def test_defaults_come_from_the_site_file():
     state = State.from_site(DEMO)
     assert state.values["village-battery"] == {"soc_kwh": 100.0}  # 0.5 × 200 kWh
     assert state.values["pig-digester"] == {"gas_m3": 30.0, "rise_k": 0.0}
-    assert state.value("irrigation-pump", "served_kwh") == 0.0
+    assert state.value("irrigation", "level_m3") == 150.0  # the tank's initial_level_m3
     assert state.value("grain-dryer", "served_kwh") == 0.0
     assert state.value("biogas-genset", "power_kw") == 0.0
     # devices that declare no state have no entry
-    assert set(state.values) == {"village-battery", "pig-digester", "irrigation-pump",
+    assert set(state.values) == {"village-battery", "pig-digester", "irrigation",
                                  "grain-dryer", "biogas-genset"}
 
 
@@ -35,17 +35,17 @@ def test_given_entries_are_kept():
 
 def test_former_per_kind_fields_mean_the_same():
     old = State(battery_soc_kwh={"village-battery": 42.0}, holder_m3={"pig-digester": 7.0},
-                served_kwh={"irrigation-pump": 3.0}, genset_kw={"biogas-genset": 5.0},
+                served_kwh={"grain-dryer": 3.0}, genset_kw={"biogas-genset": 5.0},
                 digester_rise_k={"pig-digester": 2.0})
     new = State(values={"village-battery": {"soc_kwh": 42.0},
                         "pig-digester": {"gas_m3": 7.0, "rise_k": 2.0},
-                        "irrigation-pump": {"served_kwh": 3.0},
+                        "grain-dryer": {"served_kwh": 3.0},
                         "biogas-genset": {"power_kw": 5.0}})
     assert old == new
     assert old.legacy() == {"battery_soc_kwh": {"village-battery": 42.0},
                             "holder_m3": {"pig-digester": 7.0},
                             "digester_rise_k": {"pig-digester": 2.0},
-                            "served_kwh": {"irrigation-pump": 3.0},
+                            "served_kwh": {"grain-dryer": 3.0},
                             "genset_kw": {"biogas-genset": 5.0}}
 
 
@@ -114,7 +114,7 @@ def test_declared_rows_have_units_descriptions_and_unique_former_names():
     rows = declared_rows()
     assert {"soc_kwh", "gas_m3", "rise_k", "served_kwh", "power_kw"} <= set(rows)
     assert all(r.unit and r.description for r in rows.values())
-    assert all(r.quantity.endswith(("_kwh", "_m3", "_k", "_kw")) for r in rows.values())
+    assert all(r.quantity.endswith(("_kwh", "_m3", "_k", "_kw", "_pu")) for r in rows.values())
     former = [v.legacy for cls in REGISTRY.values() for v in cls.state_vars if v.legacy]
     assert len(former) == len(set(former)) == len(legacy_names())
 

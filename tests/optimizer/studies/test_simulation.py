@@ -12,7 +12,7 @@ import pytest
 from optimizer.studies import report
 from optimizer.studies.simulation import baseline_day, period_inputs, simulate
 from sites.load import load_site
-from sites.schema import Battery, Digester, EvCharger, Genset, ShiftableLoad
+from sites.schema import Battery, Digester, EvCharger, Genset, ShiftableLoad, WaterTank
 
 SITES = Path(__file__).resolve().parents[3] / "sites"
 FIRST = date(2026, 6, 1)
@@ -121,8 +121,8 @@ def test_baseline_days_close_their_balance_and_serve_the_loads(name: str) -> Non
 
 def _carried_by_hand(site, kept: pd.DataFrame, start: pd.Timestamp) -> dict:
     """The state after ``kept`` as the simulation carried it before states were declared by
-    the devices: levels of the last row, clipped to the device's size; energy of the demand
-    in the period the next day still belongs to."""
+    the devices: levels of the last row (a water tank's too), clipped to the device's size;
+    energy of the demand in the period the next day still belongs to."""
     from optimizer.windows import period_labels
 
     last = kept.iloc[-1]
@@ -134,6 +134,8 @@ def _carried_by_hand(site, kept: pd.DataFrame, start: pd.Timestamp) -> dict:
                        "rise_k": float(np.clip(last.get(f"{d.name}.rise_k", 0.0), 0, 60))}
     for g in site.of_type(Genset):
         out[g.name] = {"power_kw": float(np.clip(last[f"{g.name}.power_kw"], 0, g.rated_kw))}
+    for w in site.of_type(WaterTank):
+        out[w.name] = {"level_m3": float(np.clip(last[f"{w.name}.level_m3"], 0, w.capacity_m3))}
     for s in site.of_type(ShiftableLoad):
         span = pd.date_range(kept.index[0], start + pd.Timedelta(days=1), freq=site.step)
         labels = pd.Series(period_labels(site, s, span), index=span)
