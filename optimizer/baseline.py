@@ -146,13 +146,18 @@ def dispatch(site: Site, inputs: pd.DataFrame, state: State | None = None) -> pd
         spilling = [s for s in sources if s.spill is not None]
         served, marginal = draw(sources, load_kw + forced_kw)
         short = load_kw + forced_kw - served
-        for rule in rules:  # a shortfall trims the forced charging first
-            cut = min(short, rule.forced_kw)
+        for rule in rules:  # a shortfall trims the forced charging first, but not below
+            cut = min(short, rule.forced_kw - rule.held_kw)  # what keeps a level in bounds
             rule.forced_kw -= cut
             short -= cut
-        out["unserved_kw"][t] = left = max(0.0, short)
+        left = max(0.0, short)
         for rule in loads:
             left -= rule.shed(t, left)
+        out["unserved_kw"][t] = max(0.0, short) - max(0.0, left)
+        for rule in rules:  # with no load left to shed, that charging gives way too
+            cut = min(max(0.0, left), rule.forced_kw)
+            rule.forced_kw -= cut
+            left -= cut
         if short > EPS:
             marginal = site.value_of_lost_load_per_kwh
 

@@ -180,6 +180,9 @@ class DeviceRule:
         self.name, self.ctx, self.out = name, ctx, ctx.out
         #: charging the end-of-horizon rule forces in this interval [kW]; a shortfall trims it
         self.forced_kw = 0.0
+        #: the part of ``forced_kw`` that keeps the level inside its hard bounds [kW]; a
+        #: shortfall sheds load before it trims this part (as the LP would)
+        self.held_kw = 0.0
 
     def put(self, quantity: str, t: int, value: float) -> None:
         """Write ``value`` to this device's decision column ``quantity`` at ``t``."""

@@ -249,6 +249,10 @@ class BatteryRule(DeviceRule):
         )
         lack = max(0.0, (floor - self.kept) / (b.charge_efficiency_pu * dt))
         self.forced_kw = min(self.room_charge_kw, lack)
+        # what self-discharge took below the SoC window is made up before any load is served
+        low = b.soc_min_pu * b.capacity_kwh
+        below = max(0.0, (low - self.kept) / (b.charge_efficiency_pu * dt))
+        self.held_kw = min(self.forced_kw, below)
         self.extra_kw = self.discharge_kw = 0.0
 
     def sources(self, t: int) -> list[Source]:

@@ -68,6 +68,35 @@ def test_self_discharge_follows_the_daily_rate():
     np.testing.assert_allclose(t["bat.soc_kwh"], [50 * keep, 50 * keep**2])
 
 
+def test_self_discharge_below_the_soc_window_is_made_up_before_load_is_served():
+    site = ts.tiny_site(
+        ts.battery(
+            capacity_kwh=10,
+            soc_min_pu=0.25,
+            initial_soc_pu=0.25,
+            charge_efficiency_pu=1.0,
+            self_discharge_pu_per_day=0.03,
+        ),
+        ts.grid(),
+        ts.fixed_load(),
+    )
+    capped = GRID_INPUTS | {"grid__import_limit_kw": 5.0}
+    t = run(site, ts.hourly_index(2), homes__forecast_kw=10, **capped)
+    # at the bottom of its window the battery loses 2.5 × (1 − 0.97^(1/24)) kWh an hour; the
+    # import cap leaves the load short, and load is shed to make the loss up (as in the LP)
+    lost = 2.5 * (1 - 0.97 ** (1 / 24))
+    np.testing.assert_allclose(t["bat.soc_kwh"], 2.5)
+    np.testing.assert_allclose(t["bat.charge_kw"], lost)
+    np.testing.assert_allclose(t["grid.import_kw"], 5)
+    np.testing.assert_allclose(t["unserved_kw"], 5 + lost)
+    # with no supply and no load to shed, nothing makes it up: no load is shed either
+    down = GRID_INPUTS | {"grid__available_pu": 0.0}
+    t = dispatch(site, ts.frame(ts.hourly_index(2), homes__forecast_kw=0, **down))
+    np.testing.assert_allclose(t["bat.soc_kwh"], [2.5 * 0.97 ** (1 / 24), 2.5 * 0.97 ** (2 / 24)])
+    np.testing.assert_allclose(t["unserved_kw"], 0)
+    assert [p.split(":")[0] for p in plan_problems(site, t)] == ["bat.soc_kwh"]
+
+
 def test_shiftable_load_runs_first_in_its_window_at_full_power():
     site = ts.tiny_site(ts.grid(), ts.shiftable())  # 20 kWh, 10 kW, window 08–20 local
     t = run(site, ts.hourly_index(24), **GRID_INPUTS)
