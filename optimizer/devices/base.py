@@ -112,6 +112,10 @@ class DeviceModel:
     optional_inputs: tuple[str, ...] = ()
     #: inputs made by ``forecasting``: ``"pv"`` or ``"load"``; other inputs come from the site
     forecast: str | None = None
+    #: inputs taken from the weather table, quantity -> weather column (e.g. ``{"ambient_c":
+    #: "temp_air_c"}``): the column at the middle of each interval, or its default without
+    #: weather (``forecasting.weather.weather_at``); each quantity is also one of ``inputs``
+    weather_inputs: Mapping[str, str] = {}
     #: the block's time-indexed variables that ``cost`` and ``emissions`` read
     cost_vars: tuple[str, ...] = ()
 
