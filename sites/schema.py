@@ -69,6 +69,26 @@ def _hourly(values: tuple[float, ...] | None, field: str) -> tuple[float, ...] |
     return values
 
 
+def _hourly_weights(values: tuple[float, ...] | None, field: str) -> tuple[float, ...] | None:
+    """24 hourly weights, each ≥ 0, with a positive sum."""
+    if values is not None and (min(values, default=0) < 0 or sum(values) <= 0):
+        raise ValueError("weights must be ≥ 0 with a positive sum")
+    return _hourly(values, field)
+
+
+def _check_window(model: BaseModel, low: str, high: str, inside: tuple[str, ...]) -> None:
+    """``low`` < ``high``, and each of the fields ``inside`` (None: not set) in [low, high]."""
+    bottom, top = getattr(model, low), getattr(model, high)
+    if bottom >= top:
+        raise ValueError(f"{low} ({bottom}) must be < {high} ({top})")
+    for field in inside:
+        value = getattr(model, field)
+        if value is not None and not bottom <= value <= top:
+            raise ValueError(
+                f"{field} must lie in [{low}, {high}] = [{bottom}, {top}], got {value}"
+            )
+
+
 class Location(Strict):
     """Where the site is: position for the sun, time zone for local days and tariffs."""
 
@@ -168,17 +188,7 @@ class Battery(Device):
 
     @model_validator(mode="after")
     def _window(self) -> Battery:
-        if self.soc_min_pu >= self.soc_max_pu:
-            raise ValueError(
-                f"soc_min_pu ({self.soc_min_pu}) must be < soc_max_pu ({self.soc_max_pu})"
-            )
-        for field in ("initial_soc_pu", "end_soc_pu"):
-            value = getattr(self, field)
-            if value is not None and not self.soc_min_pu <= value <= self.soc_max_pu:
-                raise ValueError(
-                    f"{field} must lie in [soc_min_pu, soc_max_pu] = "
-                    f"[{self.soc_min_pu}, {self.soc_max_pu}], got {value}"
-                )
+        _check_window(self, "soc_min_pu", "soc_max_pu", ("initial_soc_pu", "end_soc_pu"))
         return self
 
 
@@ -227,9 +237,7 @@ class Digester(Device):
     @field_validator("cooking_profile_pu")
     @classmethod
     def _cooking_hours(cls, v: tuple[float, ...] | None) -> tuple[float, ...] | None:
-        if v is not None and (min(v, default=0) < 0 or sum(v) <= 0):
-            raise ValueError("weights must be ≥ 0 with a positive sum")
-        return _hourly(v, "cooking_profile_pu")
+        return _hourly_weights(v, "cooking_profile_pu")
 
     @property
     def biogas_m3_per_day(self) -> float:
@@ -251,16 +259,7 @@ class Digester(Device):
 
     @model_validator(mode="after")
     def _holder(self) -> Digester:
-        if self.holder_min_m3 >= self.holder_max_m3:
-            raise ValueError(
-                f"holder_min_m3 ({self.holder_min_m3}) must be < holder_max_m3 "
-                f"({self.holder_max_m3})"
-            )
-        if not self.holder_min_m3 <= self.holder_initial_m3 <= self.holder_max_m3:
-            raise ValueError(
-                f"holder_initial_m3 must lie in [holder_min_m3, holder_max_m3] = "
-                f"[{self.holder_min_m3}, {self.holder_max_m3}], got {self.holder_initial_m3}"
-            )
+        _check_window(self, "holder_min_m3", "holder_max_m3", ("holder_initial_m3",))
         return self
 
 
