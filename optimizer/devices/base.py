@@ -42,6 +42,18 @@ class Links:
         return list(self._draws.get((provider, quantity), ()))
 
 
+class Drawn:
+    """One provider's slice of a ``(provider, t)``-indexed variable, indexable by ``t``: what
+    a device draws from each of several providers (a heat load's ``drawn_kw[unit, t]`` from
+    each CHP unit) handed to ``Links.draw`` one provider at a time."""
+
+    def __init__(self, var: Any, unit: str):
+        self.var, self.unit = var, unit
+
+    def __getitem__(self, t: int) -> Any:
+        return self.var[self.unit, t]
+
+
 #: The link through which loads declare the power they shed: the site-wide unserved-load total
 #: sums these (provider, quantity for ``Links``).
 SHEDDABLE = ("_unserved", "shed_kw")
