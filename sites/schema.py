@@ -382,6 +382,69 @@ class HeatLoad(Device):
         return _hourly(v, "profile_kw") or ()
 
 
+#: Temperatures a cold store's band may take [°C]: deep-freeze rooms to cool rooms.
+StoreTemp = Annotated[float, Field(ge=-40, le=30)]
+
+
+class ColdStore(Device):
+    """A refrigerated store held inside a temperature band (a hard limit) by an electric
+    chiller and, optionally, an absorption chiller on CHP heat (docs/formulation.md,
+    *cold store*).
+
+    Heat enters through the envelope, ``ua_kw_per_k`` × (ambient − store), the ambient being
+    the weather's air temperature, and with the produce loaded, ``produce_heat_kwh_per_day``
+    spread over the day by ``produce_profile_pu``: the heat to take out of the day's produce to
+    bring it to store temperature, mass [kg/day] × specific heat [kJ/(kg K)] × (loading −
+    store temperature) [K] / 3600 (whole milk ~3.9 kJ/(kg K) above freezing, fresh fruit and
+    vegetables 3.6-4.0: ASHRAE Handbook—Refrigeration, *Thermal properties of foods*).
+    """
+
+    kind: Literal["cold_store"]
+    chiller_kw: float = Field(
+        gt=0, le=10_000, description="electrical rating of the compression chiller [kW]"
+    )
+    cop_pu: float = Field(gt=0, le=10, description="cold per kWh of the chiller's electricity")
+    thermal_mass_kwh_per_k: float = Field(
+        gt=0, le=1_000_000, description="heat capacity of the store and its contents [kWh/K]"
+    )
+    ua_kw_per_k: float = Field(
+        gt=0, le=1_000, description="heat gain through the envelope per K to ambient [kW/K]"
+    )
+    min_c: StoreTemp = Field(description="lowest store temperature allowed [°C]")
+    max_c: StoreTemp = Field(description="highest store temperature allowed [°C]")
+    initial_c: StoreTemp = Field(description="store temperature at the start [°C]")
+    end_c: float | None = Field(
+        default=None, ge=-40, le=30,
+        description="end-of-horizon target: at most this [°C]; default: initial_c",
+    )
+    end_target: EndTarget = Field(
+        default="soft", description="soft: cold missing at the end is valued; hard: a bound"
+    )
+    produce_heat_kwh_per_day: NonNeg = Field(
+        default=0.0, description="heat to remove from the produce loaded per day [kWh/day]"
+    )
+    produce_profile_pu: tuple[float, ...] | None = Field(
+        default=None, description="24 hourly weights of loading; default: even over the day"
+    )
+    chp_units: tuple[str, ...] = Field(
+        default=(), description="CHP gensets whose heat drives the absorption chiller"
+    )
+    absorption_cop_pu: float = Field(
+        default=0.7, gt=0, le=2,
+        description="cold per kWh of CHP heat (single-effect LiBr ~0.7; used with chp_units)",
+    )
+
+    @field_validator("produce_profile_pu")
+    @classmethod
+    def _loading_hours(cls, v: tuple[float, ...] | None) -> tuple[float, ...] | None:
+        return _hourly_weights(v, "produce_profile_pu")
+
+    @model_validator(mode="after")
+    def _band(self) -> ColdStore:
+        _check_window(self, "min_c", "max_c", ("initial_c", "end_c"))
+        return self
+
+
 class TariffBand(Strict):
     """An import price from start_h to end_h local time (an end before the start wraps)."""
 
@@ -477,7 +540,8 @@ def lost_load_value_per_kwh(load: FixedLoad | ShiftableLoad, site_value_per_kwh:
         return float(load.value_of_lost_load_per_kwh)
     return site_value_per_kwh * PRIORITY_FACTOR[load.priority]
 AnyDevice = Annotated[
-    PvArray | Battery | Digester | Genset | Load | HeatLoad | Grid, Field(discriminator="kind")
+    PvArray | Battery | Digester | Genset | Load | HeatLoad | ColdStore | Grid,
+    Field(discriminator="kind"),
 ]
 
 

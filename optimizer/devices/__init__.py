@@ -13,6 +13,7 @@ from contextlib import contextmanager
 
 from optimizer.devices.base import DeviceModel
 from optimizer.devices.battery import BatteryModel
+from optimizer.devices.cold_store import ColdStoreModel
 from optimizer.devices.digester import DigesterModel
 from optimizer.devices.fixed_load import FixedLoadModel
 from optimizer.devices.genset import GensetModel
@@ -33,6 +34,7 @@ REGISTRY: dict[type, type[DeviceModel]] = {
     schema.FixedLoad: FixedLoadModel,
     schema.ShiftableLoad: ShiftableLoadModel,
     schema.HeatLoad: HeatLoadModel,
+    schema.ColdStore: ColdStoreModel,
     schema.Grid: GridModel,
 }
 
