@@ -31,6 +31,7 @@ from optimizer.windows import OUTSIDE, due_energy, period_labels
 from sites.schema import (
     Battery,
     BiogasFuel,
+    ColdStore,
     DieselFuel,
     Digester,
     FixedLoad,
@@ -59,7 +60,15 @@ KNOWN_KINDS = (PvArray, Battery, Digester, Genset, FixedLoad, ShiftableLoad, Hea
 #: Independent cost [currency] and emissions [kgCO2e] per interval of a kind defined
 #: elsewhere (a test's): spec class -> ``oracle(spec, table, step_h)``.
 Oracle = Callable[[Any, pd.DataFrame, float], tuple[np.ndarray, np.ndarray]]
-ACCOUNT_ORACLES: dict[type, Oracle] = {}
+
+
+def no_accounts(spec: Any, table: pd.DataFrame, step_h: float) -> tuple[np.ndarray, np.ndarray]:
+    """A kind with no money or carbon of its own (a cold store: its chiller's electricity is
+    paid and counted where it is supplied, its CHP heat is free)."""
+    return np.zeros(len(table)), np.zeros(len(table))
+
+
+ACCOUNT_ORACLES: dict[type, Oracle] = {ColdStore: no_accounts}
 
 
 def unchecked_devices(site: Site) -> list[str]:
