@@ -16,11 +16,64 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from forecasting.openmeteo import get_weather as fetch_open_meteo
 from forecasting.openmeteo import parse_open_meteo
-from forecasting.records import TIME_COLUMNS, TYPICAL_YEAR, WeatherError, finish, from_records
+from forecasting.records import (
+    DEFAULTS,
+    TIME_COLUMNS,
+    TYPICAL_YEAR,
+    VOCABULARY,
+    WeatherError,
+    finish,
+    from_records,
+)
+
+
+def weather_at(
+    weather: pd.DataFrame | None, index: pd.DatetimeIndex, step: pd.Timedelta, column: str
+) -> np.ndarray:
+    """One weather column at the middle of each interval [the column's unit].
+
+    Parameters
+    ----------
+    weather : DataFrame or None
+        Weather in this module's vocabulary (tz-aware index); None: no weather (clear sky).
+    index : DatetimeIndex
+        Interval starts, tz-aware.
+    step : Timedelta
+        Interval length.
+    column : str
+        A :data:`forecasting.records.VOCABULARY` column, e.g. ``temp_air_c``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Linear interpolation in time at ``start + step/2`` (NaNs bridged, ends held); where
+        the weather is None or lacks the column, the column's default
+        (:data:`forecasting.records.DEFAULTS`).
+
+    Raises
+    ------
+    WeatherError
+        The column is not in the vocabulary, or has no default and the weather lacks it.
+    """
+    if column not in VOCABULARY:
+        raise WeatherError(f"unknown weather column {column!r}; known: {', '.join(VOCABULARY)}")
+    series = None if weather is None or column not in weather else weather[column]
+    series = None if series is None else series.astype(float).dropna()
+    if series is None or series.empty:
+        if column not in DEFAULTS:
+            raise WeatherError(f"the weather gives no {column!r}, and it has no default")
+        return np.full(len(index), float(DEFAULTS[column]))
+    if not isinstance(series.index, pd.DatetimeIndex) or series.index.tz is None:
+        raise WeatherError("weather index must be a tz-aware DatetimeIndex")
+    middle = (index + step / 2).tz_convert("UTC").as_unit("ns").asi8
+    known = series.index.tz_convert("UTC").as_unit("ns").asi8
+    order = np.argsort(known, kind="stable")
+    return np.interp(middle, known[order], series.to_numpy()[order])
 
 
 def read_weather(path: str | Path) -> tuple[pd.DataFrame, dict]:

@@ -1,7 +1,8 @@
 """The input series of a plan: PV, loads, tariffs, carbon, outages, biogas — one table.
 
 ``build_inputs`` makes every input column for a time index: PV and load forecasts come from
-``forecasting``, the rest (tariffs, carbon intensity, outages, digester production and cooking
+``forecasting``, weather quantities a device declares (``DeviceModel.weather_inputs``) from the
+weather table, the rest (tariffs, carbon intensity, outages, digester production and cooking
 gas) from the site file; ``overrides`` replace any column with the caller's own series.
 """
 
@@ -13,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from forecasting.weather import weather_at
 from optimizer.devices import device_models
 from optimizer.errors import PlanningError
 from sites.schema import Site
@@ -22,6 +24,10 @@ TINY = 1e-9
 
 #: Upper bounds of inputs that have one (quantity suffix -> largest value).
 _UPPER = {"available_pu": 1.0}
+
+#: Lower bounds of inputs that may be negative (quantity suffix -> lowest value); every other
+#: input is ≥ 0. Temperatures [°C] stay above absolute zero.
+_LOWER = {"_c": -273.15}
 
 #: Which forecasting function makes each kind of forecast input.
 _FORECASTERS = {
@@ -95,7 +101,8 @@ def _forecast(kind: str, site: Site, index: pd.DatetimeIndex, arg: Any) -> pd.Da
 
 
 def check_column(name: str, values: Any, index: pd.DatetimeIndex) -> np.ndarray:
-    """One input column as floats, checked: same index, finite, ≥ 0, within its bound."""
+    """One input column as floats, checked: same index, finite, ≥ 0 (a temperature ``_c``:
+    above absolute zero), within its bound."""
     if isinstance(values, pd.Series):
         if len(values.index) != len(index) or not values.index.equals(index):
             raise PlanningError(
@@ -109,9 +116,10 @@ def check_column(name: str, values: Any, index: pd.DatetimeIndex) -> np.ndarray:
         raise PlanningError(
             f"input {name!r} must be finite; interval {int(np.argmin(np.isfinite(array)))} is not"
         )
-    if (array < 0).any():
-        t = int(np.argmax(array < 0))
-        raise PlanningError(f"input {name!r} must be ≥ 0, got {array[t]:g} at {index[t]}")
+    low = next((v for suffix, v in _LOWER.items() if name.endswith(suffix)), 0.0)
+    if (array < low).any():
+        t = int(np.argmax(array < low))
+        raise PlanningError(f"input {name!r} must be ≥ {low:g}, got {array[t]:g} at {index[t]}")
     top = next((v for suffix, v in _UPPER.items() if name.endswith(suffix)), None)
     if top is not None and (array > top).any():
         raise PlanningError(f"input {name!r} must be ≤ {top:g}, got {array.max():g}")
@@ -134,7 +142,8 @@ def build_inputs(
     index : DatetimeIndex
         Interval starts, tz-aware, at the site's step.
     weather : DataFrame, optional
-        Weather for the PV forecast (``forecasting.pv``); None: clear sky.
+        Weather for the PV forecast (``forecasting.pv``) and the devices' ``weather_inputs``
+        (``forecasting.weather.weather_at``); None: clear sky and default air temperature.
     history : dict, optional
         Measured load series for the load forecast (``forecasting.load``).
     overrides : DataFrame, optional
@@ -167,6 +176,9 @@ def build_inputs(
     for name, (model, quantity) in columns.items():
         if name in given:
             out[name] = given[name]
+        elif quantity in model.weather_inputs:
+            values = weather_at(weather, index, site.step, model.weather_inputs[quantity])
+            out[name] = check_column(name, values, index)
         elif model.forecast is not None:
             if model.forecast not in forecasts:
                 forecasts[model.forecast] = _forecast(

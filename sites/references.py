@@ -11,10 +11,13 @@ from typing import Any
 #: Device kinds that can supply the bus.
 SUPPLY_KINDS = ("pv_array", "genset", "grid")
 
+#: Fields that name CHP gensets whose recovered heat a device takes, on any kind of device.
+HEAT_FIELDS = ("chp_units", "heated_by")
+
 
 def reference_errors(devices: list[Any]) -> list[str]:
-    """Every problem between devices: repeated names, a genset's digester or a heat load's
-    CHP units that do not exist, more than one grid, no supply.
+    """Every problem between devices: repeated names, a genset's digester or the CHP units a
+    device takes heat from (``HEAT_FIELDS``) that do not exist, more than one grid, no supply.
 
     Works on plain mappings, so that a file whose fields do not all validate still gets
     these errors reported in the same run.
@@ -34,9 +37,7 @@ def reference_errors(devices: list[Any]) -> list[str]:
         if d.get("kind") == "genset" and isinstance(fuel, dict) and fuel.get("type") == "biogas":
             if (by_name.get(fuel.get("digester")) or {}).get("kind") != "digester":
                 errors.append(f"{where}.fuel.digester: no digester named {fuel.get('digester')!r}")
-        heat_users = {"heat_load": "chp_units", "digester": "heated_by"}
-        field = heat_users.get(str(d.get("kind")))
-        if field is not None:
+        for field in HEAT_FIELDS:
             for unit in d.get(field) or ():
                 g = by_name.get(unit) if isinstance(unit, str) else None
                 recovery = (g or {}).get("heat_recovery_pu", 0) or 0

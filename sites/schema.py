@@ -69,6 +69,26 @@ def _hourly(values: tuple[float, ...] | None, field: str) -> tuple[float, ...] |
     return values
 
 
+def _hourly_weights(values: tuple[float, ...] | None, field: str) -> tuple[float, ...] | None:
+    """24 hourly weights, each ≥ 0, with a positive sum."""
+    if values is not None and (min(values, default=0) < 0 or sum(values) <= 0):
+        raise ValueError("weights must be ≥ 0 with a positive sum")
+    return _hourly(values, field)
+
+
+def _check_window(model: BaseModel, low: str, high: str, inside: tuple[str, ...]) -> None:
+    """``low`` < ``high``, and each of the fields ``inside`` (None: not set) in [low, high]."""
+    bottom, top = getattr(model, low), getattr(model, high)
+    if bottom >= top:
+        raise ValueError(f"{low} ({bottom}) must be < {high} ({top})")
+    for field in inside:
+        value = getattr(model, field)
+        if value is not None and not bottom <= value <= top:
+            raise ValueError(
+                f"{field} must lie in [{low}, {high}] = [{bottom}, {top}], got {value}"
+            )
+
+
 class Location(Strict):
     """Where the site is: position for the sun, time zone for local days and tariffs."""
 
@@ -168,17 +188,7 @@ class Battery(Device):
 
     @model_validator(mode="after")
     def _window(self) -> Battery:
-        if self.soc_min_pu >= self.soc_max_pu:
-            raise ValueError(
-                f"soc_min_pu ({self.soc_min_pu}) must be < soc_max_pu ({self.soc_max_pu})"
-            )
-        for field in ("initial_soc_pu", "end_soc_pu"):
-            value = getattr(self, field)
-            if value is not None and not self.soc_min_pu <= value <= self.soc_max_pu:
-                raise ValueError(
-                    f"{field} must lie in [soc_min_pu, soc_max_pu] = "
-                    f"[{self.soc_min_pu}, {self.soc_max_pu}], got {value}"
-                )
+        _check_window(self, "soc_min_pu", "soc_max_pu", ("initial_soc_pu", "end_soc_pu"))
         return self
 
 
@@ -227,9 +237,7 @@ class Digester(Device):
     @field_validator("cooking_profile_pu")
     @classmethod
     def _cooking_hours(cls, v: tuple[float, ...] | None) -> tuple[float, ...] | None:
-        if v is not None and (min(v, default=0) < 0 or sum(v) <= 0):
-            raise ValueError("weights must be ≥ 0 with a positive sum")
-        return _hourly(v, "cooking_profile_pu")
+        return _hourly_weights(v, "cooking_profile_pu")
 
     @property
     def biogas_m3_per_day(self) -> float:
@@ -251,16 +259,7 @@ class Digester(Device):
 
     @model_validator(mode="after")
     def _holder(self) -> Digester:
-        if self.holder_min_m3 >= self.holder_max_m3:
-            raise ValueError(
-                f"holder_min_m3 ({self.holder_min_m3}) must be < holder_max_m3 "
-                f"({self.holder_max_m3})"
-            )
-        if not self.holder_min_m3 <= self.holder_initial_m3 <= self.holder_max_m3:
-            raise ValueError(
-                f"holder_initial_m3 must lie in [holder_min_m3, holder_max_m3] = "
-                f"[{self.holder_min_m3}, {self.holder_max_m3}], got {self.holder_initial_m3}"
-            )
+        _check_window(self, "holder_min_m3", "holder_max_m3", ("holder_initial_m3",))
         return self
 
 
@@ -588,6 +587,69 @@ class WaterTank(Device):
         return self.pump_kw / float(self.flow_m3_per_h or 1.0)
 
 
+#: Temperatures a cold store's band may take [°C]: deep-freeze rooms to cool rooms.
+StoreTemp = Annotated[float, Field(ge=-40, le=30)]
+
+
+class ColdStore(Device):
+    """A refrigerated store held inside a temperature band (a hard limit) by an electric
+    chiller and, optionally, an absorption chiller on CHP heat (docs/formulation.md,
+    *cold store*).
+
+    Heat enters through the envelope, ``ua_kw_per_k`` × (ambient − store), the ambient being
+    the weather's air temperature, and with the produce loaded, ``produce_heat_kwh_per_day``
+    spread over the day by ``produce_profile_pu``: the heat to take out of the day's produce to
+    bring it to store temperature, mass [kg/day] × specific heat [kJ/(kg K)] × (loading −
+    store temperature) [K] / 3600 (whole milk ~3.9 kJ/(kg K) above freezing, fresh fruit and
+    vegetables 3.6-4.0: ASHRAE Handbook—Refrigeration, *Thermal properties of foods*).
+    """
+
+    kind: Literal["cold_store"]
+    chiller_kw: float = Field(
+        gt=0, le=10_000, description="electrical rating of the compression chiller [kW]"
+    )
+    cop_pu: float = Field(gt=0, le=10, description="cold per kWh of the chiller's electricity")
+    thermal_mass_kwh_per_k: float = Field(
+        gt=0, le=1_000_000, description="heat capacity of the store and its contents [kWh/K]"
+    )
+    ua_kw_per_k: float = Field(
+        gt=0, le=1_000, description="heat gain through the envelope per K to ambient [kW/K]"
+    )
+    min_c: StoreTemp = Field(description="lowest store temperature allowed [°C]")
+    max_c: StoreTemp = Field(description="highest store temperature allowed [°C]")
+    initial_c: StoreTemp = Field(description="store temperature at the start [°C]")
+    end_c: float | None = Field(
+        default=None, ge=-40, le=30,
+        description="end-of-horizon target: at most this [°C]; default: initial_c",
+    )
+    end_target: EndTarget = Field(
+        default="soft", description="soft: cold missing at the end is valued; hard: a bound"
+    )
+    produce_heat_kwh_per_day: NonNeg = Field(
+        default=0.0, description="heat to remove from the produce loaded per day [kWh/day]"
+    )
+    produce_profile_pu: tuple[float, ...] | None = Field(
+        default=None, description="24 hourly weights of loading; default: even over the day"
+    )
+    chp_units: tuple[str, ...] = Field(
+        default=(), description="CHP gensets whose heat drives the absorption chiller"
+    )
+    absorption_cop_pu: float = Field(
+        default=0.7, gt=0, le=2,
+        description="cold per kWh of CHP heat (single-effect LiBr ~0.7; used with chp_units)",
+    )
+
+    @field_validator("produce_profile_pu")
+    @classmethod
+    def _loading_hours(cls, v: tuple[float, ...] | None) -> tuple[float, ...] | None:
+        return _hourly_weights(v, "produce_profile_pu")
+
+    @model_validator(mode="after")
+    def _band(self) -> ColdStore:
+        _check_window(self, "min_c", "max_c", ("initial_c", "end_c"))
+        return self
+
+
 class TariffBand(Strict):
     """An import price from start_h to end_h local time (an end before the start wraps)."""
 
@@ -685,7 +747,8 @@ def lost_load_value_per_kwh(
         return float(load.value_of_lost_load_per_kwh)
     return site_value_per_kwh * PRIORITY_FACTOR[load.priority]
 AnyDevice = Annotated[
-    PvArray | Battery | Digester | Genset | Load | HeatLoad | WaterTank | Grid | EvCharger,
+    PvArray | Battery | Digester | Genset | Load | HeatLoad | ColdStore | WaterTank | Grid
+    | EvCharger,
     Field(discriminator="kind"),
 ]
 

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 
 from optimizer.devices.base import DeviceModel
 from optimizer.devices.battery import BatteryModel
+from optimizer.devices.cold_store import ColdStoreModel
 from optimizer.devices.digester import DigesterModel
 from optimizer.devices.ev_charger import EvChargerModel
 from optimizer.devices.fixed_load import FixedLoadModel
@@ -36,6 +37,7 @@ REGISTRY: dict[type, type[DeviceModel]] = {
     schema.ShiftableLoad: ShiftableLoadModel,
     schema.HeatLoad: HeatLoadModel,
     schema.WaterTank: WaterTankModel,
+    schema.ColdStore: ColdStoreModel,
     schema.Grid: GridModel,
     schema.EvCharger: EvChargerModel,
 }

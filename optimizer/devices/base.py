@@ -42,6 +42,18 @@ class Links:
         return list(self._draws.get((provider, quantity), ()))
 
 
+class Drawn:
+    """One provider's slice of a ``(provider, t)``-indexed variable, indexable by ``t``: what
+    a device draws from each of several providers (a heat load's ``drawn_kw[unit, t]`` from
+    each CHP unit) handed to ``Links.draw`` one provider at a time."""
+
+    def __init__(self, var: Any, unit: str):
+        self.var, self.unit = var, unit
+
+    def __getitem__(self, t: int) -> Any:
+        return self.var[self.unit, t]
+
+
 #: The link through which loads declare the power they shed: the site-wide unserved-load total
 #: sums these (provider, quantity for ``Links``).
 SHEDDABLE = ("_unserved", "shed_kw")
@@ -112,6 +124,10 @@ class DeviceModel:
     optional_inputs: tuple[str, ...] = ()
     #: inputs made by ``forecasting``: ``"pv"`` or ``"load"``; other inputs come from the site
     forecast: str | None = None
+    #: inputs taken from the weather table, quantity -> weather column (e.g. ``{"ambient_c":
+    #: "temp_air_c"}``): the column at the middle of each interval, or its default without
+    #: weather (``forecasting.weather.weather_at``); each quantity is also one of ``inputs``
+    weather_inputs: Mapping[str, str] = {}
     #: the block's time-indexed variables that ``cost`` and ``emissions`` read
     cost_vars: tuple[str, ...] = ()
 

@@ -24,8 +24,14 @@ from forecasting.digester import (
     heating_top_c,
     lag_factor,
 )
-from optimizer.devices.base import Array, Context, DeviceData, mutable_series, set_series
-from optimizer.devices.heat_load import _Drawn
+from optimizer.devices.base import (
+    Array,
+    Context,
+    DeviceData,
+    Drawn,
+    mutable_series,
+    set_series,
+)
 from sites.schema import Digester
 
 
@@ -75,7 +81,7 @@ class DigesterHeating:
             rule=lambda b, t: b.produced_m3[t] - b.unheated_m3[t] - gain[t] * b.rise_k[t] == 0,
         )
         for unit in d.heated_by:
-            ctx.links.draw(unit, "heat_kw", _Drawn(blk.heat_kw, unit))
+            ctx.links.draw(unit, "heat_kw", Drawn(blk.heat_kw, unit))
 
     def gains(self, inputs: Any) -> np.ndarray:
         """The chord gains of a solve [m³/K]: matrix coefficients, so part of the structure."""

@@ -10,7 +10,7 @@ from typing import Any
 import pyomo.environ as pyo
 
 from optimizer.columns import Column
-from optimizer.devices.base import Array, Context, DeviceData, DeviceModel
+from optimizer.devices.base import Array, Context, DeviceData, DeviceModel, Drawn
 from optimizer.rules import EPS, DeviceRule, RuleContext, Source, draw
 from sites.schema import HeatLoad
 
@@ -23,16 +23,6 @@ COLUMNS = (
            "electric power of the backup", kpis=("served_kwh",)),
     Column("unserved_kw", "kW", "decision", 0, "heat", "heat unserved", "heat left unserved"),
 )  # fmt: skip
-
-
-class _Drawn:
-    """One CHP unit's slice of ``drawn_kw[unit, t]``, indexable by ``t`` for the link."""
-
-    def __init__(self, var: Any, unit: str):
-        self.var, self.unit = var, unit
-
-    def __getitem__(self, t: int) -> Any:
-        return self.var[self.unit, t]
 
 
 class HeatLoadModel(DeviceModel):
@@ -62,7 +52,7 @@ class HeatLoadModel(DeviceModel):
             ),
         )
         for unit in h.chp_units:
-            ctx.links.draw(unit, "heat_kw", _Drawn(blk.drawn_kw, unit))
+            ctx.links.draw(unit, "heat_kw", Drawn(blk.drawn_kw, unit))
 
     def bus_kw(self, blk: Any, t: int) -> Any:
         return -blk.backup_kw[t]

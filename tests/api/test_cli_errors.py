@@ -37,8 +37,10 @@ def test_validate_reports_field_and_cross_reference_errors_in_one_run(tmp_path, 
     assert "device names must be unique; repeated: a" in err
     assert "devices[1] (a).fuel.digester: no digester named 'nope'" in err
     # a device without a kind: the allowed kinds are named, not pydantic's jargon
-    assert ("devices[2] (b): kind is required: one of 'battery', 'digester', 'ev_charger', "
-            "'genset'") in err
+    assert (
+        "devices[2] (b): kind is required: one of 'battery', 'cold_store', 'digester', "
+        "'ev_charger', 'genset'"
+    ) in err
     assert "discriminator" not in err
 
 

@@ -31,6 +31,7 @@ from optimizer.windows import OUTSIDE, due_energy, period_labels
 from sites.schema import (
     Battery,
     BiogasFuel,
+    ColdStore,
     DieselFuel,
     Digester,
     EvCharger,
@@ -61,13 +62,20 @@ KNOWN_KINDS = (PvArray, Battery, Digester, Genset, FixedLoad, ShiftableLoad, Hea
 #: Independent cost [currency] and emissions [kgCO2e] per interval of a kind defined
 #: elsewhere (a test's): spec class -> ``oracle(spec, table, step_h)``.
 Oracle = Callable[[Any, pd.DataFrame, float], tuple[np.ndarray, np.ndarray]]
+
+
+def no_accounts(spec: Any, table: pd.DataFrame, step_h: float) -> tuple[np.ndarray, np.ndarray]:
+    """A kind with no money or carbon of its own: its electricity is paid and counted where it
+    is supplied, and what it leaves unmet is a penalty, not money."""
+    return np.zeros(len(table)), np.zeros(len(table))
+
+
+#: an EV charger (docs/formulation.md, *EV charger*), a water tank (*water tank*) and a cold
+#: store (*cold store*, its CHP heat is free) neither pay nor emit themselves
 ACCOUNT_ORACLES: dict[type, Oracle] = {
-    # an EV charger neither pays nor emits itself: its energy is bought at the grid or made on
-    # site, and unmet charging is a penalty, not money (docs/formulation.md, *EV charger*)
-    EvCharger: lambda spec, table, dt: (np.zeros(len(table)), np.zeros(len(table))),
-    # nor does a water tank: its pump's energy is bought or made on site, unmet water is a
-    # penalty (docs/formulation.md, *water tank*)
-    WaterTank: lambda spec, table, dt: (np.zeros(len(table)), np.zeros(len(table))),
+    EvCharger: no_accounts,
+    WaterTank: no_accounts,
+    ColdStore: no_accounts,
 }
 
 

@@ -8,9 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from forecasting.records import DEFAULT_TEMP_AIR_C, WeatherError
+from forecasting.weather import weather_at
+from optimizer.devices import REGISTRY
+from optimizer.devices.fixed_load import FixedLoadModel
 from optimizer.errors import PlanningError
 from optimizer.inputs import build_inputs, input_columns
 from sites.load import load_site
+from sites.schema import FixedLoad
 from sites.timeindex import day_index
 
 DEMO = load_site("sites/demo_village.yaml")
@@ -90,3 +95,38 @@ def test_outage_sets_availability_to_zero():
     idx = index(site, 6)
     # an interval that overlaps the outage at all counts as out
     assert build_inputs(site, idx)["grid.available_pu"].tolist() == [1, 1, 0, 0, 1, 1]
+
+
+class _AirLoad(FixedLoadModel):
+    """A fixed load that also reads the air temperature: a device with a weather input."""
+
+    inputs = ("forecast_kw", "ambient_c")
+    weather_inputs = {"ambient_c": "temp_air_c"}
+
+
+def test_weather_inputs_come_from_the_weather_at_interval_middles(monkeypatch):
+    from tests.optimizer.toy import grid, index, load, toy_site
+
+    monkeypatch.setitem(REGISTRY, FixedLoad, _AirLoad)
+    site = toy_site(grid(), load())
+    idx = index(site, 3)
+    hours = pd.date_range(idx[0], periods=4, freq="h")
+    weather = pd.DataFrame({"temp_air_c": [-10.0, -6.0, 2.0, 4.0]}, index=hours)
+    table = build_inputs(site, idx, weather=weather)
+    # linear in time at the middle of each hour: (-10 - 6)/2, (-6 + 2)/2, (2 + 4)/2
+    assert table["load.ambient_c"].tolist() == pytest.approx([-8.0, -2.0, 3.0])
+    # no weather: the weather module's default air temperature
+    assert (build_inputs(site, idx)["load.ambient_c"] == DEFAULT_TEMP_AIR_C).all()
+    # a temperature may be below zero, but not below absolute zero; power may not
+    over = pd.DataFrame({"load.ambient_c": -300.0}, index=idx)
+    with pytest.raises(PlanningError, match="'load.ambient_c' must be ≥ -273.15, got -300"):
+        build_inputs(site, idx, overrides=over)
+    over = pd.DataFrame({"load.ambient_c": -25.0}, index=idx)
+    assert (build_inputs(site, idx, overrides=over)["load.ambient_c"] == -25).all()
+
+
+def test_weather_at_names_a_column_it_cannot_give():
+    with pytest.raises(WeatherError, match="unknown weather column 'temp_c'"):
+        weather_at(None, IDX, DEMO.step, "temp_c")
+    with pytest.raises(WeatherError, match="no 'ghi_wm2', and it has no default"):
+        weather_at(None, IDX, DEMO.step, "ghi_wm2")

@@ -17,7 +17,7 @@ from optimizer.inputs import build_inputs
 from optimizer.rules import DeviceRule, RuleContext, Source, Table
 from optimizer.state import State
 from sites.load import load_site
-from sites.schema import BiogasFuel, FixedLoad, Genset, Grid, PvArray
+from sites.schema import BiogasFuel, ColdStore, FixedLoad, Genset, Grid, PvArray
 from sites.timeindex import day_index
 
 SPEC_NAMES = {spec.__name__ for spec in REGISTRY}
@@ -73,6 +73,10 @@ def test_every_device_of_the_example_sites_has_a_rule_and_adds_to_the_spare_supp
             expected += gen.rated_kw
     for ld in site.of_type(FixedLoad):
         expected -= columns[f"{ld.name}.forecast_kw"]
+    for c in site.of_type(ColdStore):  # the chiller holding max_c with no absorption cold
+        gain = c.ua_kw_per_k * (columns[f"{c.name}.ambient_c"] - c.max_c)
+        gain = gain + columns[f"{c.name}.produce_kw"]
+        expected -= np.clip(gain / c.cop_pu, 0.0, c.chiller_kw)
     np.testing.assert_allclose(spare_supply_kw(made, n), expected, atol=1e-12)
 
 

@@ -114,7 +114,8 @@ def test_declared_rows_have_units_descriptions_and_unique_former_names():
     rows = declared_rows()
     assert {"soc_kwh", "gas_m3", "rise_k", "served_kwh", "power_kw"} <= set(rows)
     assert all(r.unit and r.description for r in rows.values())
-    assert all(r.quantity.endswith(("_kwh", "_m3", "_k", "_kw", "_pu")) for r in rows.values())
+    units = ("_kwh", "_m3", "_k", "_kw", "_pu", "_c")
+    assert all(r.quantity.endswith(units) for r in rows.values())
     former = [v.legacy for cls in REGISTRY.values() for v in cls.state_vars if v.legacy]
     assert len(former) == len(set(former)) == len(legacy_names())
 

@@ -307,3 +307,15 @@ def test_tariff_lookup_wraps_midnight() -> None:
     ]
     grid = site_from_data(data).device("grid")
     assert [grid.import_price_at(h) for h in (23.5, 0, 5.75, 6, 21.9)] == [0.3, 0.3, 0.3, 0.9, 0.9]  # type: ignore[union-attr]
+
+
+def test_chp_references_are_checked_on_any_kind() -> None:
+    from sites.references import reference_errors
+
+    devices = [
+        {"name": "grid", "kind": "grid"},
+        {"name": "store", "kind": "any_new_kind", "chp_units": ["grid"]},
+    ]
+    assert reference_errors(devices) == [
+        "devices[1] (store).chp_units: 'grid' is not a genset with heat_recovery_pu > 0"
+    ]

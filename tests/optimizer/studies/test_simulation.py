@@ -12,7 +12,7 @@ import pytest
 from optimizer.studies import report
 from optimizer.studies.simulation import baseline_day, period_inputs, simulate
 from sites.load import load_site
-from sites.schema import Battery, Digester, EvCharger, Genset, ShiftableLoad, WaterTank
+from sites.schema import Battery, ColdStore, Digester, EvCharger, Genset, ShiftableLoad, WaterTank
 
 SITES = Path(__file__).resolve().parents[3] / "sites"
 FIRST = date(2026, 6, 1)
@@ -136,6 +136,9 @@ def _carried_by_hand(site, kept: pd.DataFrame, start: pd.Timestamp) -> dict:
         out[g.name] = {"power_kw": float(np.clip(last[f"{g.name}.power_kw"], 0, g.rated_kw))}
     for w in site.of_type(WaterTank):
         out[w.name] = {"level_m3": float(np.clip(last[f"{w.name}.level_m3"], 0, w.capacity_m3))}
+    for c in site.of_type(ColdStore):
+        out[c.name] = {"temperature_c": float(np.clip(last[f"{c.name}.temperature_c"],
+                                                      c.min_c, c.max_c))}  # fmt: skip
     for s in site.of_type(ShiftableLoad):
         span = pd.date_range(kept.index[0], start + pd.Timedelta(days=1), freq=site.step)
         labels = pd.Series(period_labels(site, s, span), index=span)
