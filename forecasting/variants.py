@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.columns import site_columns
+from optimizer.inputs import input_columns
 from sites.schema import Site
 
 #: A forecast: ``forecast(index, issued)`` → the input columns of ``index`` as forecast at
@@ -61,6 +62,17 @@ def uncertain_columns(site: Site, actual: pd.DataFrame) -> tuple[list[str], list
         elif c.column.quantity == "forecast_kw":
             loads.append(c.name)
     return sources, loads
+
+
+def input_tops(site: Site, names: list[str]) -> pd.Series:
+    """The most each input column can be (``DeviceModel.input_limits``; inf without one)."""
+    columns = input_columns(site)
+    tops = {}
+    for name in names:
+        model, quantity = columns[name]
+        limit = model.input_limits().get(quantity)
+        tops[name] = np.inf if limit is None else float(limit[0])
+    return pd.Series(tops)
 
 
 def persisted(actual: pd.DataFrame, names: list[str], index: pd.DatetimeIndex,
@@ -128,7 +140,7 @@ def make_forecast(
         names = sources + loads
         factor = np.clip(1.0 + sigma * rng.standard_normal((len(actual), len(names))),
                          0.0, NOISE_CAP_PU)
-        noisy = actual[names] * factor
+        noisy = (actual[names] * factor).clip(upper=input_tops(site, names), axis=1)
         return lambda index, issued: _with(actual, index, noisy.loc[index])
     raise ValueError(
         f"forecast must be one of perfect, persistence, cloud, noisy:SIGMA; got {variant!r}"

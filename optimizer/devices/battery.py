@@ -229,7 +229,7 @@ class BatteryRule(DeviceRule):
         self.kept = self.extra_kw = self.discharge_kw = 0.0
         self.room_charge_kw = self.room_discharge_kw = 0.0
         #: pinned: the plan's discharge and charge in this interval, within the rooms [kW]
-        self.pinned_kw = self.planned_charge_kw = 0.0
+        self.pinned_kw = self.planned_charge_kw = self.lack_kw = 0.0
 
     def look_ahead(self, spare_kw: Array) -> None:
         # charging later is limited by the supply left over then, not only by the charger
@@ -248,7 +248,7 @@ class BatteryRule(DeviceRule):
             return 0.0
         self.prepare(t)
         net = self.planned("discharge_kw", t) - self.planned("charge_kw", t)
-        net = min(max(net, -self.room_charge_kw), self.room_discharge_kw)
+        net = max(min(net, self.room_discharge_kw - self.lack_kw), -self.room_charge_kw)
         self.pinned_kw, self.planned_charge_kw = max(0.0, net), max(0.0, -net)
         return self.planned_charge_kw
 
@@ -264,7 +264,9 @@ class BatteryRule(DeviceRule):
             0.0, min(b.max_charge_kw, (top - self.kept) / (b.charge_efficiency_pu * dt))
         )
         lack = max(0.0, (floor - self.kept) / (b.charge_efficiency_pu * dt))
-        self.forced_kw = 0.0 if self.plan is not None else min(self.room_charge_kw, lack)
+        #: charging that keeps the SoC at its floor against self-discharge [kW]
+        self.lack_kw = min(self.room_charge_kw, lack)
+        self.forced_kw = 0.0 if self.plan is not None else self.lack_kw
         self.extra_kw = self.discharge_kw = 0.0
 
     def sources(self, t: int) -> list[Source]:
@@ -276,7 +278,7 @@ class BatteryRule(DeviceRule):
             return [Source(self.room_discharge_kw, wear, take, rank=STORED)]
         # pinned: the planned discharge is given anyway (surplus is taken back by charging);
         # more discharge (first cancelling planned charging) up to the room
-        more = self.room_discharge_kw - self.pinned_kw + self.planned_charge_kw
+        more = self.room_discharge_kw - self.lack_kw - self.pinned_kw + self.planned_charge_kw
         return [
             Source(self.pinned_kw, 0.0, rank=MUST_RUN, spill=lambda _: 0.0),
             Source(more, wear, take, rank=STORED),
