@@ -10,9 +10,9 @@ the devices follow the plan's setpoints and the difference is balanced by the re
    planned power, a battery charges or discharges as planned — each within its limits at the
    actual state (SoC, holder level, ramp);
 2. a shortfall is met by the stores (less charging, then more discharging, within power and
-   SoC limits), then by the PV the plan curtailed, then by the grid (less export, then more
-   import, within its limits), and what is still missing is shed, the least value of lost
-   load first;
+   SoC limits), then by the PV the plan curtailed, then by more genset output (biogas, then
+   the cheaper of diesel and grid) and the grid (less export, then more import, within its
+   limits), and what is still missing is shed, the least value of lost load first;
 3. a surplus is taken by the stores (less discharging, then more charging), then by the grid
    (less import, then more export), then gensets give back output and PV is curtailed.
 

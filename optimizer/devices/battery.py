@@ -249,7 +249,9 @@ class BatteryRule(DeviceRule):
         self.prepare(t)
         net = self.planned("discharge_kw", t) - self.planned("charge_kw", t)
         net = max(min(net, self.room_discharge_kw - self.lack_kw), -self.room_charge_kw)
-        self.pinned_kw, self.planned_charge_kw = max(0.0, net), max(0.0, -net)
+        # charging against self-discharge at the floor is forced (a shortfall trims it)
+        self.forced_kw = min(self.lack_kw, max(0.0, -net))
+        self.pinned_kw, self.planned_charge_kw = max(0.0, net), max(0.0, -net) - self.forced_kw
         return self.planned_charge_kw
 
     def prepare(self, t: int) -> None:
@@ -266,7 +268,8 @@ class BatteryRule(DeviceRule):
         lack = max(0.0, (floor - self.kept) / (b.charge_efficiency_pu * dt))
         #: charging that keeps the SoC at its floor against self-discharge [kW]
         self.lack_kw = min(self.room_charge_kw, lack)
-        self.forced_kw = 0.0 if self.plan is not None else self.lack_kw
+        if self.plan is None:
+            self.forced_kw = self.lack_kw
         self.extra_kw = self.discharge_kw = 0.0
 
     def sources(self, t: int) -> list[Source]:
@@ -294,7 +297,7 @@ class BatteryRule(DeviceRule):
     def finish(self, t: int) -> None:
         charge = self.forced_kw + self.extra_kw
         if self.plan is not None:  # one net flow: planned ± what absorbed the error
-            net = self.pinned_kw + self.discharge_kw - self.planned_charge_kw - self.extra_kw
+            net = self.pinned_kw + self.discharge_kw - self.planned_charge_kw - charge
             charge, self.discharge_kw = max(0.0, -net), max(0.0, net)
         inflow = self.per_charge * charge + self.per_discharge * self.discharge_kw
         self.soc = stored_level(self.soc, self.keep, inflow)

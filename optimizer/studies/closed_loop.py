@@ -179,7 +179,8 @@ def kept_share(rules: float, value: float, perfect: float) -> float:
 
 def comparison(site: Site, runs: dict[str, ClosedLoop]) -> pd.DataFrame:
     """One row of :func:`figures` per run, and ``kept_pu`` of the saving on ``total``
-    (cost, carbon cost and value of lost load) against ``rules`` and ``perfect`` when both are there."""
+    (cost, carbon cost and value of lost load) against ``rules`` and ``perfect`` when both
+    are there."""
     rows = pd.DataFrame({label: figures(site, run) for label, run in runs.items()}).T
     if "rules" in rows.index and "perfect" in rows.index:
         r, p = rows.loc["rules", "total"], rows.loc["perfect", "total"]
