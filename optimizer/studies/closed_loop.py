@@ -28,7 +28,7 @@ from optimizer.accounting import lost_load_value
 from optimizer.operation import operate
 from optimizer.planner import Planner
 from optimizer.state import State
-from optimizer.studies.simulation import LOOK_AHEAD_DAYS, baseline_day, simulate
+from optimizer.studies.simulation import LOOK_AHEAD_DAYS, baseline_day, period_inputs, simulate
 from sites.schema import Site
 from sites.timeindex import day_index
 
@@ -186,3 +186,109 @@ def comparison(site: Site, runs: dict[str, ClosedLoop]) -> pd.DataFrame:
         r, p = rows.loc["rules", "total"], rows.loc["perfect", "total"]
         rows["kept_pu"] = [kept_share(r, x, p) for x in rows["total"]]
     return rows
+
+
+@dataclass
+class Case:
+    """One closed-loop run of a comparison: ``forecast`` variant (None: the rules),
+    ``replan`` and the number of ``scenarios`` each plan hedges over."""
+
+    label: str
+    forecast: str | None
+    replan: str = "none"
+    scenarios: int = 1
+
+
+def standard_cases(forecast: str, replan: str = "hourly", scenarios: int = 1) -> list[Case]:
+    """(a) the rules, (b) day-ahead on ``forecast``, (c) with ``replan``, (d) with
+    ``scenarios`` (when more than one), (e) perfect foresight."""
+    cases = [Case("rules", None), Case("day-ahead", forecast)]
+    if replan != "none":
+        cases.append(Case(f"{replan} re-plans", forecast, replan))
+    if scenarios > 1:
+        cases.append(Case(f"{scenarios} scenarios, {replan} re-plans", forecast, replan,
+                          scenarios))
+    return [*cases, Case("perfect", "perfect")]
+
+
+def compare(
+    site: Site,
+    actual: pd.DataFrame,
+    first_day: date,
+    days: int,
+    cases: list[Case],
+    *,
+    cloud_inputs: pd.DataFrame | None = None,
+    look_ahead_days: int = LOOK_AHEAD_DAYS,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> tuple[pd.DataFrame, dict[str, ClosedLoop]]:
+    """Run every case on the same actual inputs; return :func:`comparison` and the runs.
+
+    ``actual`` covers the day before ``first_day`` (for persistence), the period and its
+    look-ahead (``period_inputs(site, first_day − 1 day, days + 1, weather)``).
+    """
+    from forecasting.variants import make_forecast
+
+    runs: dict[str, ClosedLoop] = {}
+    for case in cases:
+        def step(done: int, total: int, label: str = case.label) -> None:
+            if progress is not None:
+                progress(label, done, total)
+
+        if case.forecast is None:
+            runs[case.label] = rules_operation(site, actual, first_day, days,
+                                               look_ahead_days=look_ahead_days)
+            continue
+        forecast = make_forecast(site, actual, case.forecast, cloud_inputs=cloud_inputs)
+        runs[case.label] = closed_loop(
+            site, actual, forecast, first_day, days, replan=case.replan,
+            plan_horizon=scenario_planner(case.scenarios, case.replan, site),
+            look_ahead_days=look_ahead_days, progress=step,
+        )
+    return comparison(site, runs), runs
+
+
+def scenario_planner(scenarios: int, replan: str, site: Site) -> Callable[..., Any] | None:
+    """The planner of a case: the default optimizer for one scenario."""
+    if scenarios == 1:
+        return None
+    raise ValueError(f"scenarios must be 1 here, got {scenarios}")
+
+
+def study_inputs(
+    site: Site,
+    weather: pd.DataFrame | None,
+    first_day: date,
+    days: int,
+    *,
+    cloud: bool = False,
+    look_ahead_days: int = LOOK_AHEAD_DAYS,
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The actual inputs from the day before ``first_day`` to the end of the look-ahead, and
+    (``cloud``) the same built on the weather's cloud cover instead of its irradiance."""
+    from forecasting.variants import cloud_weather
+
+    start = first_day - timedelta(days=1)
+    actual = period_inputs(site, start, days + 1, weather, look_ahead_days)
+    if not cloud:
+        return actual, None
+    if weather is None:
+        raise ValueError("forecast 'cloud' needs a weather file with cloud cover")
+    covered = cloud_weather(weather)
+    return actual, period_inputs(site, start, days + 1, covered, look_ahead_days)
+
+
+def table_lines(site: Site, table: pd.DataFrame) -> list[str]:
+    """The comparison as lines for a terminal."""
+    cur = site.currency
+    lines = [f"{'':>28} {'cost':>11} {'total':>11} {'tCO2':>8} {'unserved':>9} {'kept':>6} "
+             f"{'failed':>6}",
+             f"{'':>28} {cur:>11} {cur:>11} {'':>8} {'kWh':>9} {'%':>6} {'plans':>6}"]
+    for label, row in table.iterrows():
+        kept = row.get("kept_pu", float("nan"))
+        lines.append(
+            f"{label!s:>28} {row['cost']:11,.0f} {row['total']:11,.0f} "
+            f"{row['emissions_kgco2'] / 1000:8,.2f} {row['unserved_kwh']:9,.1f} "
+            f"{kept * 100:6.1f} {row['failed_plans']:6.0f}"
+        )
+    return lines
