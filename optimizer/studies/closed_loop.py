@@ -249,10 +249,24 @@ def compare(
 
 
 def scenario_planner(scenarios: int, replan: str, site: Site) -> Callable[..., Any] | None:
-    """The planner of a case: the default optimizer for one scenario."""
+    """The planner of a case: the default optimizer for one scenario (None), else a plan
+    hedged over ``scenarios`` P10/P50/P90 scenarios of the forecast
+    (``optimizer.scenarios.scenario_plan``; its served rows are the shared first interval
+    and the P50 path)."""
     if scenarios == 1:
         return None
-    raise ValueError(f"scenarios must be 1 here, got {scenarios}")
+    try:
+        from optimizer.scenarios import scenario_plan
+    except ImportError:
+        raise ValueError(
+            f"scenarios={scenarios} needs scenario plans (optimizer.scenarios), which this "
+            "installation does not have"
+        ) from None
+
+    def plan_horizon(site: Site, index: Any, inputs: Any, state: Any) -> Any:
+        return scenario_plan(site, index, inputs, state, scenarios=scenarios)
+
+    return plan_horizon
 
 
 def study_inputs(
