@@ -95,3 +95,25 @@ def test_noisy_forecast_is_seeded_and_within_limits(hamlet: tuple) -> None:
         make_forecast(site, actual, "tomorrow")
     with pytest.raises(ValueError, match="replan"):
         cl.replan_starts(site, "weekly", 24)
+
+
+def test_simulate_command_prints_and_writes_the_comparison(tmp_path, capsys) -> None:
+    import os
+
+    import pvlib
+
+    from api.cli import main
+
+    tmy3 = os.path.join(os.path.dirname(pvlib.__file__), "data", "723170TYA.CSV")
+    out = tmp_path / "loop"
+    args = ["simulate", "sites/mountain_hamlet.yaml", "--weather", tmy3, "--year", "2026",
+            "--start", "2026-06-10", "--days", "1", "--out", str(out), "--quiet"]
+    assert main([*args, "--forecast", "cloud", "--replan", "none"]) == 0
+    printed = capsys.readouterr().out
+    assert "forecast cloud" in printed and "day-ahead" in printed and "perfect" in printed
+    table = pd.read_csv(out / "closed_loop.csv", index_col=0)
+    assert list(table.index) == ["rules", "day-ahead", "perfect"]
+    assert table.loc["perfect", "kept_pu"] == pytest.approx(1.0)
+    assert len(pd.read_csv(out / "operation_day_ahead.csv")) == 24
+    assert main([*args, "--forecast", "tomorrow"]) == 2
+    assert "--forecast must be one of" in capsys.readouterr().err
