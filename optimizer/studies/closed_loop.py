@@ -6,8 +6,9 @@ the actual inputs by the real-time rule (``optimizer.operation``): devices follo
 setpoints and the forecast error goes to the stores, then the grid, then curtailment or
 shedding. With ``replan="hourly"`` the rest of the horizon is planned again every hour from
 the realised state (``State.from_plan`` on the realised rows) on a fresh forecast; with
-``"none"`` the midnight plan is followed all day. The realised rows of every day form one
-table with the columns, costs and emissions of a plan table.
+``"none"`` the midnight plan is followed all day. A plan the solver fails on is replaced by
+the rules' plan on the same forecast and counted (``ClosedLoop.failed``). The realised rows
+of every day form one table with the columns, costs and emissions of a plan table.
 
 The reference cases of docs/studies.md, *Closed-loop operation*: the rule-based dispatch on
 the actual inputs (``rules``, :func:`rules_operation`), and perfect foresight (the
@@ -25,6 +26,8 @@ import pandas as pd
 
 from forecasting.variants import Forecast
 from optimizer.accounting import lost_load_value
+from optimizer.baseline import rule_based_plan
+from optimizer.errors import PlanningError
 from optimizer.operation import operate
 from optimizer.planner import Planner
 from optimizer.state import State
@@ -122,7 +125,11 @@ def closed_loop(
         starts = replan_starts(site, replan, len(kept))
         for p, end in zip(starts, [*starts[1:], len(kept)], strict=True):
             index = horizon[p:]
-            plan = plan_horizon(site, index, forecast(index, index[0]), current)
+            predicted = forecast(index, index[0])
+            try:
+                plan = plan_horizon(site, index, predicted, current)
+            except PlanningError:  # a failed solve: the rules' plan on the same forecast
+                plan = rule_based_plan(site, predicted, current)
             run.statuses.append(plan.status)
             run.solve_time_s += float(plan.solve_time_s)
             realised = operate(site, plan.table, actual.loc[kept[p:end]], current)
