@@ -117,3 +117,20 @@ def test_simulate_command_prints_and_writes_the_comparison(tmp_path, capsys) -> 
     assert len(pd.read_csv(out / "operation_day_ahead.csv")) == 24
     assert main([*args, "--forecast", "tomorrow"]) == 2
     assert "--forecast must be one of" in capsys.readouterr().err
+
+
+def test_a_failed_solve_is_operated_on_the_rules_plan_and_counted(hamlet: tuple) -> None:
+    from optimizer.errors import PlanningError
+
+    site, actual = hamlet
+
+    def failing(*_: object) -> None:
+        raise PlanningError("HiGHS ended with status Unknown")
+
+    run = cl.closed_loop(site, actual, make_forecast(site, actual, "perfect"), FIRST, 1,
+                         replan="none", plan_horizon=failing)
+    rules = cl.rules_operation(site, actual, FIRST, 1)
+    assert run.failed == 1 and run.statuses == ["fallback"]
+    # the rules' plan on a perfect forecast, operated, is the rules' operation
+    columns = [c for c in rules.table.columns if c != "marginal_price_per_kwh"]
+    np.testing.assert_allclose(run.table[columns], rules.table[columns], atol=1e-6)
