@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, create_model, model_validator
@@ -52,16 +53,41 @@ class WeatherIn(In):
         return self
 
 
+class _DeviceState(In):
+    """Quantities beyond the generated fields (those of a kind registered after this module
+    was imported, ``optimizer.devices.registered``) are accepted when a registered kind
+    declares them now, as finite numbers; any other name is refused."""
+
+    model_config = ConfigDict(extra="allow")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _declared(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        known = declared_rows()
+        for name, value in data.items():
+            if name in cls.model_fields:
+                continue
+            if name not in known:
+                raise ValueError(f"{name!r} is no state quantity; declared: "
+                                 + ", ".join(sorted(known)))
+            if value is not None and (isinstance(value, bool) or not isinstance(
+                    value, int | float) or not math.isfinite(value) or abs(value) > 1e9):
+                raise ValueError(f"{name}: must be a finite number, got {value!r}")
+        return data
+
+
 def _device_state_model() -> type[In]:
     """State quantities of one device: one optional field per quantity the kinds declare
-    (``optimizer.devices.statevars``)."""
+    (``optimizer.statevars``)."""
     fields: dict[str, Any] = {
         q: (Finite | None, Field(default=None, le=1e9, description=f"{var.description} "
                                  f"[{var.unit}]")) for q, var in declared_rows().items()}
     return create_model(
-        "DeviceStateIn", __base__=In, __doc__="State quantities of one device; which ones a "
-        "device has depends on its kind (docs/formulation.md, *The device contract: state*).",
-        **fields,
+        "DeviceStateIn", __base__=_DeviceState, __doc__="State quantities of one device; which "
+        "ones a device has depends on its kind (docs/formulation.md, *The device contract: "
+        "state*).", **fields,
     )
 
 
@@ -118,6 +144,11 @@ class PlanRequest(In):
         description="cost mode emits no more than the rule-based dispatch; default: the site's",
     )
     time_limit_s: float | None = Field(default=None, gt=0, le=3600, allow_inf_nan=False)
+    scenarios: Literal[1, 3] = Field(
+        default=1,
+        description="1: the deterministic plan; 3: hedged over P10/P50/P90 scenarios of PV and "
+        "load, sharing the first interval (docs/formulation.md, Scenario plans)",
+    )
     weather: WeatherIn | None = None
     overrides: dict[Annotated[str, Field(max_length=128)], list[Finite]] | None = Field(
         default=None, max_length=256, description="input columns replaced, one value per interval"

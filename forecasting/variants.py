@@ -33,7 +33,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from optimizer.columns import site_columns
+from optimizer.site_columns import site_columns
 from optimizer.inputs import input_columns
 from sites.schema import Site
 

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from optimizer.columns import SiteColumn, device_models_of, site_columns
 from optimizer.methane import (
     METHANE_DENSITY_KG_PER_M3,
     METHANE_GWP100_NON_FOSSIL,
     vented_kgco2e_per_m3,
 )
+from optimizer.site_columns import SiteColumn, device_models_of, site_columns
 from sites.schema import Site
 
 if TYPE_CHECKING:

@@ -31,15 +31,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from optimizer.accounting import interval_accounts, kpis, objective_terms
-from optimizer.columns import column_order
 from optimizer.devices import device_models
 from optimizer.inputs import check_index, validate_inputs
+from optimizer.plan import Plan
 from optimizer.rules import (
     EPS,
     MUST_RUN,
@@ -50,11 +50,9 @@ from optimizer.rules import (
     draw,
     merit_order,
 )
+from optimizer.site_columns import column_order
 from optimizer.state import State
 from sites.schema import Site
-
-if TYPE_CHECKING:
-    from optimizer.plan import Plan
 
 
 def device_rules(site: Site, ctx: RuleContext) -> list[DeviceRule]:
@@ -225,8 +223,6 @@ def rule_based_plan(
     now : datetime, optional
         Stamps ``created_at``; nothing else depends on it.
     """
-    from optimizer.plan import Plan
-
     began = time.perf_counter()
     check_index(site, inputs.index)
     table = dispatch(site, inputs, state)

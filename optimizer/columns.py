@@ -1,26 +1,19 @@
-"""Plan-table columns as data: the row type devices declare them with, and a site's columns.
+"""Plan-table columns as data: the row type every device module declares its columns with.
 
-Each device module holds a module-level table of its columns (as PyPSA keeps its component
-attributes in ``component_attrs/*.csv``); ``DeviceModel.columns()`` returns the rows that
-apply to one device of the site file. The functions below put them together for a whole
-site, so that key figures, plots, reports and controller setpoints find the columns they need
-by role or category, never by device kind. The vocabulary is documented in
-docs/formulation.md, *The device contract: columns*.
+Each device module holds a module-level table ``COLUMNS`` of these rows (as PyPSA keeps its
+component attributes in ``component_attrs/*.csv``); ``DeviceModel.columns()`` returns the rows
+that apply to one device of the site file, and ``optimizer.site_columns`` puts a site's
+together. The vocabulary is documented in docs/formulation.md, *The device contract: columns*.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 import pandas as pd
-
-from sites.schema import Site
-
-if TYPE_CHECKING:
-    from optimizer.devices.base import DeviceModel
 
 #: What a column is: read from the inputs (``input``), decided by the plan but not sent to
 #: controllers (``decision``), a stored level at the end of the interval (``level``), or a
@@ -108,60 +101,20 @@ class PlanColumns(Mapping[str, np.ndarray]):
         return sum(1 for _ in self)
 
 
-def device_models_of(site: Site) -> list[DeviceModel]:
-    """The site's device models (``optimizer.devices.device_models``).
-
-    Imported on first use: the device modules import Pyomo, and the pages, plots and tables
-    that only read columns stay cheap to import.
-    """
-    from optimizer.devices import device_models
-
-    return device_models(site)
-
-
 @dataclass(frozen=True)
 class SiteColumn:
     """One column of a site's plan table: its full name, its device model and its row."""
 
     name: str  #: ``<device>.<quantity>`` (site-wide columns: ``<quantity>``)
-    device: DeviceModel
+    device: Any  #: its ``optimizer.devices.base.DeviceModel``
     column: Column
 
 
-def site_columns(site: Site, devices: list[DeviceModel] | None = None) -> list[SiteColumn]:
-    """Every declared column of the site: devices in file order, each device's columns in its
-    table's order, the site-wide ones last."""
-    if devices is None:
-        devices = device_models_of(site)
+def columns_of(devices: Iterable[Any]) -> list[SiteColumn]:
+    """Every declared column of ``devices`` (device models, in plan-table order): each
+    device's columns in its table's order."""
     return [
         SiteColumn(f"{dev.prefix}{col.quantity}", dev, col)
         for dev in devices
         for col in dev.columns()
     ]
-
-
-def column_names(site: Site) -> list[str]:
-    """The full names of the site's declared columns, in plan-table order."""
-    return [c.name for c in site_columns(site)]
-
-
-def controller_columns(site: Site) -> list[str]:
-    """Columns controllers receive: the ``setpoint`` and ``level`` roles."""
-    return [c.name for c in site_columns(site) if c.column.role in CONTROLLER_ROLES]
-
-
-def in_category(
-    site: Site, category: str, table: pd.DataFrame | None = None
-) -> list[SiteColumn]:
-    """The site's columns of a balance category (those of ``table`` only, when given)."""
-    return [
-        c for c in site_columns(site)
-        if c.column.category == category and (table is None or c.name in table.columns)
-    ]  # fmt: skip
-
-
-def column_order(site: Site, names: list[str] | pd.Index) -> list[str]:
-    """``names`` in plan-table order: declared columns as ``site_columns`` orders them, then
-    any others in their given order."""
-    position = {name: i for i, name in enumerate(column_names(site))}
-    return sorted(names, key=lambda name: position.get(str(name), len(position)))

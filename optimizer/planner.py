@@ -11,84 +11,30 @@ from __future__ import annotations
 import math
 import time
 from collections import OrderedDict
-from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime
-from functools import wraps
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from optimizer import accounting
 from optimizer import baseline as rules
 from optimizer.devices import device_models
 from optimizer.errors import InfeasibleError, PlanningError
 from optimizer.inputs import build_inputs, check_index, validate_inputs
 from optimizer.model import build_model, structure_key
+from optimizer.outcome import (
+    GUARD_TOLERANCE_KGCO2,
+    GUARD_TOLERANCE_PU,
+    assess,
+    gc_paused,
+    plan_table,
+    stored_values,
+)
 from optimizer.plan import MODES, Plan
-from optimizer.solve import HighsProblem
+from optimizer.scenario_inputs import check_scenarios
+from optimizer.scenarios import scenario_plan
+from optimizer.solve import HighsProblem, solve_restricted
 from optimizer.state import State
 from sites.schema import Site
-
-#: Slack of the carbon guard on the rule-based dispatch's emissions, relative [pu] and
-#: absolute [kgCO2e]: round-off of the two computations, not a licence to emit more.
-GUARD_TOLERANCE_PU = 1e-9
-GUARD_TOLERANCE_KGCO2 = 1e-6
-
-_P = ParamSpec("_P")
-_R = TypeVar("_R")
-
-
-def gc_paused(method: Callable[_P, _R]) -> Callable[_P, _R]:
-    """``method`` run with Python's cyclic garbage collector paused.
-
-    A plan allocates many objects (the model, its expressions, the compiled form); with the
-    collector running, each collection walks every live model again, and a year's plan spends
-    about a third of its modelling time there. Garbage is collected after the plan.
-    """
-
-    @wraps(method)
-    def paused(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-        from pyomo.common.gc_manager import PauseGC
-
-        with PauseGC():
-            return method(*args, **kwargs)
-
-    return paused
-
-
-def assess(
-    site: Site,
-    plan: Plan,
-    inputs: pd.DataFrame,
-    state: State,
-    now: datetime | None,
-    base: Plan | None = None,
-    stored_value: dict[str, float] | None = None,
-) -> Plan:
-    """The plan with its KPIs and its baseline comparison filled in (when available).
-
-    ``base`` is the rule-based plan on the same inputs when the caller has made it already;
-    ``stored_value`` maps each store's level column to its value of stored energy
-    (``stored_values``), to compare plans that end with different stored energy.
-    """
-    if base is None:
-        base = rules.rule_based_plan(site, inputs, state, now=now)
-    comparison = dict(base.kpis)
-    comparison.update(accounting.comparison(site, plan.table, base.table, stored_value or {}))
-    return replace(plan, kpis=accounting.kpis(site, plan.table), baseline=comparison)
-
-
-def stored_values(vm: Any) -> dict[str, float]:
-    """Plan-table level column → value per unit of what a store holds at the end, for every
-    device whose block has an end-of-horizon target (``optimizer.devices.storage``)."""
-    out = {}
-    for dev in vm.devices:
-        blk = vm.block(dev)
-        if hasattr(blk, "end_value_per_unit"):
-            out[f"{dev.prefix}{blk.end_level_column}"] = float(blk.end_value_per_unit)
-    return out
 
 
 class Planner:
@@ -211,7 +157,7 @@ class Planner:
             ) from None
         self.last_timings["solver_s"] = solution.solver_time_s
         t1 = time.perf_counter()
-        table = self._table(vm, problem, solution, inputs, datas)
+        table = plan_table(vm, problem, solution, inputs, datas)
         self.last_timings["readback_s"] = time.perf_counter() - t1
         objectives = solution.objectives
         terms = {
@@ -268,45 +214,17 @@ class Planner:
         )
         deadline = None if time_limit_s is None else time.perf_counter() + time_limit_s
         solver_s = 0.0
-        for _ in range(vm.n + 1):
+
+        def solve() -> Any:
+            nonlocal solver_s
             left = None if deadline is None else max(deadline - time.perf_counter(), 1e-3)
             solution = problem.solve(time_limit_s=left, **options)
             solver_s += solution.solver_time_s
-            bounds = []
-            for dev in vm.devices:
-                blk = vm.block(dev)
+            return solution
 
-                def values(name: str, blk: Any = blk, x: np.ndarray = solution.x) -> np.ndarray:
-                    return problem.values(x, getattr(blk, name))
-
-                bounds.extend(dev.restrict(blk, values))
-            if not bounds:
-                break
-            problem.restrict(bounds)
-            problem.suggest_integers(solution.x)
+        solution = solve_restricted(problem, [vm], solve, lambda s: s.x, vm.n)
         solution.solver_time_s = solver_s
         return solution
-
-    @staticmethod
-    def _table(
-        vm: Any, problem: Any, solution: Any, inputs: pd.DataFrame, datas: list
-    ) -> pd.DataFrame:
-        columns: dict[str, np.ndarray] = {c: inputs[c].to_numpy() for c in inputs.columns}
-        for dev, data in zip(vm.devices, datas, strict=True):
-            blk = vm.block(dev)
-
-            def values(name: str, blk: Any = blk) -> np.ndarray:
-                return problem.values(solution.x, getattr(blk, name))
-
-            for quantity, series in dev.decisions(values, data).items():
-                columns[f"{dev.prefix}{quantity}"] = np.asarray(series, dtype=float)
-        table = pd.DataFrame(columns, index=inputs.index.rename("start"))
-        accounts = accounting.interval_accounts(vm.site, table, devices=vm.devices)
-        table["cost"] = accounts["cost"]
-        table["emissions_kgco2"] = accounts["emissions_kgco2"]
-        table["marginal_price_per_kwh"] = solution.bus_dual / vm.step_h
-        return table
-
 
 def make_plan(
     site: Site,
@@ -320,6 +238,7 @@ def make_plan(
     mip_rel_gap: float | None = None,
     now: datetime | None = None,
     carbon_guard: bool | None = None,
+    scenarios: int = 1,
 ) -> Plan:
     """Plan every device of ``site`` over ``index``.
 
@@ -345,6 +264,9 @@ def make_plan(
     carbon_guard : bool, optional
         In ``cost`` mode, emit no more than the rule-based dispatch on the same inputs;
         None: the site's ``carbon_guard`` (on by default).
+    scenarios : {1, 3}
+        1: the deterministic plan; 3: hedged over P10/P50/P90 scenarios of PV and load
+        (``optimizer.scenarios``, docs/formulation.md, *Scenario plans*).
 
     Serving load comes first in every mode: the plan sheds the least energy any schedule
     can, and emission limits give way to that (docs/formulation.md, *Order of goals*).
@@ -356,6 +278,12 @@ def make_plan(
     InfeasibleError
         The site's parameters contradict one another; the message names them.
     """
+    if check_scenarios(scenarios) == 3:
+        return scenario_plan(
+            site, index, inputs, state, scenarios=scenarios, mode=mode,
+            emission_budget_kgco2=emission_budget_kgco2, time_limit_s=time_limit_s, now=now,
+            carbon_guard=carbon_guard,
+        )
     return Planner(keep=1).plan(
         site,
         index,

@@ -1,17 +1,25 @@
 """A plan's table seen as a day: local times, the bus's totals, price bands, and the runs
-of a decision worth telling a person (used by ``optimizer.explain``)."""
+of a decision worth telling a person (used by ``optimizer.explain`` and the device models'
+``explain``).
+
+Totals are read from the columns the device kinds declare (``optimizer.columns``): solar is
+the supply of source ``pv``, stored supply the ``storage_out`` columns, generation the other
+supply and fossil columns, the grid the device with an ``import`` column.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from sites.schema import Battery, FixedLoad, Genset, Grid, HeatLoad, PvArray, Site
+from optimizer.columns import SiteColumn, columns_of
+from sites.schema import Site
 
 #: Power below which a decision counts as zero (solver noise) [kW].
 EPS_KW = 0.1
@@ -23,6 +31,14 @@ MIN_RUN_KWH = 0.5
 MERGE_GAP_H = 1.0
 #: Price bands: a price in the lowest (highest) third of the horizon's range is low (high).
 BAND_PU = 1 / 3
+#: A store at or above this share of its usable range counts as full [pu].
+FULL_PU = 0.97
+#: Share of a run's energy that spare solar must give for "the sun gives most of it" [pu],
+#: and for "the sun covers it".
+SUN_SHARE_PU = 0.5
+SUN_ALL_PU = 0.95
+#: How far before an outage charging counts as keeping a reserve for it [h].
+RESERVE_LOOKAHEAD_H = 12.0
 
 
 def served_kw(table: pd.DataFrame, load: str) -> np.ndarray | None:
@@ -52,6 +68,7 @@ class PlanView:
     site: Site
     table: pd.DataFrame
     step_h: float
+    models: tuple[Any, ...]  #: the site's device models (``optimizer.devices.device_models``)
 
     @cached_property
     def starts(self) -> pd.DatetimeIndex:
@@ -67,25 +84,39 @@ class PlanView:
         return sum((self.column(n) for n in names), np.zeros(len(self.table)))
 
     @cached_property
-    def grid(self) -> Grid | None:
-        grids = self.site.of_type(Grid)
-        return grids[0] if grids else None
+    def columns(self) -> list[SiteColumn]:
+        """The site's declared columns."""
+        return columns_of(self.models)
+
+    def names(self, *categories: str, source: str | None = None,
+              forecast: str | None = None) -> list[str]:
+        """Full names of the declared columns of ``categories``; of that energy ``source``
+        only, and of devices whose inputs come from that ``forecast`` only, when given."""
+        return [c.name for c in self.columns if c.column.category in categories
+                and (source is None or c.column.source == source)
+                and (forecast is None or c.device.forecast == forecast)]
+
+    @cached_property
+    def grid(self) -> str | None:
+        """Column prefix of the device the site imports through (``<name>.``); None: none."""
+        return next((c.device.prefix for c in self.columns if c.column.category == "import"),
+                    None)
 
     @cached_property
     def price(self) -> np.ndarray | None:
         """Import price of each interval [currency/kWh]; None off-grid."""
-        return None if self.grid is None else self.column(f"{self.grid.name}.import_price_per_kwh")
+        return None if self.grid is None else self.column(f"{self.grid}import_price_per_kwh")
 
     @cached_property
     def pv_kw(self) -> np.ndarray:
-        return self.total([f"{a.name}.pv_kw" for a in self.site.of_type(PvArray)])
+        return self.total(self.names("supply", source="pv"))
 
     @cached_property
     def base_kw(self) -> np.ndarray:
-        """Fixed loads served and electric heat backups: what runs whatever the plan [kW]."""
-        fixed = [served_kw(self.table, ld.name) for ld in self.site.of_type(FixedLoad)]
-        backups = [f"{h.name}.backup_kw" for h in self.site.of_type(HeatLoad)]
-        return sum((f for f in fixed if f is not None), self.total(backups))
+        """Electric demand of the forecast loads (fixed loads, heat backups), less what they
+        shed: what runs whatever the plan [kW]."""
+        return (self.total(self.names("demand", forecast="load"))
+                - self.total(self.names("shed", forecast="load")))
 
     @cached_property
     def spare_sun_kw(self) -> np.ndarray:
@@ -97,7 +128,7 @@ class PlanView:
         """True where the grid's availability is cut (an announced outage)."""
         if self.grid is None:
             return np.zeros(len(self.table), dtype=bool)
-        return self.column(f"{self.grid.name}.available_pu") < 1.0 - 1e-6
+        return self.column(f"{self.grid}available_pu") < 1.0 - 1e-6
 
     def span(self, first: int, stop: int) -> tuple[datetime, datetime]:
         step = pd.Timedelta(hours=self.step_h)
@@ -135,16 +166,18 @@ class PlanView:
         return float((p * w).sum() / w.sum()) if w.sum() > 0 else float(p.mean())
 
     def supplies(self, first: int, stop: int, wanted: np.ndarray) -> dict[str, float]:
-        """Energy of each supply within ``wanted`` over a run [kWh]: sun, battery, genset,
-        grid (each capped by what was wanted in each interval)."""
+        """Energy of each supply within ``wanted`` over a run [kWh]: sun (spare solar),
+        battery (stored supply), genset (other generation), grid (import), each capped by
+        what was wanted in each interval."""
         sl = slice(first, stop)
         left = wanted[sl].copy()
         out = {}
         sources = {
             "sun": self.spare_sun_kw,
-            "battery": self.total([f"{b.name}.discharge_kw" for b in self.site.of_type(Battery)]),
-            "genset": self.total([f"{g.name}.power_kw" for g in self.site.of_type(Genset)]),
-            "grid": self.column(f"{self.grid.name}.import_kw" if self.grid else ""),
+            "battery": self.total(self.names("storage_out")),
+            "genset": self.total([n for n in self.names("supply", "fossil")
+                                  if n not in self.names("supply", source="pv")]),
+            "grid": self.total(self.names("import")),
         }
         for source, kw in sources.items():
             used = np.minimum(kw[sl], left)
@@ -164,3 +197,53 @@ class PlanView:
                 yield first, stop, {"power_kw": float(power[first:stop].max()),
                                     "energy_kwh": energy,
                                     "on_h": float(on[first:stop].sum() * self.step_h)}
+
+
+@dataclass(frozen=True)
+class Action:
+    """One line of the plan in plain words.
+
+    ``what`` says what happens (``run``, ``charge``, ``discharge``, ``genset``, ``export``,
+    ``outage``, ``holder_full``, ``holder_low``, ``flare``, ``shed``), ``why`` the reason
+    (``sun``, ``sun_part``, ``cheap``, ``price``, ``dear``, ``battery``, ``genset``,
+    ``reserve``, ``outage``, ``no_sun``, ``gas_full``, ``cook``, ``cook_first``,
+    ``cook_sparingly``, ``short``, ``announced``, ``covers``); ``numbers`` hold the figures
+    behind both, with units in their names; ``when`` a moment the reason refers to (the start
+    of an outage). ``notice`` marks what a person must know even if they do nothing (load
+    shed, an outage). A device kind may add codes of its own, with their words
+    (``DeviceModel.what_phrases``, ``why_phrases``).
+    """
+
+    start: datetime
+    end: datetime
+    what: str
+    device: str
+    why: str
+    numbers: Mapping[str, float] = field(default_factory=dict)
+    when: datetime | None = None
+    notice: bool = False
+
+
+def by_source(view: PlanView, first: int, stop: int, power: np.ndarray,
+              numbers: dict[str, float], exclude: str = "") -> str:
+    """The reason a run is served when it is: its main supply, priced when that is the grid."""
+    energy = max(numbers["energy_kwh"], 1e-9)
+    given = {k: v for k, v in view.supplies(first, stop, power).items() if k != exclude}
+    if given.get("sun", 0.0) >= SUN_SHARE_PU * energy:
+        numbers["solar_kwh"] = given["sun"]
+        return "sun" if given["sun"] >= SUN_ALL_PU * energy else "sun_part"
+    source = max(given, key=lambda k: given[k])
+    if source == "grid" and view.price is not None:
+        price = view.mean_price(first, stop, power)
+        numbers["price_per_kwh"] = price
+        numbers["dearest_per_kwh"] = float(view.price.max())
+        return "cheap" if view.band(price) in ("low", "flat") else "price"
+    numbers[f"{source}_kwh"] = given[source]
+    return source
+
+
+def next_outage(view: PlanView, after: int) -> int | None:
+    """Index of the first outage interval at or after ``after`` within the look-ahead."""
+    limit = after + int(RESERVE_LOOKAHEAD_H / view.step_h)
+    hits = np.flatnonzero(view.outage[after:limit])
+    return after + int(hits[0]) if len(hits) else None

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from optimizer.columns import site_columns
+from optimizer.site_columns import site_columns
 from sites.schema import Site
 
 #: Colours of the supply layers and demand lines (colour-blind safe, Okabe–Ito palette).

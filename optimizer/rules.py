@@ -12,13 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from optimizer.devices.statevars import StateView
+from optimizer.statevars import StateView
 from sites.schema import Site
+
+if TYPE_CHECKING:  # importing optimizer.devices here would import this module again
+    from optimizer.statevars import StateView
 
 Array = np.ndarray
 

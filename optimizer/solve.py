@@ -3,7 +3,9 @@
 The only module that names HiGHS. The matrices of ``optimizer.compiled.Compiled`` go straight
 into a ``highspy.Highs`` object; the solution vector and the bus-balance duals are read back as
 arrays. A re-plan pushes the refreshed column bounds and objective row into the kept object,
-which re-solves from its last basis.
+which re-solves from its last basis. ``KeptLp`` is the one wrapper of HiGHS, shared by
+plans (``HighsProblem``) and studies (``optimizer.studies.problem.StudyProblem``), and
+``solve_restricted`` the one loop that re-solves while devices ask for bounds.
 """
 
 from __future__ import annotations
@@ -89,7 +91,193 @@ def _inf(values: np.ndarray) -> np.ndarray:
     return np.clip(values, -INF, INF)
 
 
-class HighsProblem:
+class KeptLp:
+    """A linear (or mixed-integer) programme in a kept ``highspy.Highs`` object.
+
+    The one wrapper of HiGHS that plans and studies share: the matrix is handed over as arrays
+    (``Highs.passModel``), objectives are swapped by their cost rows, extra rows (an earlier
+    stage's optimum, emission limits) are added and removed, and column bounds are restricted
+    and released between solves.
+
+    Parameters
+    ----------
+    low, high : numpy.ndarray
+        Column bounds (±inf where none); kept as the model's own bounds for ``release``.
+    row_lower, row_upper : numpy.ndarray
+        Row bounds (±inf where none).
+    A : scipy.sparse.csc_matrix
+        The constraint matrix, column-wise.
+    integer : numpy.ndarray of bool, optional
+        Columns that must take integer values.
+    threads : int, optional
+        HiGHS threads; changing it resets HiGHS's process-wide scheduler first.
+    """
+
+    def __init__(
+        self,
+        low: np.ndarray,
+        high: np.ndarray,
+        row_lower: np.ndarray,
+        row_upper: np.ndarray,
+        A: Any,
+        *,
+        integer: np.ndarray | None = None,
+        threads: int | None = None,
+    ):
+        t0 = time.perf_counter()
+        if threads is not None:
+            highspy.Highs.resetGlobalScheduler(True)
+        h = _new_highs()
+        h.setOptionValue("output_flag", False)
+        if threads is not None:
+            h.setOptionValue("threads", int(threads))
+        n_cols, n_rows = len(low), len(row_lower)
+        # HighsVarType: 0 continuous, 1 integer
+        kinds = np.zeros(n_cols, np.int32) if integer is None else integer.astype(np.int32)
+        status = h.passModel(
+            n_cols,
+            n_rows,
+            int(A.nnz),
+            int(highspy.MatrixFormat.kColwise),
+            int(highspy.ObjSense.kMinimize),
+            0.0,
+            np.zeros(n_cols),
+            _inf(low),
+            _inf(high),
+            _inf(np.asarray(row_lower, dtype=float)),
+            _inf(np.asarray(row_upper, dtype=float)),
+            A.indptr.astype(np.int32),
+            A.indices.astype(np.int32),
+            A.data.astype(float),
+            kinds,
+        )
+        if status != highspy.HighsStatus.kOk:
+            raise PlanningError(f"HiGHS did not accept the model (status {status})")
+        self.highs = h
+        self.n_cols, self.n_rows = n_cols, n_rows
+        self.integer = np.zeros(n_cols, dtype=bool) if integer is None else integer
+        self.solver_name = f"HiGHS {h.version()}"
+        self._all = np.arange(n_cols, dtype=np.int32)
+        self._extra_rows = 0
+        self._restricted = False
+        self._cost: np.ndarray | None = None
+        self._solver_s = 0.0
+        #: HiGHS runs so far (every solve, stage, re-solve and dual pass)
+        self.runs = 0
+        self.pass_s = time.perf_counter() - t0
+
+    #: column of each Pyomo variable, by ``id``
+    col_of: dict[int, int]
+
+    def model_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """The model's own column bounds (lower, upper)."""
+        raise NotImplementedError
+
+    def set_cost(self, cost: np.ndarray) -> None:
+        """The objective row to minimise in the next runs (pushed only when it changed)."""
+        if self._cost is not cost:
+            self.highs.changeColsCost(self.n_cols, self._all, cost)
+            self._cost = cost
+
+    def restrict(self, bounds: list[tuple[Any, float, float]]) -> None:
+        """Impose ``(var, lower, upper)`` bounds until the next ``release``."""
+        col_of = self.col_of
+        idx = np.array([col_of[id(v)] for v, _, _ in bounds], dtype=np.int32)
+        low = np.array([lo for _, lo, _ in bounds], dtype=float)
+        high = np.array([hi for _, _, hi in bounds], dtype=float)
+        self.highs.changeColsBounds(len(idx), idx, low, high)
+        self._restricted = True
+
+    def release(self) -> None:
+        """Undo every restriction: the column bounds of the model again."""
+        if self._restricted:
+            low, high = self.model_bounds()
+            self.highs.changeColsBounds(self.n_cols, self._all, _inf(low), _inf(high))
+            self._restricted = False
+
+    def add_row(self, cols: np.ndarray, vals: np.ndarray, upper: float) -> None:
+        """Add the row ``vals · x[cols] <= upper`` until the next ``reset_rows``."""
+        self.highs.addRow(-INF, upper, len(cols), cols.astype(np.int32), vals)
+        self._extra_rows += 1
+
+    def reset_rows(self) -> None:
+        """Remove every row added since the model was passed."""
+        if self._extra_rows:
+            rows = np.arange(self.n_rows, self.n_rows + self._extra_rows, dtype=np.int32)
+            self.highs.deleteRows(len(rows), rows)
+            self._extra_rows = 0
+
+    def run(self, deadline: float | None) -> str:
+        """Run HiGHS until ``deadline`` (``time.perf_counter()``; None: no limit).
+
+        Returns "optimal" or "time_limit" (a feasible point, maybe not optimal); raises
+        ``InfeasibleError`` or ``PlanningError``.
+        """
+        h = self.highs
+        left = INF if deadline is None else max(deadline - time.perf_counter(), 1e-3)
+        h.setOptionValue("time_limit", left)
+        t0 = time.perf_counter()
+        h.run()
+        self.runs += 1
+        self._solver_s += time.perf_counter() - t0
+        status = h.getModelStatus()
+        if status == _STATUS.kOptimal:
+            return "optimal"
+        if status in (_STATUS.kInfeasible, _STATUS.kUnboundedOrInfeasible):
+            raise InfeasibleError("the model is infeasible")
+        if status in (_STATUS.kTimeLimit, _STATUS.kIterationLimit, _STATUS.kInterrupt):
+            if int(h.getInfo().primal_solution_status) == _FEASIBLE:
+                return "time_limit"
+            raise PlanningError("the time limit was reached before HiGHS found a feasible plan")
+        raise PlanningError(f"HiGHS ended with status {h.modelStatusToString(status)}")
+
+    def x(self) -> np.ndarray:
+        """The column values of the last run."""
+        return np.asarray(self.highs.getSolution().col_value)
+
+    def suggest_integers(self, x: np.ndarray) -> None:
+        """Offer the integer values of ``x`` as a start for the next MILP solve (HiGHS
+        completes the continuous part itself; an unusable start is ignored)."""
+        idx = np.flatnonzero(self.integer).astype(np.int32)
+        if len(idx):
+            self.highs.setSolution(len(idx), idx, np.round(x[idx]))
+
+
+def restriction_bounds(models: list[VillageModel], problem: Any, x: np.ndarray) -> list[Any]:
+    """``(var, lower, upper)`` bounds the devices of ``models`` ask for where the solution
+    ``x`` broke a rule the LP cannot state (``DeviceModel.restrict``, e.g. a grid that imports
+    and exports in one interval)."""
+    bounds = []
+    for vm in models:
+        for dev in vm.devices:
+            blk = vm.block(dev)
+
+            def values(name: str, blk: Any = blk) -> np.ndarray:
+                return problem.values(x, getattr(blk, name))
+
+            bounds.extend(dev.restrict(blk, values))
+    return bounds
+
+
+def solve_restricted(
+    problem: Any, models: list[VillageModel], solve: Any, x_of: Any, max_resolves: int
+) -> Any:
+    """The one re-solve loop: ``solve()``, then, while the devices of ``models`` ask for
+    bounds (``restriction_bounds``), impose them, offer the last integer values as a start
+    and solve again, at most ``max_resolves`` more times. Returns the last ``solve()``'s
+    result; ``x_of(result)`` is its column values."""
+    for _ in range(max_resolves + 1):
+        result = solve()
+        x = x_of(result)
+        bounds = restriction_bounds(models, problem, x)
+        if not bounds:
+            break
+        problem.restrict(bounds)
+        problem.suggest_integers(x)
+    return result
+
+
+class HighsProblem(KeptLp):
     """A compiled ``VillageModel`` in a kept ``highspy.Highs`` object.
 
     Parameters
@@ -106,70 +294,24 @@ class HighsProblem:
         self.vm = vm
         self.compiled = cm = Compiled(vm, datas)
         self.compile_s = cm.compile_s
-        t1 = time.perf_counter()
-        if threads is not None:
-            highspy.Highs.resetGlobalScheduler(True)
-        h = _new_highs()
-        h.setOptionValue("output_flag", False)
-        if threads is not None:
-            h.setOptionValue("threads", int(threads))
-        lp = highspy.HighsLp()
-        lp.num_col_ = cm.n_cols
-        lp.num_row_ = cm.n_rows
-        lp.col_cost_ = cm.rows["objective"]
-        lp.col_lower_, lp.col_upper_ = _inf(cm.low), _inf(cm.high)
-        lp.row_lower_, lp.row_upper_ = _inf(cm.row_lower), _inf(cm.row_upper)
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = cm.A.indptr
-        lp.a_matrix_.index_ = cm.A.indices
-        lp.a_matrix_.value_ = cm.A.data
-        if cm.integer.any():
-            kinds = highspy.HighsVarType
-            lp.integrality_ = [kinds.kInteger if i else kinds.kContinuous for i in cm.integer]
-        h.passModel(lp)
-        self.highs = h
-        self.solver_name = f"HiGHS {h.version()}"
-        self._all = np.arange(cm.n_cols, dtype=np.int32)
-        self._extra_rows = 0
-        self._restricted = False
-        self._cost_name: str | None = "objective"
-        self.pass_s = time.perf_counter() - t1
+        self.col_of = cm.col_of
+        super().__init__(
+            cm.low, cm.high, cm.row_lower, cm.row_upper, cm.A, integer=cm.integer, threads=threads
+        )
+
+    def model_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.compiled.low, self.compiled.high
 
     # --- data ---------------------------------------------------------------------------
     def refresh(self, datas: list[DeviceData]) -> None:
         """Push the bounds and objective of the data now in the model's Params into HiGHS."""
-        cm = self.compiled
-        cm.refresh(datas)
-        self.highs.changeColsBounds(cm.n_cols, self._all, _inf(cm.low), _inf(cm.high))
-        self._restricted = False
-        self._cost_name = None
+        self.compiled.refresh(datas)
+        self._restricted = True  # the new bounds are pushed by release
+        self.release()
+        self._cost = None
 
     def values(self, x: np.ndarray, component: Any) -> np.ndarray:
         return self.compiled.values(x, component)
-
-    def restrict(self, bounds: list[tuple[Any, float, float]]) -> None:
-        """Impose ``(var, lower, upper)`` bounds until the next ``release``."""
-        col_of = self.compiled.col_of
-        idx = np.array([col_of[id(v)] for v, _, _ in bounds], dtype=np.int32)
-        low = np.array([lo for _, lo, _ in bounds], dtype=float)
-        high = np.array([hi for _, _, hi in bounds], dtype=float)
-        self.highs.changeColsBounds(len(idx), idx, low, high)
-        self._restricted = True
-
-    def suggest_integers(self, x: np.ndarray) -> None:
-        """Offer the integer values of ``x`` as a start for the next MILP solve (HiGHS
-        completes the continuous part itself; an unusable start is ignored)."""
-        cm = self.compiled
-        idx = np.flatnonzero(cm.integer).astype(np.int32)
-        if len(idx):
-            self.highs.setSolution(len(idx), idx, np.round(x[idx]))
-
-    def release(self) -> None:
-        """Undo every ``restrict``: the column bounds of the model again."""
-        if self._restricted:
-            cm = self.compiled
-            self.highs.changeColsBounds(cm.n_cols, self._all, _inf(cm.low), _inf(cm.high))
-            self._restricted = False
 
     def conflicting_constraints(self, limit: int = 8) -> list[str]:
         """Names of the constraints and variable bounds in an irreducible infeasible subset.
@@ -194,37 +336,13 @@ class HighsProblem:
         return unique[:limit] + ([f"{more} more"] if more > 0 else [])
 
     # --- solving ------------------------------------------------------------------------
-    def _reset_rows(self) -> None:
-        if self._extra_rows:
-            rows = np.arange(self.compiled.n_rows, self.compiled.n_rows + self._extra_rows)
-            self.highs.deleteRows(len(rows), rows.astype(np.int32))
-            self._extra_rows = 0
-
     def _add_row(self, objective: str, upper: float) -> None:
         cols, vals, offset = self.compiled.row(objective)
-        self.highs.addRow(-INF, upper - offset, len(cols), cols.astype(np.int32), vals)
-        self._extra_rows += 1
+        self.add_row(cols, vals, upper - offset)
 
     def _run(self, objective: str, deadline: float | None) -> str:
-        h = self.highs
-        if self._cost_name != objective:
-            h.changeColsCost(self.compiled.n_cols, self._all, self.compiled.rows[objective])
-            self._cost_name = objective
-        if deadline is not None:
-            h.setOptionValue("time_limit", max(deadline - time.perf_counter(), 1e-3))
-        t0 = time.perf_counter()
-        h.run()
-        self._solver_s += time.perf_counter() - t0
-        status = h.getModelStatus()
-        if status == _STATUS.kOptimal:
-            return "optimal"
-        if status in (_STATUS.kInfeasible, _STATUS.kUnboundedOrInfeasible):
-            raise InfeasibleError("the model is infeasible")
-        if status in (_STATUS.kTimeLimit, _STATUS.kIterationLimit, _STATUS.kInterrupt):
-            if int(h.getInfo().primal_solution_status) == _FEASIBLE:
-                return "time_limit"
-            raise PlanningError("the time limit was reached before HiGHS found a feasible plan")
-        raise PlanningError(f"HiGHS ended with status {h.modelStatusToString(status)}")
+        self.set_cost(self.compiled.rows[objective])
+        return self.run(deadline)
 
     def _fixed_integer_duals(self, x: np.ndarray) -> np.ndarray:
         """Bus duals of the LP with every integer fixed at its value in ``x``.
@@ -241,6 +359,7 @@ class HighsProblem:
         try:
             t0 = time.perf_counter()
             h.run()
+            self.runs += 1
             self._solver_s += time.perf_counter() - t0
             ok = h.getModelStatus() == _STATUS.kOptimal
             dual = np.asarray(h.getSolution().row_dual)[cm.bus_rows] if ok else None
@@ -272,11 +391,9 @@ class HighsProblem:
         without limits the unserved stage runs only when the plan sheds load.
         """
         h, cm = self.highs, self.compiled
-        self._reset_rows()
+        self.reset_rows()
         self._solver_s = 0.0
         deadline = None if time_limit_s is None else time.perf_counter() + time_limit_s
-        if deadline is None:
-            h.setOptionValue("time_limit", INF)
         if cm.integer.any():
             gap_pu = DEFAULT_MIP_REL_GAP if mip_rel_gap is None else float(mip_rel_gap)
             h.setOptionValue("mip_rel_gap", gap_pu)
@@ -310,7 +427,7 @@ class HighsProblem:
                     raise
                 sheds = True
             if sheds:  # make sure no schedule sheds less, then keep what limits allow
-                self._reset_rows()
+                self.reset_rows()
                 statuses = []
                 self._fix_stage("unserved_objective", deadline, statuses)
                 limits_met = self._add_limits(limits, deadline, statuses)
@@ -369,104 +486,3 @@ class HighsProblem:
             self._extra_rows -= len(limits)
             self._fix_stage("emissions_objective", deadline, statuses)
             return False
-
-
-class StudyProblem:
-    """Any linear Pyomo model in a kept ``Highs`` object, its active objectives solved by name.
-
-    For studies whose model is made of planning models (e.g. sizing over several periods,
-    ``optimizer.studies.sizing``); planning itself uses :class:`HighsProblem`.
-    """
-
-    def __init__(self, model: Any):
-        from pyomo.common.gc_manager import PauseGC
-        from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
-
-        t0 = time.perf_counter()
-        with PauseGC():
-            info = LinearStandardFormCompiler().write(model, mixed_form=True)
-        self.columns = info.columns
-        self.col_of = {id(v): j for j, v in enumerate(self.columns)}
-        n = len(self.columns)
-        self._all = np.arange(n, dtype=np.int32)
-        c = info.c.tocsr()
-        offsets = np.asarray(info.c_offset, dtype=float)
-        self.rows = {o.name: c[[i], :].toarray().ravel() for i, o in enumerate(info.objectives)}
-        self.offsets = {o.name: float(offsets[i]) for i, o in enumerate(info.objectives)}
-        self.low = np.array([-INF if v.lb is None else v.lb for v in self.columns], dtype=float)
-        self.high = np.array([INF if v.ub is None else v.ub for v in self.columns], dtype=float)
-        rhs = np.asarray(info.rhs, dtype=float)
-        kind = np.array([r.bound_type for r in info.rows])
-        self.n_rows = len(info.rows)
-        lp = highspy.HighsLp()
-        lp.num_col_, lp.num_row_ = n, self.n_rows
-        lp.col_cost_ = np.zeros(n)
-        lp.col_lower_, lp.col_upper_ = _inf(self.low), _inf(self.high)
-        lp.row_lower_ = np.where(kind == 1, -INF, _inf(rhs))
-        lp.row_upper_ = np.where(kind == -1, INF, _inf(rhs))
-        A = info.A.tocsc()
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = A.indptr, A.indices, A.data
-        self.highs = _new_highs()
-        self.highs.setOptionValue("output_flag", False)
-        self.highs.passModel(lp)
-        self.compile_s = time.perf_counter() - t0
-
-    def value(self, name: str, x: np.ndarray) -> float:
-        return float(self.rows[name] @ x) + self.offsets[name]
-
-    def values(self, x: np.ndarray, component: Any) -> np.ndarray:
-        """Values of an indexed Var in index order (a dropped variable: its lower bound)."""
-        idx = np.array([self.col_of.get(id(v), -1) for v in component.values()], dtype=np.int64)
-        lows = np.array([v.lb or 0.0 for v in component.values()])
-        return np.where(idx >= 0, x[np.maximum(idx, 0)], lows)
-
-    def set_upper(self, var: Any, upper: float | None) -> None:
-        """A new upper bound for one variable (None: none)."""
-        j = self.col_of[id(var)]
-        self.high[j] = INF if upper is None else upper
-        self.highs.changeColsBounds(1, np.array([j], np.int32), self.low[[j]], self.high[[j]])
-
-    def restrict(self, bounds: list[tuple[Any, float, float]]) -> None:
-        """Impose ``(var, lower, upper)`` bounds until the next ``release``."""
-        idx = np.array([self.col_of[id(v)] for v, _, _ in bounds], dtype=np.int32)
-        low = np.array([lo for _, lo, _ in bounds], dtype=float)
-        high = np.array([hi for _, _, hi in bounds], dtype=float)
-        self.highs.changeColsBounds(len(idx), idx, low, high)
-
-    def release(self) -> None:
-        """The model's own column bounds again."""
-        self.highs.changeColsBounds(len(self._all), self._all, _inf(self.low), _inf(self.high))
-
-    def solve(
-        self, objective: str, *, stages: tuple[str, ...] = (), time_limit_s: float | None = None
-    ) -> tuple[str, np.ndarray, dict[str, float]]:
-        """Minimise each of ``stages`` in turn, keeping each optimum (within the lexicographic
-        tolerance), then ``objective``; returns the status, the solution and every objective."""
-        h = self.highs
-        extra = h.getNumRow() - self.n_rows
-        if extra:
-            h.deleteRows(extra, np.arange(self.n_rows, self.n_rows + extra, dtype=np.int32))
-        h.setOptionValue("time_limit", INF if time_limit_s is None else time_limit_s)
-        statuses = []
-        for name in (*stages, objective):
-            h.changeColsCost(len(self._all), self._all, self.rows[name])
-            h.run()
-            status = h.getModelStatus()
-            if status in (_STATUS.kInfeasible, _STATUS.kUnboundedOrInfeasible):
-                raise InfeasibleError(f"the study model is infeasible (stage {name!r})")
-            if status != _STATUS.kOptimal and int(h.getInfo().primal_solution_status) != _FEASIBLE:
-                raise PlanningError(f"HiGHS ended with status {h.modelStatusToString(status)}")
-            statuses.append("optimal" if status == _STATUS.kOptimal else "time_limit")
-            if name != objective:
-                x = np.asarray(h.getSolution().col_value)
-                best = self.value(name, x)
-                slack = abs(best) * LEXICOGRAPHIC_TOLERANCE_PU + LEXICOGRAPHIC_TOLERANCE_ABS
-                row = self.rows[name]
-                nz = np.flatnonzero(row)
-                h.addRow(
-                    -INF, best + slack - self.offsets[name], len(nz), nz.astype(np.int32), row[nz]
-                )
-        x = np.asarray(h.getSolution().col_value)
-        status = "optimal" if all(s == "optimal" for s in statuses) else "time_limit"
-        return status, x, {name: self.value(name, x) for name in self.rows}

@@ -2,7 +2,7 @@
 
 Which quantities a device has, their units, bounds, defaults and the plan column that carries
 them to the next plan are declared by the device modules (``STATE``, rows of
-``optimizer.devices.statevars.StateVar``); this module only checks, fills and carries them.
+``optimizer.statevars.StateVar``); this module only checks, fills and carries them.
 See docs/formulation.md, *The device contract: state*.
 """
 
@@ -15,8 +15,8 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from optimizer.devices import REGISTRY, SITE_WIDE, DeviceModel, device_models
-from optimizer.devices.statevars import StateVar
 from optimizer.errors import PlanningError
+from optimizer.statevars import StateVar
 from sites.schema import Site
 
 FiniteValue = Annotated[float, Field(allow_inf_nan=False)]

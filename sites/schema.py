@@ -12,7 +12,7 @@ from north (90° east, 180° south, 270° west). Hours are local clock hours in 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Union, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -553,3 +553,35 @@ class Site(Strict):
     def of_type(self, cls: type) -> list:
         """The devices that are instances of ``cls``, in file order."""
         return [d for d in self.devices if isinstance(d, cls)]
+
+
+#: Device kinds added at run time by ``register_kind`` (beyond ``AnyDevice``), in order.
+_EXTRA_KINDS: list[type[Device]] = []
+
+
+def _rebuild_devices() -> None:
+    """Make ``Site.devices`` accept ``AnyDevice`` and the registered extra kinds."""
+    members, info = get_args(AnyDevice)
+    union = Union[(*get_args(members), *_EXTRA_KINDS)] if _EXTRA_KINDS else members  # noqa: UP007
+    Site.model_fields["devices"].annotation = tuple[Annotated[union, info], ...]
+    Site.model_rebuild(force=True)
+
+
+def register_kind(spec_cls: type[Device]) -> None:
+    """Let site files hold devices of ``spec_cls`` (a ``Device`` with its own ``kind``
+    literal) besides the kinds of ``AnyDevice``; ``unregister_kind`` takes it back. Kinds of
+    the code base belong in ``AnyDevice``; this is for kinds defined outside it (a plug-in,
+    a test)."""
+    tags = get_args(spec_cls.model_fields["kind"].annotation)
+    if not tags or not issubclass(spec_cls, Device):
+        raise TypeError(f"{spec_cls.__name__}: a device kind is a Device with a kind literal")
+    if spec_cls not in _EXTRA_KINDS:
+        _EXTRA_KINDS.append(spec_cls)
+        _rebuild_devices()
+
+
+def unregister_kind(spec_cls: type[Device]) -> None:
+    """Undo ``register_kind(spec_cls)``; unknown classes are ignored."""
+    if spec_cls in _EXTRA_KINDS:
+        _EXTRA_KINDS.remove(spec_cls)
+        _rebuild_devices()

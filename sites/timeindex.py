@@ -13,6 +13,9 @@ import pandas as pd
 
 from sites.schema import Site
 
+#: How far from today a plan may start [days] (the service's and the CLI's rule).
+PLAN_WINDOW_DAYS = 3660
+
 
 def _require_aware(moment: datetime, what: str) -> None:
     if moment.tzinfo is None or moment.utcoffset() is None:

@@ -23,8 +23,7 @@ PACKAGES = ("api", "forecasting", "optimizer", "sites")
 
 #: Imports of the project's own modules inside functions that stay, by file: the CLI
 #: commands load their work when they run (``api.cli`` registers all of them for ``--help``),
-#: the web process's jobs, fleet tasks and services load the optimizer where it runs, and
-#: ``optimizer/baseline.py`` imports ``Plan`` when it makes one.
+#: the web process's jobs, fleet tasks and services load the optimizer where it runs.
 LAZY_ALLOWED = (
     "api/commands/",
     "api/fleet/studies.py",
@@ -33,7 +32,6 @@ LAZY_ALLOWED = (
     "api/services/ledger.py",
     "api/services/planning.py",
     "api/services/plans.py",
-    "optimizer/baseline.py",
 )
 
 

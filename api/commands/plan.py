@@ -42,6 +42,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--state", metavar="FILE", help="initial state as JSON or YAML")
     p.add_argument("--horizon-hours", type=int, choices=HORIZONS_H, default=24)
     p.add_argument("--mode", choices=("cost", "carbon"), default="cost")
+    p.add_argument("--scenarios", type=int, choices=(1, 3), default=1,
+                   help="1: the deterministic plan (default); 3: hedged over P10/P50/P90 "
+                   "scenarios of PV and load, sharing the first interval")
     p.add_argument("--out", metavar="FILE", help="write the plan as .csv or .json")
     p.add_argument("--plot", metavar="FILE.png", help="draw the plan")
     p.add_argument("--explain", action="store_true",
@@ -55,7 +58,7 @@ def parse_date(text: str, today: date) -> date:
     """A ``--date``: the API's rule, within ``PLAN_WINDOW_DAYS`` of ``today``."""
     from datetime import timedelta
 
-    from api.services.planning import PLAN_WINDOW_DAYS
+    from sites.timeindex import PLAN_WINDOW_DAYS
 
     try:
         day = date.fromisoformat(text)
@@ -144,10 +147,24 @@ def summary(site: Any, plan: Any) -> str:
         lines.append(f"  {label:<17}{mine:>12}{theirs:>12}  {unit}")
     if "cost_saving" in b:
         lines += comparison_lines(site, plan)
+    lines += scenario_lines(site, plan)
     from forecasting.quality import describe_gaps
 
     lines += [f"  {line}" for line in describe_gaps(plan.inputs_notes.get("weather_filled", {}))]
     return "\n".join(lines)
+
+
+def scenario_lines(site: Any, plan: Any) -> list[str]:
+    """The scenarios a hedged plan was made for: weight and cost of each, and what is served."""
+    terms = plan.objective_terms
+    if "scenarios" not in terms:
+        return []
+    each = ", ".join(f"{s['name']} (weight {s['weight']:g}) {s['cost']:.2f}"
+                     for s in terms["scenarios"])
+    return [f"  scenarios: cost {each} {site.currency}; expected objective "
+            f"{terms['expected_objective']:.2f}, expected emissions "
+            f"{terms['expected_emissions_kgco2']:.1f} kgCO2e (the limits hold on these); "
+            f"served: the shared first interval and the {terms['served_scenario']} path"]
 
 
 def _amount(value: float, unit: str, more: str, less: str, same: str, digits: int) -> str:
@@ -177,13 +194,16 @@ def comparison_lines(site: Any, plan: Any) -> list[str]:
             parts.append(f"ends with {abs(stored):.2f} {cur} {more} stored energy")
         lines.append("  not on equal terms: the plan " + " and ".join(parts)
                      + f"; valued, it saves {b['valued_saving']:.2f} {cur}")
-    grid = next((d for d in site.devices if getattr(d, "kind", "") == "grid"), None)
+    # the carbon factor a device's inputs rest on (the grid's), as the plan noted it
+    notes = (plan.inputs_notes.get("sources") or {}).values()
+    factor = next((n for n in notes if "carbon_kgco2_per_kwh" in n and n.get("source")), None)
     counted = {"location": "gross grid import", "net": "grid import less export"}
-    if grid is not None:
-        factor = grid.carbon_factor
+    if factor is not None:
+        value = factor["carbon_kgco2_per_kwh"]
+        shown = f"{value:g} kgCO2/kWh" if isinstance(value, int | float) else str(value)
         lines.append(
             f"  CO2 ({site.carbon_accounting}-based): {counted[site.carbon_accounting]} × "
-            f"{factor.kgco2_per_kwh:g} kgCO2/kWh ({factor.source})"
+            f"{shown} ({factor['source']})"
         )
     if terms.get("carbon_guard"):
         held = "" if terms.get("emission_limits_met", True) else (
@@ -245,7 +265,9 @@ def make(args: argparse.Namespace) -> tuple[Any, Any]:
         from optimizer.inputs import build_inputs
 
         inputs = build_inputs(site, index, weather=weather, overrides=overrides)
-        plan = make_plan(site, index, inputs, state, mode=args.mode, now=now)
+        plan = make_plan(
+            site, index, inputs, state, mode=args.mode, now=now, scenarios=args.scenarios
+        )
     except WeatherError as exc:
         raise CommandError(f"--weather: {exc}") from None
     except PlanningError as exc:

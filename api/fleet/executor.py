@@ -98,8 +98,10 @@ class DaskExecutor:
         """A ``LocalCluster`` of ``workers`` processes with one thread each."""
         from distributed import Client, LocalCluster
 
+        # The scheduler's HTTP server starts even with ``dashboard_address=None`` and then
+        # warns when port 8787 is taken (dask/distributed#7207); ":0" takes a free port.
         cluster = LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
             silence_logs=logging.ERROR,
         )
         return cls(Client(cluster), cluster, f"Dask LocalCluster, {workers} worker process(es)")

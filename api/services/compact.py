@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from optimizer.columns import controller_columns
+from optimizer.site_columns import controller_columns
 from sites.schema import Site
 
 DECIMALS = 4

@@ -69,9 +69,10 @@ def solve_job(
     carbon_guard: bool | None = None,
     metered: Metered | None = None,
     limits: InputLimits | None = None,
+    scenarios: int = 1,
 ) -> StoredPlan:
     """Build the inputs (learning from ``metered`` telemetry), apply the grid operator's
-    ``limits``, and solve the LP; errors
+    ``limits``, and solve the LP (over ``scenarios`` P10/P50/P90 scenarios when 3); errors
     propagate to the caller."""
     from optimizer.inputs import build_inputs
     from optimizer.planner import make_plan
@@ -81,7 +82,7 @@ def solve_job(
     inputs = apply_limits(inputs, limits)
     plan = make_plan(
         site, index, inputs, state, mode=mode, emission_budget_kgco2=emission_budget_kgco2,
-        time_limit_s=time_limit_s, now=now, carbon_guard=carbon_guard,
+        time_limit_s=time_limit_s, now=now, carbon_guard=carbon_guard, scenarios=scenarios,
     )
     return replace(stored_plan(site, plan, inputs), learning=learning)
 

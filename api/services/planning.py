@@ -28,15 +28,13 @@ from api.store import CurrentPlan, PlanRow, SiteVersion, Store
 from forecasting.learn import WINDOW_DAYS
 from optimizer.state import State, legacy_names
 from sites.schema import Site
-from sites.timeindex import day_index, horizon_index
+from sites.timeindex import PLAN_WINDOW_DAYS, day_index, horizon_index
 
-#: How far from today a plan may start [days].
-PLAN_WINDOW_DAYS = 3660
 #: Solver outcomes that may become the current plan; any other leaves the pointer in place.
 ACCEPTED_STATUSES = frozenset({"optimal", "time_limit"})
 
 #: The parts of a plan request that re-plans and scheduled plans inherit (the manager's goal).
-GOAL_FIELDS = ("mode", "emission_budget_kgco2", "carbon_guard")
+GOAL_FIELDS = ("mode", "emission_budget_kgco2", "carbon_guard", "scenarios")
 
 def local_day(site: Site, moment: datetime) -> date:
     return moment.astimezone(site.tz).date()
@@ -195,6 +193,7 @@ class PlanService:
             weather=weather, overrides=overrides_frame(req.overrides, index),
             state=state, mode=req.mode, budget=req.emission_budget_kgco2,
             time_limit_s=self._time_limit(req.time_limit_s), carbon_guard=req.carbon_guard,
+            scenarios=req.scenarios,
         )
 
     def _replaced(self, name: str, day: date) -> PlanRow | None:
@@ -260,14 +259,14 @@ class PlanService:
             site, sv, index, "replan", now, request, weather=None, overrides=overrides,
             state=state, mode=goal.get("mode", "cost"),
             budget=goal.get("emission_budget_kgco2"), time_limit_s=self._time_limit(None),
-            carbon_guard=goal.get("carbon_guard"),
+            carbon_guard=goal.get("carbon_guard"), scenarios=goal.get("scenarios", 1),
         )
 
     def solve(
         self, site: Site, sv: SiteVersion, index: pd.DatetimeIndex, kind: str, now: datetime,
         request: dict, *, weather: pd.DataFrame | None, overrides: pd.DataFrame | None,
         state: Any, mode: str, budget: float | None, time_limit_s: float,
-        carbon_guard: bool | None = None,
+        carbon_guard: bool | None = None, scenarios: int = 1,
     ) -> dict:
         wait_s = time_limit_s + self._settings.solve_wait_margin_s
         limits = self._limits(site, index)
@@ -275,7 +274,7 @@ class PlanService:
             stored = self.pool.run(
                 jobs.solve_job, site, index, weather, overrides, state, mode, budget,
                 time_limit_s, now, carbon_guard, self.meters.metered(site, now), limits,
-                wait_s=wait_s,
+                scenarios, wait_s=wait_s,
             )
         except ServiceError:
             raise

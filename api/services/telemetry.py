@@ -45,7 +45,7 @@ def deviation_pu(site: Site, plan: CompactPlan | None, at: datetime, measured: S
     """Largest |measured − planned| level at ``at``, as a share of the level's usable range.
 
     The levels compared are the state quantities declared with a ``usable`` range, against
-    the plan column that carries them (``optimizer.devices.statevars``); the planned level at
+    the plan column that carries them (``optimizer.statevars``); the planned level at
     ``at`` is the one at the end of the previous interval. None when no current plan covers
     ``at`` or it starts there.
     """

@@ -12,13 +12,16 @@ import numpy as np
 
 from api.web.i18n import N_, Local
 from optimizer.plot import COLOURS, supply_and_demand
-from sites.schema import Battery, Digester, Grid, Site
+from optimizer.site_columns import site_columns
+from sites.schema import Site
 
 WIDTH = 560  #: drawing units across; the page scales them (a phone to about 0.6)
 PAD_LEFT, PAD_RIGHT = 8, 8
 FONT = 17  #: label size in drawing units: about 10 px on a 360 px phone
 SHOWN_KW = 1e-3  #: a supply never above this is left out (solver noise) [kW]
-STORE_COLOURS = {"battery": COLOURS["battery"], "holder": COLOURS["biogas"]}
+#: Colours of the store levels by unit (electric and thermal stores in kWh, gas holders in m³)
+STORE_COLOURS = {"kWh": COLOURS["battery"], "m3": COLOURS["biogas"]}
+OTHER_STORE = "#8C564B"
 
 
 @dataclass(frozen=True)
@@ -80,9 +83,10 @@ def plan_svg(site: Site, plan: Any, local: Local) -> tuple[str, list[Series]]:
     for name, values in supply.items():
         if not np.any(values > SHOWN_KW):
             continue
+        colour = COLOURS.get(name, OTHER_STORE)  # a source no palette entry names yet
         parts.append(f'<polygon points="{_band(base, base + values, PAD_LEFT, dx, y1)}" '
-                     f'fill="{COLOURS[name]}" opacity="0.85"/>')
-        legend.append(Series(labels[name], COLOURS[name]))
+                     f'fill="{colour}" opacity="0.85"/>')
+        legend.append(Series(labels.get(name, name), colour))
         base = base + values
     parts.append(f'<polyline points="{_steps(demand["total"], PAD_LEFT, dx, y1)}" '
                  f'fill="none" stroke="#000" stroke-width="1.6"/>')
@@ -91,21 +95,24 @@ def plan_svg(site: Site, plan: Any, local: Local) -> tuple[str, list[Series]]:
 
     h2, top2 = 80.0, 8 + h1 + FONT + 10
     y2 = lambda v: top2 + h2 * (1 - v)  # noqa: E731
-    stores = [(site.of_type(Battery), "soc_kwh", lambda b: b.capacity_kwh, "battery"),
-              (site.of_type(Digester), "gas_m3", lambda d: d.holder_max_m3, "holder")]
-    for devices, quantity, size, key in stores:
-        if not devices:
+    # stored levels as a share of their stores' sizes, one line per label (every battery's
+    # SoC together, every gas holder's ...), from the columns the kinds declare
+    stores: dict[str, tuple[str, np.ndarray, float]] = {}
+    columns = site_columns(site)
+    for c in columns:
+        size = c.device.level_max(c.column.quantity)
+        if c.column.role != "level" or not size or c.name not in table.columns:
             continue
-        level = sum(table[f"{d.name}.{quantity}"].to_numpy(float) for d in devices
-                    if f"{d.name}.{quantity}" in table.columns)
-        share = np.asarray(level, dtype=float) / sum(size(d) for d in devices)
-        dash = ' stroke-dasharray="6 3"' if key == "holder" else ""
-        parts.append(f'<polyline points="{_steps(share, PAD_LEFT, dx, y2)}" fill="none" '
-                     f'stroke="{STORE_COLOURS[key]}" stroke-width="2"{dash}/>')
-        legend.append(Series(N_("battery charge") if key == "battery" else N_("gas holder"),
-                             STORE_COLOURS[key], line=True, dashed=key == "holder"))
-    grids = site.of_type(Grid)
-    column = f"{grids[0].name}.import_price_per_kwh" if grids else ""
+        unit, level, total = stores.get(c.column.label, (c.column.unit, np.zeros(n), 0.0))
+        stores[c.column.label] = (unit, level + table[c.name].to_numpy(float), total + size)
+    for label, (unit, level, total) in stores.items():
+        colour = STORE_COLOURS.get(unit, OTHER_STORE)
+        dash = "" if unit == "kWh" else ' stroke-dasharray="6 3"'
+        parts.append(f'<polyline points="{_steps(level / total, PAD_LEFT, dx, y2)}" '
+                     f'fill="none" stroke="{colour}" stroke-width="2"{dash}/>')
+        legend.append(Series(label, colour, line=True, dashed=unit != "kWh"))
+    importer = next((c.device.prefix for c in columns if c.column.category == "import"), None)
+    column = f"{importer}import_price_per_kwh" if importer else ""
     priced = column in table.columns
     _axes(parts, top2, h2, [] if priced else hours, "100%")
     height = top2 + h2 + FONT + 6

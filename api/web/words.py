@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from api.web.i18n import N_, Local
+from optimizer.devices import REGISTRY
 from optimizer.explain import Action, Explanation
 
 #: what happens, by ``Action.what`` (``shed_all``: load shed with no device named)
@@ -61,6 +62,17 @@ WHY = {
 JOIN = N_("{what} — {why}")
 
 
+def phrases() -> tuple[dict[str, str], dict[Any, str]]:
+    """``WHAT`` and ``WHY`` with the phrases of the codes the device kinds add
+    (``DeviceModel.what_phrases`` and ``why_phrases``); this module's own come first."""
+    what: dict[str, str] = {}
+    why: dict[Any, str] = {}
+    for model in REGISTRY.values():
+        what.update(model.what_phrases)
+        why.update(model.why_phrases)
+    return {**what, **WHAT}, {**why, **WHY}
+
+
 @dataclass(frozen=True)
 class Line:
     """One rendered action: its time span, its day when that changed, and its sentence."""
@@ -108,8 +120,9 @@ def _span(action: Action, local: Local) -> str:
 def sentence(action: Action, local: Local) -> tuple[str, str]:
     """What and why of one action, in ``local``'s language."""
     values = _values(action, local)
-    what_id = WHAT["shed_all" if action.what == "shed" and not action.device else action.what]
-    why_id = WHY.get((action.what, action.why)) or WHY[action.why]
+    what_ids, why_ids = phrases()
+    what_id = what_ids["shed_all" if action.what == "shed" and not action.device else action.what]
+    why_id = why_ids.get((action.what, action.why)) or why_ids[action.why]
     return (local.gettext(what_id).format(**values), local.gettext(why_id).format(**values))
 
 

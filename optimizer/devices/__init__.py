@@ -2,10 +2,14 @@
 
 Adding a device kind: its spec in ``sites/schema.py``, one module here with a
 ``DeviceModel`` subclass (and, for the rule-based dispatch, a ``DeviceRule`` it returns from
-``rule``), and one line in ``REGISTRY``.
+``rule``), and one line in ``REGISTRY``. A kind defined outside the code base (a plug-in,
+a test) joins for a while through ``registered(spec_cls, model_cls)``.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from optimizer.devices.base import DeviceModel
 from optimizer.devices.battery import BatteryModel
@@ -48,4 +52,19 @@ def device_models(site: Site) -> list[DeviceModel]:
     return models + [cls(None, site) for cls in SITE_WIDE]
 
 
-__all__ = ["REGISTRY", "DeviceModel", "device_models"]
+@contextmanager
+def registered(spec_cls: type, model_cls: type[DeviceModel]) -> Iterator[None]:
+    """While inside, site files may hold devices of ``spec_cls`` (``sites.schema.register_kind``)
+    and ``model_cls`` models them; both are taken back on leaving."""
+    if spec_cls in REGISTRY:
+        raise ValueError(f"{spec_cls.__name__} is already a registered device kind")
+    schema.register_kind(spec_cls)
+    REGISTRY[spec_cls] = model_cls
+    try:
+        yield
+    finally:
+        del REGISTRY[spec_cls]
+        schema.unregister_kind(spec_cls)
+
+
+__all__ = ["REGISTRY", "DeviceModel", "device_models", "registered"]

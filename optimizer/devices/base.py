@@ -9,7 +9,7 @@ penalty through the methods below. It never asks what kind of device it holds.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from optimizer.columns import Column, PlanColumns
-from optimizer.devices.statevars import StateVar, StateView
 from optimizer.rules import DeviceRule, RuleContext
+from optimizer.statevars import StateVar, StateView
 from sites.schema import Site
 
 Array = np.ndarray
@@ -254,7 +254,7 @@ class DeviceModel:
         """This device's spec at a capacity of ``units`` [capacity_unit]."""
         raise NotImplementedError(f"{self.name} has no capacity to size")
 
-    # --- state (optimizer/devices/statevars.py; docs/formulation.md, *The device contract:
+    # --- state (optimizer/statevars.py; docs/formulation.md, *The device contract:
     # state*) ---------------------------------------------------------------------------
     #: the kind's state quantities, declared as ``STATE`` in its module
     state_vars: tuple[StateVar, ...] = ()
@@ -308,6 +308,18 @@ class DeviceModel:
         """Value the objective credits for what a plan leaves at its end beyond stored
         levels (e.g. a heated digester's warmth) [currency]."""
         return 0.0
+
+    # --- plain words (optimizer/explain.py) ---
+    #: English message ids (``{placeholders}`` from the actions' numbers) of the action
+    #: codes this kind's ``explain`` adds beyond those of ``api/web/words.py``: ``what``
+    #: codes by code, ``why`` codes by code or by ``(what, why)``
+    what_phrases: Mapping[str, str] = {}
+    why_phrases: Mapping[Any, str] = {}
+
+    def explain(self, view: Any) -> Iterator[Any]:
+        """What this device does in a plan worth telling a person, each with its reason:
+        ``optimizer.planview.Action`` items read from ``view`` (a ``PlanView``)."""
+        return iter(())
 
     # --- rule-based dispatch ---
     def rule(self, ctx: RuleContext) -> DeviceRule | None:

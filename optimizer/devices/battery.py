@@ -5,6 +5,7 @@ See docs/formulation.md, section *battery*.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -12,7 +13,6 @@ import pyomo.environ as pyo
 
 from optimizer.columns import Column
 from optimizer.devices.base import Array, Context, DeviceData, DeviceModel
-from optimizer.devices.statevars import StateVar
 from optimizer.devices.storage import (
     add_end_target,
     add_storage_balance,
@@ -20,6 +20,7 @@ from optimizer.devices.storage import (
     end_value,
 )
 from optimizer.physics import battery_flow_kwh_per_kw, retention_pu, stored_level
+from optimizer.planview import FULL_PU, Action, PlanView, by_source, next_outage
 from optimizer.rules import (
     CHARGE,
     MUST_RUN,
@@ -29,6 +30,7 @@ from optimizer.rules import (
     Source,
     reach_floor,
 )
+from optimizer.statevars import StateVar
 from sites.schema import Battery
 
 #: State of a battery (docs/formulation.md, *The device contract: state*).
@@ -202,6 +204,11 @@ class BatteryModel(DeviceModel):
     def level_max(self, quantity: str) -> float | None:
         return self.spec.capacity_kwh if quantity == "soc_kwh" else None
 
+    # --- plain words (optimizer/explain.py) ---
+    def explain(self, view: PlanView) -> Iterator[Action]:
+        """Charging and discharging runs of this battery, each with its reason."""
+        return explain_battery(self.spec, view)
+
     # --- rule-based dispatch ---
     def rule(self, ctx: RuleContext) -> DeviceRule:
         return BatteryRule(self, ctx)
@@ -304,3 +311,43 @@ class BatteryRule(DeviceRule):
         self.put("charge_kw", t, charge)
         self.put("discharge_kw", t, self.discharge_kw)
         self.put("soc_kwh", t, self.soc)
+
+
+def explain_battery(spec: Battery, view: PlanView) -> Iterator[Action]:
+    """Charging runs (reserve before an outage, else by their main supply) and discharging
+    runs (an outage, dear power against what the charge was worth, or no sun)."""
+    charge = view.column(f"{spec.name}.charge_kw")
+    discharge = view.column(f"{spec.name}.discharge_kw")
+    soc = view.column(f"{spec.name}.soc_kwh")
+    full_kwh = spec.soc_min_pu * spec.capacity_kwh + FULL_PU * (
+        spec.soc_max_pu - spec.soc_min_pu) * spec.capacity_kwh
+    for first, stop, numbers in view.told_runs(charge):
+        outage = next_outage(view, stop)
+        if outage is not None and soc[outage - 1] >= full_kwh:
+            numbers["soc_pu"] = float(soc[outage - 1] / spec.capacity_kwh)
+            when = view.starts[outage].to_pydatetime()
+            yield Action(*view.span(first, stop), "charge", spec.name, "reserve", numbers, when)
+            continue
+        why = by_source(view, first, stop, charge, numbers, exclude="battery")
+        yield Action(*view.span(first, stop), "charge", spec.name, why, numbers)
+    charged_at = view.charged_price(charge)
+    if charged_at is None and view.price is not None and charge.sum() > 0:
+        charged_at = view.mean_price(0, len(charge), charge)
+    for first, stop, numbers in view.told_runs(discharge):
+        if view.outage[first:stop].any():
+            why = "outage"
+        elif view.price is not None:
+            price = view.mean_price(first, stop, discharge)
+            numbers["price_per_kwh"] = price
+            numbers["cheapest_per_kwh"] = (float(view.price.min()) if charged_at is None
+                                           else charged_at)
+            if charged_at is not None:  # dear only against what the stored energy was worth
+                dear = price > charged_at + 1e-9
+            else:
+                dear = view.band(price) == "high"
+            why = "dear" if dear else "covers"
+        else:
+            numbers["solar_kw"] = float(view.pv_kw[first:stop].mean())
+            numbers["load_kw"] = float(view.base_kw[first:stop].mean())
+            why = "no_sun" if numbers["solar_kw"] < numbers["load_kw"] else "covers"
+        yield Action(*view.span(first, stop), "discharge", spec.name, why, numbers)

@@ -8,6 +8,7 @@ functions in ``forecasting/digester.py``; :class:`DigesterHeating` adds the heat
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,6 @@ from forecasting.digester import THREE_MEALS_PU, cooking_m3, warmth_value
 from optimizer.columns import Column
 from optimizer.devices.base import Array, Context, DeviceData, DeviceModel
 from optimizer.devices.digester_heating import DigesterHeating, leaked_share
-from optimizer.devices.statevars import StateVar
 from optimizer.devices.storage import (
     add_end_target,
     add_storage_balance,
@@ -27,7 +27,9 @@ from optimizer.devices.storage import (
 )
 from optimizer.methane import vented_kgco2e_per_m3
 from optimizer.physics import flare_or_vent, stored_level
+from optimizer.planview import FULL_PU, Action, PlanView, runs
 from optimizer.rules import DeviceRule, RuleContext, Source, reach_floor
+from optimizer.statevars import StateVar
 from sites.schema import Digester
 
 #: Plan-table columns of a digester and its holder; a heated digester adds ``HEATED_COLUMNS``
@@ -267,6 +269,11 @@ class DigesterModel(DeviceModel):
             return 0.0
         return float(warmth_value(self.spec, step_h, float(x["rise_k"][-1])))
 
+    # --- plain words (optimizer/explain.py) ---
+    def explain(self, view: PlanView) -> Iterator[Action]:
+        """When this holder is full or nearly empty, and gas burnt off or vented."""
+        return explain_digester(self.spec, view)
+
     # --- rule-based dispatch ---
     def rule(self, ctx: RuleContext) -> DeviceRule:
         return DigesterRule(self, ctx)
@@ -332,3 +339,42 @@ class DigesterRule(DeviceRule):
             for quantity in self.PLANNED:
                 if f"{self.name}.{quantity}" in self.plan:
                     self.put(quantity, t, self.planned(quantity, t))
+
+
+def holder_full(spec: Digester, view: PlanView) -> np.ndarray:
+    """True where the holder is at least ``FULL_PU`` of its usable range full."""
+    gas = view.column(f"{spec.name}.gas_m3")
+    top = spec.holder_min_m3 + FULL_PU * (spec.holder_max_m3 - spec.holder_min_m3)
+    return gas >= top
+
+
+def explain_digester(spec: Digester, view: PlanView) -> Iterator[Action]:
+    """The first moment the holder is full and nearly empty (with the cooking gas still
+    planned), and every run of gas flared or vented."""
+    full = holder_full(spec, view)
+    cooking = view.column(f"{spec.name}.cooking_m3")
+    gas = view.column(f"{spec.name}.gas_m3")
+    if full.any():
+        i = int(np.flatnonzero(full)[0])
+        moment = view.starts[i].to_pydatetime() + pd.Timedelta(hours=view.step_h)
+        later = float(cooking[i + 1:].sum())
+        numbers = {"gas_m3": float(gas[i]), "holder_max_m3": spec.holder_max_m3,
+                   "cooking_m3": later}
+        why = "cook" if later > 0 else "store_full"
+        yield Action(moment, moment, "holder_full", spec.name, why, numbers)
+    low = gas <= spec.holder_min_m3 + (1 - FULL_PU) * (spec.holder_max_m3 - spec.holder_min_m3)
+    if low.any():
+        i = int(np.flatnonzero(low)[0])
+        later = float(cooking[i + 1:].sum())
+        burners = [d for d in view.site.devices  # devices burning this holder's gas
+                   if getattr(getattr(d, "fuel", None), "digester", None) == spec.name]
+        if later > 0:
+            moment = view.starts[i].to_pydatetime() + pd.Timedelta(hours=view.step_h)
+            numbers = {"gas_m3": float(gas[i]), "cooking_m3": later}
+            why = "cook_first" if burners else "cook_sparingly"
+            yield Action(moment, moment, "holder_low", spec.name, why, numbers)
+    lost = view.column(f"{spec.name}.flared_m3") + view.column(f"{spec.name}.vented_m3")
+    for first, stop in runs(lost > 1e-3):
+        numbers = {"gas_m3": float(lost[first:stop].sum())}
+        yield Action(*view.span(first, stop), "flare", spec.name, "gas_full", numbers,
+                     notice=True)

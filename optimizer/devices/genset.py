@@ -7,6 +7,7 @@ holder through the link ``gas_m3``; heat loads draw its recovered heat through `
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -14,8 +15,9 @@ import pyomo.environ as pyo
 
 from optimizer.columns import Column
 from optimizer.devices.base import Array, Context, DeviceData, DeviceModel
-from optimizer.devices.statevars import StateVar
+from optimizer.devices.digester import holder_full
 from optimizer.physics import fuel_use, ramp_allowance_kw
+from optimizer.planview import Action, PlanView
 from optimizer.rules import (
     BOUGHT,
     EPS,
@@ -25,6 +27,7 @@ from optimizer.rules import (
     RuleContext,
     Source,
 )
+from optimizer.statevars import StateVar
 from sites.schema import BiogasFuel, Genset
 
 #: Plan-table columns of a genset: ``power`` is renewable supply on biogas and fossil on
@@ -210,6 +213,11 @@ class GensetModel(DeviceModel):
         out = (power, COLUMNS[self.fuel_name], COLUMNS["on_pu"])
         return out + (COLUMNS["heat_kw"],) if self.spec.heat_recovery_pu > 0 else out
 
+    # --- plain words (optimizer/explain.py) ---
+    def explain(self, view: PlanView) -> Iterator[Action]:
+        """The runs of this genset, each with its reason."""
+        return explain_genset(self.spec, view)
+
     # --- rule-based dispatch ---
     def rule(self, ctx: RuleContext) -> DeviceRule:
         return GensetRule(self, ctx)
@@ -319,3 +327,28 @@ class GensetRule(DeviceRule):
         if self.digester is not None:
             self.holder.fuel_m3 += fuel
         self.last_kw = self.power_kw
+
+
+def explain_genset(spec: Genset, view: PlanView) -> Iterator[Action]:
+    """Runs of the genset: for an outage, a full gas holder, dear power, no sun, or to
+    cover the load."""
+    power = view.column(f"{spec.name}.power_kw")
+    digester = getattr(spec.fuel, "digester", None)
+    holder = None if digester is None else view.site.device(digester)
+    for first, stop, numbers in view.told_runs(power):
+        if view.outage[first:stop].any():
+            why = "outage"
+        elif holder is not None and holder_full(holder, view)[first:stop].any():
+            numbers["gas_m3"] = float(view.column(f"{holder.name}.gas_m3")[first:stop].max())
+            numbers["holder_max_m3"] = holder.holder_max_m3
+            why = "gas_full"
+        elif view.price is not None and view.band(view.mean_price(first, stop, power)) == "high":
+            numbers["price_per_kwh"] = view.mean_price(first, stop, power)
+            why = "dear"
+        elif view.pv_kw[first:stop].mean() < view.base_kw[first:stop].mean():
+            numbers["solar_kw"] = float(view.pv_kw[first:stop].mean())
+            numbers["load_kw"] = float(view.base_kw[first:stop].mean())
+            why = "no_sun"
+        else:
+            why = "covers"
+        yield Action(*view.span(first, stop), "genset", spec.name, why, numbers)

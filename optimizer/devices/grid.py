@@ -5,6 +5,7 @@ See docs/formulation.md, section *grid*.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -13,6 +14,7 @@ import pyomo.environ as pyo
 
 from optimizer.columns import Column
 from optimizer.devices.base import Array, Context, DeviceData, DeviceModel
+from optimizer.planview import FULL_PU, SUN_SHARE_PU, Action, PlanView, runs
 from optimizer.rules import BOUGHT, EXPORT, MUST_RUN, DeviceRule, RuleContext, Source
 from sites.schema import Grid
 from sites.timeindex import hourly_to_index, local_hours
@@ -162,6 +164,11 @@ class GridModel(DeviceModel):
         charge = self.spec.peak_import_charge_per_kw
         return charge * float(np.max(x["import_kw"], initial=0.0)) if charge > 0 else 0.0
 
+    # --- plain words (optimizer/explain.py) ---
+    def explain(self, view: PlanView) -> Iterator[Action]:
+        """Announced outages and export runs, each with its reason."""
+        return explain_grid(self.spec, view)
+
     # --- rule-based dispatch ---
     def rule(self, ctx: RuleContext) -> DeviceRule:
         return GridRule(self, ctx)
@@ -235,3 +242,32 @@ class GridRule(DeviceRule):
             self.import_kw, self.export_kw = max(0.0, net), max(0.0, -net)
         self.put("import_kw", t, self.import_kw)
         self.put("export_kw", t, self.export_kw)
+
+
+def explain_grid(spec: Grid, view: PlanView) -> Iterator[Action]:
+    """Announced outages (with the electric stores kept full for them, if so) and export
+    runs (spare sun or the export price)."""
+    # the electric stores: their carried levels, sizes and tops of their usable ranges
+    levels = [(m, var) for m in view.models if m.storage_kwh() > 0
+              for var in m.state_table() if var.column and var.usable]
+    capacity = sum(float(var.upper) for _, var in levels)
+    soc = view.total([f"{m.prefix}{var.column}" for m, var in levels])
+    for first, stop in runs(view.outage):
+        numbers = {"available_pu": float(view.column(f"{spec.name}.available_pu")[first:stop]
+                                          .min())}
+        why = "announced"
+        if capacity > 0:
+            before = float(soc[first - 1]) if first > 0 else float(soc[first])
+            numbers["soc_pu"] = before / capacity
+            top = sum(var.usable[1] for _, var in levels)  # type: ignore[index]
+            if before >= FULL_PU * top:
+                why = "reserve"
+        yield Action(*view.span(first, stop), "outage", spec.name, why, numbers, notice=True)
+    export = view.column(f"{spec.name}.export_kw")
+    for first, stop, numbers in view.told_runs(export):
+        numbers["export_price_per_kwh"] = float(
+            view.column(f"{spec.name}.export_price_per_kwh")[first:stop].mean())
+        share = view.energy(np.minimum(view.spare_sun_kw, export), first, stop)
+        why = "sun" if share >= SUN_SHARE_PU * numbers["energy_kwh"] else "price"
+        numbers["solar_kwh"] = share
+        yield Action(*view.span(first, stop), "export", spec.name, why, numbers)

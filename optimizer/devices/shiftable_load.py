@@ -5,6 +5,7 @@ See docs/formulation.md, section *shiftable load*.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -13,8 +14,9 @@ import pyomo.environ as pyo
 
 from optimizer.devices.base import Array, Context, DeviceData
 from optimizer.devices.shedding import LoadModel, LoadRule
-from optimizer.devices.statevars import StateVar
+from optimizer.planview import Action, PlanView, by_source, served_kw
 from optimizer.rules import DeviceRule, RuleContext
+from optimizer.statevars import StateVar
 from optimizer.windows import OUTSIDE, due_energy, period_labels
 from sites.schema import ShiftableLoad, window_hours
 
@@ -142,6 +144,11 @@ class ShiftableLoadModel(LoadModel):
         served = float(recent[column].to_numpy()[mask].sum() * self.site.step_h)
         return min(max(served, 0.0), s.energy_kwh)
 
+    # --- plain words (optimizer/explain.py) ---
+    def explain(self, view: PlanView) -> Iterator[Action]:
+        """The runs of this load and why they are when they are."""
+        return explain_shiftable(self.spec, view)
+
     # --- rule-based dispatch ---
     def rule(self, ctx: RuleContext) -> DeviceRule:
         return ShiftableLoadRule(self, ctx)
@@ -181,3 +188,13 @@ class ShiftableLoadRule(LoadRule):
         p = min(s.max_power_kw, max(s.min_power_kw, want))
         self.left[k] -= p * dt
         return p
+
+
+def explain_shiftable(spec: ShiftableLoad, view: PlanView) -> Iterator[Action]:
+    """Runs of the load, each by its main supply."""
+    power = served_kw(view.table, spec.name)
+    if power is None:
+        return
+    for first, stop, numbers in view.told_runs(power):
+        why = by_source(view, first, stop, power, numbers)
+        yield Action(*view.span(first, stop), "run", spec.name, why, numbers)

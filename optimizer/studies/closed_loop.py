@@ -24,7 +24,7 @@ from typing import Any
 
 import pandas as pd
 
-from forecasting.variants import Forecast
+from forecasting.variants import Forecast, cloud_weather, make_forecast
 from optimizer.accounting import lost_load_value
 from optimizer.baseline import rule_based_plan
 from optimizer.errors import PlanningError
@@ -234,8 +234,6 @@ def compare(
     ``actual`` covers the day before ``first_day`` (for persistence), the period and its
     look-ahead (``period_inputs(site, first_day − 1 day, days + 1, weather)``).
     """
-    from forecasting.variants import make_forecast
-
     runs: dict[str, ClosedLoop] = {}
     for case in cases:
         def step(done: int, total: int, label: str = case.label) -> None:
@@ -256,24 +254,17 @@ def compare(
 
 
 def scenario_planner(scenarios: int, replan: str, site: Site) -> Callable[..., Any] | None:
-    """The planner of a case: the default optimizer for one scenario (None), else a plan
-    hedged over ``scenarios`` P10/P50/P90 scenarios of the forecast
-    (``optimizer.scenarios.scenario_plan``; its served rows are the shared first interval
-    and the P50 path)."""
+    """The planner of a case: the default optimizer for one scenario (None).
+
+    Plans hedged over P10/P50/P90 scenarios (``optimizer.scenarios.scenario_plan``) are not
+    part of this code base yet; asking for them is refused.
+    """
     if scenarios == 1:
         return None
-    try:
-        from optimizer.scenarios import scenario_plan
-    except ImportError:
-        raise ValueError(
-            f"scenarios={scenarios} needs scenario plans (optimizer.scenarios), which this "
-            "installation does not have"
-        ) from None
-
-    def plan_horizon(site: Site, index: Any, inputs: Any, state: Any) -> Any:
-        return scenario_plan(site, index, inputs, state, scenarios=scenarios)
-
-    return plan_horizon
+    raise ValueError(
+        f"scenarios={scenarios} needs scenario plans (optimizer.scenarios), which this "
+        "installation does not have; use 1"
+    )
 
 
 def study_inputs(
@@ -287,8 +278,6 @@ def study_inputs(
 ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """The actual inputs from the day before ``first_day`` to the end of the look-ahead, and
     (``cloud``) the same built on the weather's cloud cover instead of its irradiance."""
-    from forecasting.variants import cloud_weather
-
     start = first_day - timedelta(days=1)
     actual = period_inputs(site, start, days + 1, weather, look_ahead_days)
     if not cloud:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.accounting import kpis as accounting_kpis
-from optimizer.columns import in_category, site_columns
+from optimizer.site_columns import in_category, site_columns
 from sites.schema import Site
 
 #: Meteorological seasons by month for the northern hemisphere; flipped in the south.

@@ -35,10 +35,11 @@ import pandas as pd
 from optimizer.devices import device_models
 from optimizer.devices.base import Context
 from optimizer.model import build_model
-from optimizer.planner import Planner
-from optimizer.solve import StudyProblem
+from optimizer.outcome import plan_table
+from optimizer.solve import solve_restricted
 from optimizer.state import State
 from optimizer.studies.economics import design_costs, unit_cost
+from optimizer.studies.problem import StudyProblem
 from sites.schema import Economics, Site
 
 #: Days in the year to which operation is scaled [day].
@@ -111,7 +112,7 @@ def candidates(site: Site, devices: Sequence[Any], *, greenfield: bool = False) 
 class SizingModel:
     """The sizing LP: the period models, the capacity variables and the annual terms.
 
-    Compiled and solved by :class:`optimizer.solve.StudyProblem`.
+    Compiled and solved by :class:`optimizer.studies.problem.StudyProblem`.
     """
 
     site: Site
@@ -243,12 +244,13 @@ def solve_sizing(
         problem.solve("objective", time_limit_s=time_limit_s)
         problem.release()
     stages = ("penalty_objective", "emissions_objective") if least_carbon else ()
-    for _ in range(MAX_RESOLVES + 1):
-        status, x, objectives = problem.solve("objective", stages=stages, time_limit_s=time_limit_s)
-        bounds = _restrictions(sm, problem, x)
-        if not bounds:
-            break
-        problem.restrict(bounds)
+    status, x, objectives = solve_restricted(
+        problem,
+        sm.periods,
+        lambda: problem.solve("objective", stages=stages, time_limit_s=time_limit_s),
+        lambda result: result[1],
+        MAX_RESOLVES,
+    )
     return _result(sm, problem, SimpleNamespace(status=status, x=x, objectives=objectives))
 
 
@@ -263,28 +265,13 @@ def _within(sm: SizingModel, fixed: list[tuple[Any, float, float]]) -> list[Any]
     return out
 
 
-def _restrictions(sm: SizingModel, problem: Any, x: np.ndarray) -> list[Any]:
-    """Bounds the devices ask for where the LP broke a rule it cannot state (e.g. a grid that
-    imports and exports in one interval), as in planning (``DeviceModel.restrict``)."""
-    bounds = []
-    for vm in sm.periods:
-        for dev in vm.devices:
-            blk = vm.block(dev)
-
-            def values(name: str, blk: Any = blk) -> np.ndarray:
-                return problem.values(x, getattr(blk, name))
-
-            bounds.extend(dev.restrict(blk, values))
-    return bounds
-
-
 def _operation(sm: SizingModel, problem: Any, solution: Any) -> pd.DataFrame:
     """Each period's dispatch as a plan table, with the period's weight [days/year per day]."""
 
     tables = []
     for vm, datas, part, weight in zip(sm.periods, sm.datas, sm.inputs, sm.weights, strict=True):
         own = SimpleNamespace(x=solution.x, bus_dual=np.full(vm.n, np.nan))  # no duals here
-        table = Planner._table(vm, problem, own, part, datas)
+        table = plan_table(vm, problem, own, part, datas)
         tables.append(table.assign(weight=weight))
     return pd.concat(tables)
 

@@ -8,16 +8,24 @@ each period is due; that the plan's ``cost`` and ``emissions_kgco2`` columns equ
 recomputation here (``expected_accounts``, written from docs/formulation.md and docs/kpis.md
 without the code it checks); and that its KPIs, when it has them, equal
 ``optimizer.accounting.kpis``. The equations are those of docs/formulation.md.
+
+The bus balance holds for any device kind: it is read from the signs the kinds declare for
+their columns (``optimizer.columns``); the kinds known here are also balanced from their own
+physics. Money and carbon are recomputed only for the kinds known here and those with an
+oracle in ``ACCOUNT_ORACLES``; a plan with a device of any other kind fails (no kind passes
+unchecked).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from optimizer.accounting import kpis
+from optimizer.site_columns import site_columns
 from optimizer.state import State
 from optimizer.windows import OUTSIDE, due_energy, period_labels
 from sites.schema import (
@@ -43,6 +51,21 @@ ATOL = 1e-5
 #: and 101.325 kPa (engineering tables) × GWP100 27.0 of non-fossil methane (IPCC AR6 WG1
 #: Table 7.15).
 METHANE_KGCO2E_PER_M3 = 0.717 * 27.0
+
+
+#: Kinds whose money and carbon this module recomputes itself.
+KNOWN_KINDS = (PvArray, Battery, Digester, Genset, FixedLoad, ShiftableLoad, HeatLoad, Grid)
+
+#: Independent cost [currency] and emissions [kgCO2e] per interval of a kind defined
+#: elsewhere (a test's): spec class -> ``oracle(spec, table, step_h)``.
+Oracle = Callable[[Any, pd.DataFrame, float], tuple[np.ndarray, np.ndarray]]
+ACCOUNT_ORACLES: dict[type, Oracle] = {}
+
+
+def unchecked_devices(site: Site) -> list[str]:
+    """Devices whose money and carbon nothing here recomputes."""
+    return [f"{d.name} ({type(d).__name__})" for d in site.devices
+            if not isinstance(d, KNOWN_KINDS) and type(d) not in ACCOUNT_ORACLES]
 
 
 def expected_accounts(
@@ -84,6 +107,10 @@ def expected_accounts(
         leak = d.leakage_pu or 0.0
         escaped = col(f"{d.name}.vented_m3") + leak / (1 - leak) * col(made)
         emissions += escaped * d.methane_fraction_pu * METHANE_KGCO2E_PER_M3
+    for spec in site.devices:
+        if type(spec) in ACCOUNT_ORACLES:
+            more_cost, more_emissions = ACCOUNT_ORACLES[type(spec)](spec, table, dt)
+            cost, emissions = cost + more_cost, emissions + more_emissions
     return cost, emissions
 
 
@@ -292,7 +319,16 @@ def plan_problems(site: Site, plan: Any, state: Any = None) -> list[str]:
         bus += ck.grid(gr)
     # lost load is the loads' shed power only, never charging or export
     ck.close("unserved_kw", ck.c("unserved_kw"), shed)
-    ck.close("bus balance (net injection)", bus, 0.0)
+    # the balance through the declared column signs, whatever the kinds
+    declared = sum((c.column.sign * ck.c(c.name) for c in site_columns(site)
+                    if c.column.sign), np.zeros(n))
+    ck.close("bus balance (declared column signs)", declared, 0.0)
+    if all(isinstance(d, KNOWN_KINDS) for d in site.devices):
+        ck.close("bus balance (net injection)", bus, 0.0)
+    unchecked = unchecked_devices(site)
+    if unchecked:
+        ck.problems.append("no independent cost and emissions check for "
+                           + ", ".join(unchecked))
     # heat drawn from a unit by all loads together stays within its recovered heat
     for g in site.of_type(Genset):
         users = [h for h in site.of_type(HeatLoad) if g.name in h.chp_units]

@@ -10,7 +10,9 @@ import pandas as pd
 import pytest
 
 from optimizer.baseline import rule_based_plan
-from optimizer.columns import (
+from optimizer.inputs import build_inputs
+from optimizer.planner import make_plan
+from optimizer.site_columns import (
     Column,
     column_names,
     column_order,
@@ -18,8 +20,6 @@ from optimizer.columns import (
     in_category,
     site_columns,
 )
-from optimizer.inputs import build_inputs
-from optimizer.plan import make_plan
 from sites.load import load_site
 from tests.optimizer import tiny_sites as ts
 

@@ -112,9 +112,26 @@ def test_created_at_needs_an_aware_now():
 
 
 def test_import_optimizer_does_not_import_pyomo():
-    code = "import sys, optimizer; print('pyomo' in sys.modules, 'highspy' in sys.modules)"
+    # only pyomo.common.dependencies, to keep scipy.stats out (optimizer/__init__.py)
+    code = "import sys, optimizer; print('pyomo.environ' in sys.modules, 'highspy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_a_plan_in_a_fresh_process_does_not_import_scipy_stats():
+    # Pyomo's scipy callback would import scipy.stats (~0.4 s) that planning never uses
+    code = (
+        "import sys\n"
+        "from datetime import date\n"
+        "from optimizer.planner import make_plan\n"
+        "from sites.load import load_site\n"
+        "from sites.timeindex import day_index\n"
+        "site = load_site('sites/demo_village.yaml')\n"
+        "plan = make_plan(site, day_index(site, date(2026, 7, 1)))\n"
+        "print(plan.status, 'scipy.sparse' in sys.modules, 'scipy.stats' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["optimal", "True", "False"]
 
 
 def test_planners_with_different_thread_counts_coexist():

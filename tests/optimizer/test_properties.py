@@ -23,7 +23,8 @@ from optimizer.baseline import rule_based_plan
 from optimizer.errors import InfeasibleError
 from optimizer.inputs import input_columns
 from optimizer.model import build_model
-from optimizer.planner import make_plan, stored_values
+from optimizer.outcome import stored_values
+from optimizer.planner import make_plan
 from sites.schema import Battery, Digester, Grid
 from sites.timeindex import horizon_index
 from tests.optimizer import tiny_sites as ts

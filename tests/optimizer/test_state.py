@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from optimizer.devices import REGISTRY, device_models
-from optimizer.devices.statevars import StateVar
 from optimizer.errors import PlanningError
 from optimizer.state import State, declared_rows, legacy_names
+from optimizer.statevars import StateVar
 from sites.load import load_site
 
 DEMO = load_site("sites/demo_village.yaml")

@@ -1,0 +1,63 @@
+"""How long the command line takes, as a whole process, for the commands people wait on.
+
+Runs ``villagegrid plan demo_village.yaml --date <tomorrow> --out plan.csv`` and
+``villagegrid demo --out DIR`` (CSV, JSON and PNG) as fresh processes, back to back, and
+prints the median wall time and the median CPU time (user + system) of each, with the
+machine's load average (CPU time is the steadier figure on a shared machine).
+
+Run: ``python bench/cli_speed.py [--runs N]``. Figures are printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_s(args: list[str]) -> tuple[float, float]:
+    """Wall and CPU time [s] of one fresh ``python -m api.cli`` process with ``args``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "api.cli", *args], cwd=ROOT, capture_output=True, check=True
+    )
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3, help="runs per command (median)")
+    args = parser.parse_args()
+    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}, {os.cpu_count()} CPUs")
+    with tempfile.TemporaryDirectory() as tmp:
+        commands = {
+            "plan --out plan.csv": [
+                "plan", "sites/demo_village.yaml", "--date", tomorrow,
+                "--out", str(Path(tmp) / "plan.csv"),
+            ],
+            "demo (CSV, JSON, PNG)": ["demo", "--out", str(Path(tmp) / "demo")],
+        }  # fmt: skip
+        for label, command in commands.items():
+            runs = [run_s(command) for _ in range(args.runs)]
+            wall = statistics.median(r[0] for r in runs)
+            cpu = statistics.median(r[1] for r in runs)
+            print(f"  {label:<24} {wall:6.2f} s wall, {cpu:6.2f} s CPU (median of {args.runs})")
+    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} after")
+
+
+if __name__ == "__main__":
+    main()
