@@ -69,7 +69,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=int,
         choices=(1, 3),
         default=1,
-        help="with --forecast: also plan over 3 scenarios (P10/P50/P90) with the re-plans",
+        help=(
+            "with --forecast: also plan over 3 scenarios (P10/P50/P90) with the re-plans "
+            "(needs scenario plans; refused where they are missing)"
+        ),
     )
     p.add_argument("--quiet", action="store_true", help="no progress line")
     p.set_defaults(func=run)

@@ -117,6 +117,8 @@ def test_simulate_command_prints_and_writes_the_comparison(tmp_path, capsys) -> 
     assert len(pd.read_csv(out / "operation_day_ahead.csv")) == 24
     assert main([*args, "--forecast", "tomorrow"]) == 2
     assert "--forecast must be one of" in capsys.readouterr().err
+    assert main([*args, "--forecast", "perfect", "--replan", "none", "--scenarios", "3"]) == 2
+    assert "scenario plans" in capsys.readouterr().err
 
 
 def test_a_failed_solve_is_operated_on_the_rules_plan_and_counted(hamlet: tuple) -> None:
