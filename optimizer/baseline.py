@@ -94,7 +94,13 @@ def _pooled(sources: list[Source]) -> Source:
     return Source(sum(s.left_kw for s in sources), 0.0, rank=MUST_RUN, spill=spill)
 
 
-def dispatch(site: Site, inputs: pd.DataFrame, state: State | None = None) -> pd.DataFrame:
+def dispatch(
+    site: Site,
+    inputs: pd.DataFrame,
+    state: State | None = None,
+    *,
+    plan: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Run the rule-based dispatch; return ``inputs`` with every decision column added.
 
     Parameters
@@ -105,6 +111,10 @@ def dispatch(site: Site, inputs: pd.DataFrame, state: State | None = None) -> pd
     state : optimizer.state.State, optional
         Initial battery SoC [kWh], holder levels [m³], shiftable energy already served [kWh]
         and genset output [kW]; missing entries default from the site file.
+    plan : pandas.DataFrame, optional
+        A plan table on the same intervals: every rule is pinned to it (``DeviceRule.pin``)
+        and follows its setpoints where it can (closed-loop operation,
+        ``optimizer.operation``).
 
     Returns
     -------
@@ -121,6 +131,11 @@ def dispatch(site: Site, inputs: pd.DataFrame, state: State | None = None) -> pd
     out = Table(n)
     ctx = RuleContext(site, inputs.index, col, state, out)
     rules = device_rules(site, ctx)
+    if plan is not None:
+        numeric = plan.select_dtypes("number")
+        pinned = {c: numeric[c].to_numpy(dtype=float) for c in numeric.columns}
+        for rule in rules:
+            rule.pin(pinned)
     spare = spare_supply_kw(rules, n)
     for rule in rules:
         rule.look_ahead(spare)

@@ -164,9 +164,11 @@ class DeviceRule:
     ``sources``, then (loads) ``shed``, ``heat_kw`` and ``serve_heat``, ``absorb``, and
     ``finish``.
 
-    A closed-loop operation would add one method here, e.g. ``pin(t, setpoint)``, that fixes
-    what a rule offers or draws in an interval to a plan's setpoint, leaving the error to the
-    rules that keep their freedom (a battery, then the grid, then curtailment and shedding).
+    In closed-loop operation (``optimizer.operation``) ``pin`` hands every rule the plan it
+    is to follow; a rule that knows how to follow a setpoint does so and offers what it can
+    move around it at its usual rank (a store, then the grid), so the forecast error goes to
+    those, then to curtailment and shedding. A rule that does not override ``pin`` keeps its
+    own behaviour.
     """
 
     #: 0 for a store others draw fuel from: prepared before and settled after the others
@@ -183,6 +185,18 @@ class DeviceRule:
         #: the part of ``forced_kw`` that keeps the level inside its hard bounds [kW]; a
         #: shortfall sheds load before it trims this part (as the LP would)
         self.held_kw = 0.0
+        #: the plan being followed (``pin``): plan-table columns as arrays over the horizon
+        self.plan: dict[str, Array] | None = None
+
+    def pin(self, plan: dict[str, Array]) -> None:
+        """Follow ``plan`` (plan-table columns on this horizon's intervals) from now on."""
+        self.plan = plan
+
+    def planned(self, quantity: str, t: int, default: float = 0.0) -> float:
+        """The plan's ``<device>.<quantity>`` at ``t``; ``default`` when it has no such column."""
+        assert self.plan is not None
+        column = self.plan.get(f"{self.name}.{quantity}")
+        return default if column is None else float(column[t])
 
     def put(self, quantity: str, t: int, value: float) -> None:
         """Write ``value`` to this device's decision column ``quantity`` at ``t``."""

@@ -113,3 +113,16 @@ def write_sizing(site: Site, run: SizingRun, out: Path) -> list[Path]:
         run.sensitivity.to_csv(out / "sensitivity.csv", index=False)
         files.append(out / "sensitivity.csv")
     return files
+
+
+def write_closed_loop(
+    site: Site, table: pd.DataFrame, runs: dict[str, Any], out: Path
+) -> list[Path]:
+    """The comparison of a closed-loop study and every case's realised operation."""
+    out.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out / "closed_loop.csv")
+    files = [out / "closed_loop.csv"]
+    for label, run in runs.items():
+        name = "operation_" + "".join(c if c.isalnum() else "_" for c in label) + ".csv"
+        files.append(write_operation(site, run.table, out / name))
+    return files

@@ -21,7 +21,15 @@ from optimizer.devices.storage import (
 )
 from optimizer.physics import battery_flow_kwh_per_kw, retention_pu, stored_level
 from optimizer.planview import FULL_PU, Action, PlanView, by_source, next_outage
-from optimizer.rules import CHARGE, STORED, DeviceRule, RuleContext, Source, reach_floor
+from optimizer.rules import (
+    CHARGE,
+    MUST_RUN,
+    STORED,
+    DeviceRule,
+    RuleContext,
+    Source,
+    reach_floor,
+)
 from optimizer.statevars import StateVar
 from sites.schema import Battery
 
@@ -227,14 +235,32 @@ class BatteryRule(DeviceRule):
         self.floor = np.zeros(ctx.n)
         self.kept = self.extra_kw = self.discharge_kw = 0.0
         self.room_charge_kw = self.room_discharge_kw = 0.0
+        #: pinned: the plan's discharge and charge in this interval, within the rooms [kW]
+        self.pinned_kw = self.planned_charge_kw = self.lack_kw = 0.0
 
     def look_ahead(self, spare_kw: Array) -> None:
         # charging later is limited by the supply left over then, not only by the charger
         b = self.spec
+        if self.plan is not None:  # the plan carries its own end target
+            self.floor[:] = b.soc_min_pu * b.capacity_kwh
+            return
         charger = np.clip(spare_kw, 0.0, b.max_charge_kw)
         rise = b.charge_efficiency_pu * charger * self.dt
         low = b.soc_min_pu * b.capacity_kwh
         self.floor = reach_floor(self.target, low, rise, self.keep, len(self.floor))
+
+    def demand_kw(self, t: int) -> float:
+        """Pinned: the plan's net power within the rooms; its charging is a demand."""
+        if self.plan is None:
+            return 0.0
+        self.prepare(t)
+        net = self.planned("discharge_kw", t) - self.planned("charge_kw", t)
+        net = max(min(net, self.room_discharge_kw - self.lack_kw), -self.room_charge_kw)
+        # charging against self-discharge at the floor is forced (a shortfall trims it)
+        self.forced_kw = min(self.lack_kw, max(0.0, -net))
+        self.held_kw = min(self.held_kw, self.forced_kw)
+        self.pinned_kw, self.planned_charge_kw = max(0.0, net), max(0.0, -net) - self.forced_kw
+        return self.planned_charge_kw
 
     def prepare(self, t: int) -> None:
         b, dt = self.spec, self.dt
@@ -248,26 +274,43 @@ class BatteryRule(DeviceRule):
             0.0, min(b.max_charge_kw, (top - self.kept) / (b.charge_efficiency_pu * dt))
         )
         lack = max(0.0, (floor - self.kept) / (b.charge_efficiency_pu * dt))
-        self.forced_kw = min(self.room_charge_kw, lack)
+        #: charging that keeps the SoC at its floor against self-discharge [kW]
+        self.lack_kw = min(self.room_charge_kw, lack)
+        if self.plan is None:
+            self.forced_kw = self.lack_kw
         # what self-discharge took below the SoC window is made up before any load is served
         low = b.soc_min_pu * b.capacity_kwh
         below = max(0.0, (low - self.kept) / (b.charge_efficiency_pu * dt))
-        self.held_kw = min(self.forced_kw, below)
+        self.held_kw = min(self.lack_kw, below)
         self.extra_kw = self.discharge_kw = 0.0
 
     def sources(self, t: int) -> list[Source]:
         def take(x: float) -> None:
             self.discharge_kw += x
 
-        return [Source(self.room_discharge_kw, self.spec.wear_cost_per_kwh, take, rank=STORED)]
+        wear = self.spec.wear_cost_per_kwh
+        if self.plan is None:
+            return [Source(self.room_discharge_kw, wear, take, rank=STORED)]
+        # pinned: the planned discharge is given anyway (surplus is taken back by charging);
+        # more discharge (first cancelling planned charging) up to the room
+        more = self.room_discharge_kw - self.lack_kw - self.pinned_kw + self.planned_charge_kw
+        return [
+            Source(self.pinned_kw, 0.0, rank=MUST_RUN, spill=lambda _: 0.0),
+            Source(more, wear, take, rank=STORED),
+        ]
 
     def absorb(self, t: int, surplus_kw: float) -> tuple[float, float | None]:
-        """Charge from surplus beyond the forced charging."""
-        self.extra_kw = max(0.0, min(self.room_charge_kw - self.forced_kw, surplus_kw))
+        """Charge from surplus beyond the forced (pinned: the planned) charging; pinned, the
+        planned discharge is cancelled first."""
+        room = self.room_charge_kw - self.forced_kw - self.planned_charge_kw + self.pinned_kw
+        self.extra_kw = max(0.0, min(room, surplus_kw))
         return self.extra_kw, None
 
     def finish(self, t: int) -> None:
         charge = self.forced_kw + self.extra_kw
+        if self.plan is not None:  # one net flow: planned ± what absorbed the error
+            net = self.pinned_kw + self.discharge_kw - self.planned_charge_kw - charge
+            charge, self.discharge_kw = max(0.0, -net), max(0.0, net)
         inflow = self.per_charge * charge + self.per_discharge * self.discharge_kw
         self.soc = stored_level(self.soc, self.keep, inflow)
         self.put("charge_kw", t, charge)

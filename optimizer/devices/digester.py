@@ -28,7 +28,7 @@ from optimizer.devices.storage import (
 from optimizer.methane import vented_kgco2e_per_m3
 from optimizer.physics import flare_or_vent, stored_level
 from optimizer.planview import FULL_PU, Action, PlanView, runs
-from optimizer.rules import DeviceRule, RuleContext, reach_floor
+from optimizer.rules import DeviceRule, RuleContext, Source, reach_floor
 from optimizer.statevars import StateVar
 from sites.schema import Digester
 
@@ -301,6 +301,26 @@ class DigesterRule(DeviceRule):
         self.floor = reach_floor(self.level, d.holder_min_m3, net, 1.0, len(net))
         self.spare_m3 = self.fuel_m3 = 0.0
 
+    #: what a pinned holder takes from the plan as it is: the heating and its gas
+    PLANNED = ("produced_m3", "leaked_m3", "rise_k", "temperature_c", "heat_in_kw")
+
+    def pin(self, plan: dict[str, Array]) -> None:
+        """Pinned: the plan carries the holder's end level, so only its bounds hold here; the
+        digester is heated as planned and makes the gas the plan's heating makes."""
+        super().pin(plan)
+        self.floor[:] = self.spec.holder_min_m3
+        self.production = plan.get(f"{self.name}.produced_m3", self.production)
+
+    def serve_heat(self, t: int, heat_left_kw: dict[str, float], sources: list[Source]) -> None:
+        """Pinned: the planned heating is taken from the heating unit's recovered heat."""
+        if self.plan is None:
+            return
+        want_kw = self.planned("heat_in_kw", t)
+        for unit in self.spec.heated_by:
+            take = min(heat_left_kw.get(unit, 0.0), want_kw)
+            heat_left_kw[unit] = heat_left_kw.get(unit, 0.0) - take
+            want_kw -= take
+
     def prepare(self, t: int) -> None:
         self.level = stored_level(self.level, 1.0, self.production[t] - self.cooking[t])
         self.spare_m3 = max(0.0, self.level - self.floor[t])
@@ -315,6 +335,10 @@ class DigesterRule(DeviceRule):
         self.put("flared_m3", t, flared)
         self.put("vented_m3", t, vented)
         self.put("gas_m3", t, self.level)
+        if self.plan is not None:
+            for quantity in self.PLANNED:
+                if f"{self.name}.{quantity}" in self.plan:
+                    self.put(quantity, t, self.planned(quantity, t))
 
 
 def holder_full(spec: Digester, view: PlanView) -> np.ndarray:

@@ -294,6 +294,9 @@ class GensetRule(DeviceRule):
             holder.spare_m3 = max(0.0, holder.spare_m3 - self._reserve(high))
         self.power_kw = min(low, high) if self.digester is not None else low
         self.high_kw = max(high, self.power_kw)
+        if self.plan is not None:  # pinned: the plan's output within the bounds; more is
+            # offered as usual, after the stores
+            self.power_kw = min(max(self.planned("power_kw", t), low), high)
 
     def sources(self, t: int) -> list[Source]:
         def take(x: float) -> None:

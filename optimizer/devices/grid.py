@@ -15,7 +15,7 @@ import pyomo.environ as pyo
 from optimizer.columns import Column
 from optimizer.devices.base import Array, Context, DeviceData, DeviceModel
 from optimizer.planview import FULL_PU, SUN_SHARE_PU, Action, PlanView, runs
-from optimizer.rules import BOUGHT, EXPORT, DeviceRule, RuleContext, Source
+from optimizer.rules import BOUGHT, EXPORT, MUST_RUN, DeviceRule, RuleContext, Source
 from sites.schema import Grid
 from sites.timeindex import hourly_to_index, local_hours
 
@@ -192,10 +192,22 @@ class GridRule(DeviceRule):
         self.import_limit = ctx.series(n, "import_limit_kw", g.max_import_kw)
         self.export_limit = ctx.series(n, "export_limit_kw", g.max_export_kw)
         self.import_kw = self.export_kw = 0.0
+        #: pinned: the plan's import and export in this interval, within the limits [kW]
+        self.pinned_kw = self.planned_export_kw = 0.0
 
     def spare_kw(self) -> Array | float:
         """Import within its limit (an operator's cap included) where the grid is up."""
         return self.import_limit * self.available
+
+    def demand_kw(self, t: int) -> float:
+        """Pinned: the plan's net exchange within the limits; its export is a demand."""
+        if self.plan is None:
+            return 0.0
+        net = self.planned("import_kw", t) - self.planned("export_kw", t)
+        up = self.available[t]
+        net = min(max(net, -up * self.export_limit[t]), up * self.import_limit[t])
+        self.pinned_kw, self.planned_export_kw = max(0.0, net), max(0.0, -net)
+        return self.planned_export_kw
 
     def prepare(self, t: int) -> None:
         self.import_kw = self.export_kw = 0.0
@@ -205,15 +217,29 @@ class GridRule(DeviceRule):
             self.import_kw += x
 
         price = self.price[t] + self.carbon_price * self.carbon[t]
-        return [Source(self.available[t] * self.import_limit[t], price, take, rank=BOUGHT)]
+        limit_kw = self.available[t] * self.import_limit[t]
+        if self.plan is None:
+            return [Source(limit_kw, price, take, rank=BOUGHT)]
+        # pinned: the planned import is bought anyway (surplus is taken back by exporting);
+        # more import (first cancelling planned export) up to the limit
+        more = limit_kw - self.pinned_kw + self.planned_export_kw
+        return [
+            Source(self.pinned_kw, 0.0, rank=MUST_RUN, spill=lambda _: 0.0),
+            Source(more, price, take, rank=BOUGHT),
+        ]
 
     def absorb(self, t: int, surplus_kw: float) -> tuple[float, float | None]:
-        """Export what the limit allows of ``surplus_kw``, at the export price."""
+        """Export what the limit allows of ``surplus_kw``, at the export price; pinned, the
+        planned import is cancelled first."""
         limit_kw = self.available[t] * self.export_limit[t]
+        limit_kw += self.pinned_kw - self.planned_export_kw
         self.export_kw = max(0.0, min(limit_kw, surplus_kw))
         return self.export_kw, self.export_price[t]
 
     def finish(self, t: int) -> None:
+        if self.plan is not None:  # one net exchange: planned ± what took the error
+            net = self.pinned_kw + self.import_kw - self.planned_export_kw - self.export_kw
+            self.import_kw, self.export_kw = max(0.0, net), max(0.0, -net)
         self.put("import_kw", t, self.import_kw)
         self.put("export_kw", t, self.export_kw)
 

@@ -13,7 +13,7 @@ from optimizer.devices.base import (
     DeviceData,
     DeviceModel,
 )
-from optimizer.rules import FREE, DeviceRule, RuleContext, Source
+from optimizer.rules import BOUGHT, FREE, DeviceRule, RuleContext, Source
 from sites.schema import PvArray
 
 #: Plan-table columns of a PV array (docs/formulation.md, *The device contract: columns*).
@@ -91,9 +91,29 @@ class PvArrayRule(DeviceRule):
         return self.available
 
     def sources(self, t: int) -> list[Source]:
+        if self.plan is not None:
+            return self._pinned_sources(t)
+
         def spill(unused_kw: float) -> float:
             self.put("pv_kw", t, self.available[t] - unused_kw)
             self.put("curtailed_kw", t, unused_kw)
             return unused_kw
 
         return [Source(self.available[t], 0.0, rank=FREE, spill=spill)]
+
+    def _pinned_sources(self, t: int) -> list[Source]:
+        """The plan's output moved by the forecast error (actual − forecast available), as
+        free supply curtailed last; what the plan curtailed is a reserve drawn after the
+        stores, before anything bought."""
+        available = self.available[t]
+        error = available - self.planned("available_kw", t, available)
+        given = min(available, max(0.0, self.planned("pv_kw", t) + error))
+        reserve = Source(available - given, 0.0, rank=BOUGHT)
+
+        def spill(unused_kw: float) -> float:
+            pv = given - unused_kw + (available - given - reserve.left_kw)
+            self.put("pv_kw", t, pv)
+            self.put("curtailed_kw", t, available - pv)
+            return unused_kw
+
+        return [Source(given, 0.0, rank=FREE, spill=spill), reserve]

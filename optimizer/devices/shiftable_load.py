@@ -178,6 +178,8 @@ class ShiftableLoadRule(LoadRule):
         self.dt = ctx.step_h
 
     def want_kw(self, t: int) -> float:
+        if self.plan is not None:  # pinned: the plan's power
+            return self.planned("demand_kw", t)
         k = int(self.labels[t])
         if k == OUTSIDE:
             return 0.0
