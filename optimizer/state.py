@@ -8,6 +8,7 @@ See docs/formulation.md, *The device contract: state*.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from typing import Annotated, Any
 
@@ -161,12 +162,13 @@ class State(BaseModel):
 
         Each declared quantity is read from its carrying column (``StateVar.column``, as the
         device model's ``carried`` reads it) and kept within its bounds; a quantity without
-        one starts from its default.
+        one, or whose last row holds no number (a rule-based plan has no column a heated
+        digester's warmth is kept in), starts from its default.
         """
         values: dict[str, dict[str, float]] = {}
         for model, var in site_rows(site):
             carried = model.carried(var, table, at)
-            if carried is not None:
+            if carried is not None and math.isfinite(carried):
                 low, top = float(var.lower), float(var.upper)  # type: ignore[arg-type]
                 values.setdefault(model.name, {})[var.quantity] = min(max(carried, low), top)
         return cls(values=values).resolved(site)

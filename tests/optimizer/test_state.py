@@ -142,3 +142,15 @@ def test_a_row_may_take_its_bounds_from_numbers_fields_or_functions():
     resolved = row.resolved(Spec())
     assert (resolved.lower, resolved.upper, resolved.default, resolved.usable) == (
         1.0, 8.0, 4.0, (1.0, 8.0))
+
+
+def test_a_carrying_column_without_a_number_starts_from_the_default():
+    # a rule-based plan of a heated digester has no warmth column: its rows hold NaN there
+    site = load_site("sites/dairy_cooperative.yaml")
+    digester = next(d for d in site.devices if d.kind == "digester")
+    index = pd.date_range("2026-01-15", periods=3, freq="h", tz="UTC")
+    table = pd.DataFrame({f"{digester.name}.rise_k": [1.0, 2.0, float("nan")]}, index=index)
+    state = State.from_plan(site, table, index[-1] + pd.Timedelta(hours=1))
+    assert state.value(digester.name, "rise_k") == 0.0
+    state = State.from_plan(site, table.iloc[:2], index[1] + pd.Timedelta(hours=1))
+    assert state.value(digester.name, "rise_k") == 2.0
