@@ -226,6 +226,7 @@ class Planner:
         solution.solver_time_s = solver_s
         return solution
 
+
 def make_plan(
     site: Site,
     index: pd.DatetimeIndex,

@@ -37,6 +37,7 @@ from optimizer.outcome import (
 )
 from optimizer.plan import MODES, Plan
 from optimizer.scenario_inputs import Scenario, check_scenarios, scenario_inputs
+from optimizer.solve import restriction_bounds
 from optimizer.state import State
 from optimizer.studies.problem import StudyProblem
 from sites.schema import Site
@@ -203,20 +204,6 @@ class _Solver:
         return x, objectives, met
 
 
-def _restrictions(sm: ScenarioModel, problem: Any, x: np.ndarray) -> list[Any]:
-    """Bounds the devices ask for where the LP broke a rule it cannot state (as planning)."""
-    bounds = []
-    for vm in sm.vms:
-        for dev in vm.devices:
-            blk = vm.block(dev)
-
-            def values(name: str, blk: Any = blk) -> np.ndarray:
-                return problem.values(x, getattr(blk, name))
-
-            bounds.extend(dev.restrict(blk, values))
-    return bounds
-
-
 def _guard_cap(site: Site, scenarios: list[Scenario], bases: list[Plan]) -> float:
     """The carbon guard on expected emissions: the rules' expected emissions on the same
     scenarios (``bases``), less the site's required share, plus round-off (as
@@ -299,7 +286,7 @@ def plan_over(
     solver = _Solver(sm, problem, deadline)
     for _ in range(len(index) + 1):
         x, objectives, met = solver.solve(mode, cap, day_caps)
-        bounds = _restrictions(sm, problem, x)
+        bounds = restriction_bounds(sm.vms, problem, x)
         if not bounds:
             break
         problem.restrict(bounds)
