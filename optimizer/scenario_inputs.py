@@ -94,7 +94,10 @@ def scenario_inputs(
     for level in SWANSON_WEIGHTS:
         table = inputs.copy()
         for a in site.of_type(PvArray):
-            table[f"{a.name}.available_kw"] = bands[f"{a.name}.{level}_kw"].to_numpy()
+            # within what the inverter can deliver (a band around a forecast at the limit
+            # can reach past it)
+            band = bands[f"{a.name}.{level}_kw"].to_numpy()
+            table[f"{a.name}.available_kw"] = np.clip(band, 0.0, a.inverter_ac_kw)
         for load in site.of_type(FixedLoad):
             col = f"{load.name}.forecast_kw"
             table[col] = inputs[col].to_numpy() * load_factor[level]

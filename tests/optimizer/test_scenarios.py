@@ -227,3 +227,20 @@ def test_an_emission_budget_holds_on_expected_emissions_or_gives_way_to_load(dem
     assert terms["expected_emissions_kgco2"] < budget
     for plan in zero.plans.values():
         assert_plan_invariants(site, plan)
+
+
+def test_scenario_pv_stays_within_the_inverter_even_when_the_forecast_sits_at_it():
+    site = load_site("sites/demo_village.yaml")
+    idx = day_index(site, DAY)
+    inputs = build_inputs(site, idx)
+    pv = [c for c in inputs.columns if c.endswith(".available_kw")]
+    limits = {f"{d.name}.available_kw": d.inverter_ac_kw for d in site.devices
+              if f"{d.name}.available_kw" in pv}
+    for col, limit in limits.items():  # a forecast at the inverter's limit around noon
+        inputs[col] = np.minimum(inputs[col] * 3.0, limit)
+    for sc in scenario_inputs(site, inputs):
+        for col, limit in limits.items():
+            assert sc.inputs[col].max() <= limit + 1e-12
+            assert sc.inputs[col].min() >= 0.0
+    plan = scenario_plan(site, idx, inputs, scenarios=3)
+    assert plan.status == "optimal"
