@@ -341,6 +341,10 @@ class WaterTankRule(DeviceRule):
     rises above ``max_level_m3``; water the tank cannot give without falling below
     ``min_level_m3`` is unmet. With commitment the pump runs at rated power or not at all,
     within ``max_starts_per_day``.
+
+    Pinned to a plan (``pin``) the pump draws the plan's ``pump_kw`` within the room the actual
+    level leaves, more (up to that room) only where the actual draw would leave more water
+    unmet than planned, and takes no surplus; the shortfall trims it like forced charging.
     """
 
     absorb_rank = CHARGE
@@ -375,12 +379,30 @@ class WaterTankRule(DeviceRule):
         if s.commitment:  # rated power or nothing
             fits = self.room_kw >= s.pump_kw - EPS and self.may_start(t)
             self.room_kw = s.pump_kw if fits else 0.0
-        self.forced_kw = self.room_kw if self.kept < self.floor[t] - EPS else 0.0
+        if self.plan is None:
+            self.forced_kw = self.room_kw if self.kept < self.floor[t] - EPS else 0.0
+        else:
+            self.forced_kw = self.pinned_kw(t)
         self.extra_kw = 0.0
+
+    def pinned_kw(self, t: int) -> float:
+        """The plan's pump power within the room [kW]; more, up to the room, where the actual
+        level would leave more water unmet than the plan's ``unmet_m3`` (rated power or
+        nothing with commitment)."""
+        pump = min(self.planned("pump_kw", t), self.room_kw)
+        pumped = pump * self.dt / self.e
+        lack_m3 = self.spec.min_level_m3 - (self.kept + pumped) - self.planned("unmet_m3", t)
+        if lack_m3 > EPS:
+            pump = min(self.room_kw, pump + lack_m3 * self.e / self.dt)
+        if self.spec.commitment and pump > EPS:
+            pump = self.room_kw
+        return max(0.0, pump)
 
     def absorb(self, t: int, surplus_kw: float) -> tuple[float, float | None]:
         """Pump surplus into the tank beyond the forced pumping."""
         room = self.room_kw - self.forced_kw
+        if self.plan is not None:  # pinned: the plan's pumping only
+            room = 0.0
         if self.spec.commitment:  # a whole pump's worth of surplus, or none
             self.extra_kw = room if room > EPS and surplus_kw >= room - EPS else 0.0
         else:

@@ -17,9 +17,11 @@ import pytest
 
 from optimizer.baseline import rule_based_plan
 from optimizer.errors import InfeasibleError, PlanningError
-from optimizer.planner import Planner
+from optimizer.inputs import build_inputs
+from optimizer.operation import operate
+from optimizer.planner import Planner, make_plan
 from optimizer.state import State
-from sites.load import SiteError
+from sites.load import SiteError, load_site
 from sites.schema import Site, WaterTank
 from sites.timeindex import day_index
 from tests.optimizer.invariants import plan_problems
@@ -454,3 +456,95 @@ def test_the_next_plan_starts_from_the_last_level_and_the_pump_state():
     assert State.from_plan(site, p.table, third).value("tank", "level_m3") == pytest.approx(
         p.table["tank.level_m3"].iloc[1]
     )
+
+
+# --- closed-loop operation: the rule pinned to a plan (optimizer.operation) ---------------
+def operated(site: Site, plan, actual: pd.DataFrame) -> pd.DataFrame:
+    """The plan operated on ``actual``, its realised rows checked by ``check``."""
+    real = operate(site, plan.table, actual)
+    check(site, real)
+    return real
+
+
+def numeric_columns(table: pd.DataFrame) -> list[str]:
+    numeric = table.select_dtypes("number").columns
+    return [c for c in numeric if c != "marginal_price_per_kwh"]
+
+
+@pytest.mark.parametrize("commitment", [False, True])
+def test_operated_on_its_own_forecast_the_plan_is_what_happens(commitment):
+    # PV at midday, dear evening power and water drawn at 06 and 17 h: the plan pumps from PV
+    # and cheap hours, which the rules alone would not; pinned, the pump follows it exactly
+    # (a battery is there to take what the grid's planned import offers an unpinned pump)
+    battery = {"name": "bat", "kind": "battery", "capacity_kwh": 20, "max_charge_kw": 10,
+               "max_discharge_kw": 10, "initial_soc_pu": 0.5}  # fmt: skip
+    site = toy_site(
+        grid(), pv(), battery,
+        tank(commitment=commitment, allowed_hours=[[0, 20]], max_level_m3=60,
+             demand_profile_m3_per_h=demand(h6=20, h17=30)),
+        carbon_guard=False,
+    )  # fmt: skip
+    idx = index(site, 24)
+    hour = np.arange(24)
+    prices = np.where((hour >= 17) & (hour < 21), 1.5, np.where(hour < 6, 0.4, 1.0))
+    sun = np.clip(15 * np.sin((hour - 6) / 12 * np.pi), 0, None)
+    forecast = inputs(site, idx, grid__import_price_per_kwh=prices, pv__available_kw=sun)
+    plan = Planner(keep=1).plan(site, idx, forecast, mip_rel_gap=1e-9)
+    real = operated(site, plan, forecast)
+    columns = numeric_columns(plan.table)
+    assert {"tank.pump_kw", "tank.level_m3", "grid.import_kw"} <= set(columns)
+    np.testing.assert_allclose(real[columns], plan.table[columns], atol=TOL)
+    # the rules alone pump otherwise: the pinning is what reproduces the plan
+    rules = rule_based_plan(site, forecast).table
+    assert np.abs(rules["tank.pump_kw"] - plan.table["tank.pump_kw"]).max() > 1.0
+
+
+def test_the_example_village_operates_its_plan_as_it_is():
+    site = load_site("sites/demo_village.yaml")
+    idx = day_index(site, DAY)
+    forecast = build_inputs(site, idx)
+    plan = make_plan(site, idx, forecast)
+    assert plan.table["irrigation.pump_kw"].max() > 1.0  # the plan pumps
+    real = operate(site, plan.table, forecast)
+    columns = numeric_columns(plan.table)
+    assert {"irrigation.pump_kw", "irrigation.level_m3", "grid.import_kw"} <= set(columns)
+    np.testing.assert_allclose(real[columns], plan.table[columns], atol=TOL)
+    assert not plan_problems(site, real)
+
+
+def three_hour_plan():
+    # 10 m³ drawn in hour 0 and 20 m³ in hour 2, 10 m³ in store, room for 30: the plan pumps
+    # 10 kW (20 m³) in hour 0 at 0.1, 5 kW (10 m³) in hour 1 at 0.5 and fills the tank to 30
+    # m³ before hour 2; it ends at 10 m³, where it started
+    site = site_with(max_level_m3=30, capacity_m3=40, demand_profile_m3_per_h=demand(h0=10, h2=20))
+    idx = index(site, 3)
+    prices = [0.1, 0.5, 1.0]
+    plan = solve(site, idx, grid__import_price_per_kwh=prices)
+    assert plan.table["tank.pump_kw"].tolist() == pytest.approx([10, 5, 0], abs=TOL)
+    assert plan.table["tank.level_m3"].tolist() == pytest.approx([20, 30, 10], abs=TOL)
+    return site, idx, prices, plan
+
+
+@pytest.mark.parametrize(
+    "drawn_m3, pump_kw, level_m3",
+    [
+        # no water drawn in hour 0: the planned 20 m³ fill the tank to 30 m³ at once, so in
+        # hour 1 it has no room and the pump stays off (never overflowing it)
+        ([0, 0, 20], [10, 0, 0], [30, 30, 10]),
+        # 40 m³ drawn in hour 2 instead of 20: the planned pumping leaves 30 m³, 10 short of
+        # the draw; the pump, allowed and planned off, runs 5 kW (10 m³) so that no water is
+        # unmet, and the tank ends empty
+        ([10, 0, 40], [10, 5, 5], [20, 30, 0]),
+    ],
+)
+def test_under_a_forecast_error_the_pinned_pump_keeps_the_tank_in_its_band(
+    drawn_m3, pump_kw, level_m3
+):
+    site, idx, prices, plan = three_hour_plan()
+    actual = inputs(site, idx, grid__import_price_per_kwh=prices, tank__demand_m3=drawn_m3)
+    t = operated(site, plan, actual)
+    assert t["tank.pump_kw"].tolist() == pytest.approx(pump_kw, abs=TOL)
+    assert t["tank.level_m3"].tolist() == pytest.approx(level_m3, abs=TOL)
+    # the grid, the only other supply, gives what the pump draws
+    assert t["grid.import_kw"].tolist() == pytest.approx(pump_kw, abs=TOL)
+    assert t["tank.unmet_m3"].sum() == pytest.approx(0, abs=TOL)
