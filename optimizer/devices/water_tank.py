@@ -379,16 +379,12 @@ class WaterTankRule(DeviceRule):
         if s.commitment:  # rated power or nothing
             fits = self.room_kw >= s.pump_kw - EPS and self.may_start(t)
             self.room_kw = s.pump_kw if fits else 0.0
-        if self.plan is None:
-            self.forced_kw = self.room_kw if self.kept < self.floor[t] - EPS else 0.0
-        else:
-            self.forced_kw = self.pinned_kw(t)
+        below = self.room_kw if self.kept < self.floor[t] - EPS else 0.0
+        self.forced_kw = below if self.plan is None else self.pinned_kw(t)
         self.extra_kw = 0.0
 
     def pinned_kw(self, t: int) -> float:
-        """The plan's pump power within the room [kW]; more, up to the room, where the actual
-        level would leave more water unmet than the plan's ``unmet_m3`` (rated power or
-        nothing with commitment)."""
+        """Pinned: the pump power in ``t`` [kW] (the class's docstring)."""
         pump = min(self.planned("pump_kw", t), self.room_kw)
         pumped = pump * self.dt / self.e
         lack_m3 = self.spec.min_level_m3 - (self.kept + pumped) - self.planned("unmet_m3", t)
