@@ -315,6 +315,13 @@ class ColdStoreRule(DeviceRule):
     follows :func:`step_temperature_c`, as in the LP, so the store never leaves its band
     while the chiller and the supply suffice. There is no look-ahead: the end target is not
     pursued (it is soft by default).
+
+    Pinned to a plan (closed-loop operation), the store runs the planned chiller power (a
+    demand in the merit order) and takes the planned CHP heat, both corrected at the actual
+    temperature only as far as the band needs: less cold where the plan's would cool the store
+    below ``min_c``, more (CHP heat first, then the chiller from the merit order) where it
+    would leave it above ``max_c``. It takes no surplus, so a forecast error goes to the other
+    stores and the grid.
     """
 
     absorb_rank = CHARGE
@@ -328,6 +335,8 @@ class ColdStoreRule(DeviceRule):
         self.temperature_c = ctx.state.value(s.name, "temperature_c")
         self.t = 0
         self.electric_kw = self.absorbed_heat_kw = 0.0
+        #: pinned: the chiller power drawn as a demand in this interval [kW]
+        self.pinned_kw = 0.0
 
     def spare_kw(self) -> Array | float:
         """The electric chiller's power to hold ``max_c`` without absorption cold, as a fixed
@@ -354,25 +363,61 @@ class ColdStoreRule(DeviceRule):
         per_kw = now - self.after(self.cooling_kw() + 1.0)
         return max(0.0, (now - limit_c) / per_kw)
 
+    def demand_kw(self, t: int) -> float:
+        """Pinned: the planned chiller power within its rating, less what would cool the store
+        below ``min_c`` with the planned CHP heat, more what holding ``max_c`` needs [kW]."""
+        if self.plan is None:
+            return 0.0
+        s = self.spec
+        self.t = t
+        self.electric_kw = 0.0
+        self.absorbed_heat_kw = max(0.0, self.planned("chp_heat_kw", t))
+        want = min(max(0.0, self.planned("chiller_kw", t)), s.chiller_kw)
+        # with the planned heat: at most the cold that reaches min_c, at least what holds max_c
+        room_kw = self.cold_to_kw(s.min_c) / s.cop_pu
+        need_kw = self.cold_to_kw(s.max_c) / s.cop_pu
+        want = max(min(want, room_kw), min(need_kw, s.chiller_kw))
+        self.pinned_kw = want
+        self.absorbed_heat_kw = 0.0
+        return want
+
     def prepare(self, t: int) -> None:
         self.t = t
         self.electric_kw = self.absorbed_heat_kw = 0.0
+        if self.plan is not None:
+            self.electric_kw = self.pinned_kw
 
     def serve_heat(self, t: int, heat_left_kw: dict[str, float], sources: list[Source]) -> None:
-        """CHP heat first, then the electric chiller, just enough to hold ``max_c``."""
+        """CHP heat first, then the electric chiller, just enough to hold ``max_c``; pinned,
+        the planned CHP heat (no more than keeps the store at ``min_c`` or above) first."""
         s = self.spec
+        if self.plan is not None:
+            want = min(
+                max(0.0, self.planned("chp_heat_kw", t)),
+                self.cold_to_kw(s.min_c) / s.absorption_cop_pu,
+            )
+            for unit in s.chp_units:
+                take = min(heat_left_kw[unit], want)
+                if take > 0.0:
+                    heat_left_kw[unit] -= take
+                    self.absorbed_heat_kw += take
+                    want -= take
+            if self.after(self.cooling_kw()) <= s.max_c + BAND_TOLERANCE_K:
+                return
         for unit in s.chp_units:
             take = min(heat_left_kw[unit], self.cold_to_kw(s.max_c) / s.absorption_cop_pu)
             if take > 0.0:
                 heat_left_kw[unit] -= take
                 self.absorbed_heat_kw += take
-        want = min(s.chiller_kw, self.cold_to_kw(s.max_c) / s.cop_pu)
+        want = min(s.chiller_kw - self.electric_kw, self.cold_to_kw(s.max_c) / s.cop_pu)
         if want > 0.0:
-            self.electric_kw, _ = draw(sources, want)
+            self.electric_kw += draw(sources, want)[0]
 
     def absorb(self, t: int, surplus_kw: float) -> tuple[float, float | None]:
-        """Pre-cool with surplus, down to ``min_c``."""
+        """Pre-cool with surplus, down to ``min_c``; pinned, take none."""
         s = self.spec
+        if self.plan is not None:
+            return 0.0, None
         room_kw = min(s.chiller_kw - self.electric_kw, self.cold_to_kw(s.min_c) / s.cop_pu)
         take = max(0.0, min(surplus_kw, room_kw))
         self.electric_kw += take

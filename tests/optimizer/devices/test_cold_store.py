@@ -19,12 +19,15 @@ from optimizer.baseline import rule_based_plan
 from optimizer.devices.cold_store import keep_pu, temperatures_c
 from optimizer.errors import InfeasibleError, PlanningError
 from optimizer.inputs import build_inputs
+from optimizer.operation import operate
 from optimizer.plan import Plan
-from optimizer.planner import Planner
+from optimizer.planner import Planner, make_plan
 from optimizer.site_columns import site_columns
 from optimizer.state import State
-from sites.load import SiteError
+from sites.load import SiteError, load_site
 from sites.schema import HeatLoad
+from sites.timeindex import day_index
+from tests.optimizer import tiny_sites as ts
 from tests.optimizer.devices.test_digester import biogas_genset, digester
 from tests.optimizer.invariants import expected_accounts, plan_problems
 from tests.optimizer.toy import grid, index, inputs, load, pv, toy_site
@@ -345,3 +348,110 @@ def test_the_next_plan_starts_from_the_last_planned_temperature():
                assess_plan=False)  # fmt: skip
     _check(site, lp, start_c=start)
     _check(site, rule_based_plan(site, rest, carried), start_c=start)
+
+
+# --- closed-loop operation: the rule pinned to a plan ---
+
+
+def _store_and_bus_columns(site, table: pd.DataFrame, name: str) -> list[str]:
+    """The store's numeric columns and those of every device on the bus (grid included)."""
+    on_bus = {c.name for c in site_columns(site) if c.column.sign != 0}
+    return [
+        c for c in table.columns
+        if (c.startswith(f"{name}.") or c in on_bus or c == "unserved_kw")
+        and pd.api.types.is_numeric_dtype(table[c])
+    ]  # fmt: skip
+
+
+def test_operated_on_its_own_forecast_a_precooling_plan_is_reproduced():
+    # the battery comes first among those that take surplus: the store's own rule, unpinned,
+    # would leave the pre-cooling to whatever surplus the battery leaves
+    site = toy_site(grid(), ts.battery(), store(produce_heat_kwh_per_day=24))
+    idx = index(site, 6)
+    table = inputs(site, idx, grid__import_price_per_kwh=[1.0, 1.0, 1.0, 5.0, 5.0, 1.0],
+                   store__ambient_c=24.0)  # fmt: skip
+    plan = _PLAN(Planner(keep=1), site, idx, table, carbon_guard=False, assess_plan=False)
+    planned = plan.table["store.chiller_kw"].to_numpy()
+    assert planned[2] > 10.5 + 1.0  # it pre-cools before the peak, which the thermostat does not
+    unpinned = rule_based_plan(site, table).table["store.chiller_kw"].to_numpy()
+    assert np.abs(unpinned - planned).max() > 1.0
+    real = operate(site, plan.table, table)
+    columns = _store_and_bus_columns(site, plan.table, "store")
+    assert {"store.chiller_kw", "store.temperature_c", "grid.import_kw"} <= set(columns)
+    np.testing.assert_allclose(real[columns], plan.table[columns], atol=1e-6)
+    assert not plan_problems(site, real)
+
+
+def test_operated_on_its_own_forecast_the_dairy_plan_is_reproduced():
+    site = load_site("sites/dairy_cooperative.yaml")
+    site = site.model_copy(  # an EV charger's rule does not follow a plan
+        update={"devices": tuple(d for d in site.devices if d.kind != "ev_charger")}
+    )
+    idx = day_index(site, pd.Timestamp("2026-03-10").date(), 2)
+    table = build_inputs(site, idx)
+    plan = make_plan(site, idx, table)
+    name = "milk-cold-store"
+    assert plan.table[f"{name}.chp_heat_kw"].max() > 1.0  # absorption cooling in the plan
+    assert plan.table[f"{name}.chiller_kw"].max() > 1.0  # and the electric chiller
+    real = operate(site, plan.table, table)
+    columns = _store_and_bus_columns(site, plan.table, name)
+    assert f"{name}.temperature_c" in columns and len(columns) > 10
+    np.testing.assert_allclose(real[columns], plan.table[columns], atol=1e-6)
+    assert not plan_problems(site, real)
+
+
+def _one_hour_plan(chiller_kw: float):
+    """One hour at 24 °C, 1 kW of produce, from 4 °C: a plan row written by hand. The idle
+    battery takes surplus before the store would (the grid is pinned to its planned import)."""
+    site = toy_site(grid(), ts.battery(), store(produce_heat_kwh_per_day=24))
+    forecast = inputs(site, index(site, 1), store__ambient_c=24.0)
+    plan = forecast.copy()
+    plan["store.chiller_kw"] = plan["grid.import_kw"] = chiller_kw
+    plan["store.chp_heat_kw"], plan["grid.export_kw"] = 0.0, 0.0
+    plan["bat.charge_kw"] = plan["bat.discharge_kw"] = 0.0
+    return site, forecast, plan
+
+
+@pytest.mark.parametrize(
+    ("ambient_c", "chiller_kw", "end_c"),
+    [
+        # cooler air: the planned 10.5 kW is kept; 4 °C → a·4 + (1 − a)(20 + 1 − 21) = 4a
+        (20.0, 10.5, 4.0 * math.exp(-0.1)),
+        # warmer air: the planned 10.5 kW would warm it past 4 °C; holding 4 °C takes
+        # cooling UA (28 − 4) + 1 = 25 kW, i.e. 12.5 kW at COP 2
+        (28.0, 12.5, 4.0),
+    ],
+)
+def test_under_an_air_temperature_error_the_chiller_follows_its_setpoint_inside_the_band(
+    ambient_c, chiller_kw, end_c
+):
+    site, forecast, plan = _one_hour_plan(10.5)
+    actual = forecast.copy()
+    actual["store.ambient_c"] = ambient_c
+    real = operate(site, plan, actual)
+    assert real["store.chiller_kw"].iloc[0] == pytest.approx(chiller_kw, abs=TOL)
+    assert real["store.temperature_c"].iloc[0] == pytest.approx(end_c, abs=TOL)
+    # the grid keeps its planned import; the battery takes the difference
+    assert real["grid.import_kw"].iloc[0] == pytest.approx(10.5, abs=TOL)
+    net_kw = real["bat.discharge_kw"].iloc[0] - real["bat.charge_kw"].iloc[0]
+    assert net_kw == pytest.approx(chiller_kw - 10.5, abs=TOL)
+    assert not plan_problems(site, real)
+
+
+def test_a_planned_chiller_that_would_freeze_the_store_stops_at_min_c():
+    # the plan runs the chiller flat out (20 kW, 40 kW of cold) but the air is at 0 °C: that
+    # would end at a·4 + (1 − a)(0 + 1 − 40) < 0 °C; the chiller gives the cold that ends at
+    # 0 °C: 0 = a·4 + (1 − a)(1 − 2P)  →  P = (1 + 4a / (1 − a)) / 2
+    site, forecast, plan = _one_hour_plan(20.0)
+    actual = forecast.copy()
+    actual["store.ambient_c"] = 0.0
+    a = math.exp(-0.1)
+    assert a * 4 + (1 - a) * (1 - 40) < 0.0
+    real = operate(site, plan, actual)
+    power = (1 + 4 * a / (1 - a)) / 2
+    assert real["store.chiller_kw"].iloc[0] == pytest.approx(power, abs=TOL)
+    assert real["store.temperature_c"].iloc[0] == pytest.approx(0.0, abs=TOL)
+    # the grid keeps its planned import; the battery takes the cold not given
+    assert real["grid.import_kw"].iloc[0] == pytest.approx(20.0, abs=TOL)
+    assert real["bat.charge_kw"].iloc[0] == pytest.approx(20.0 - power, abs=TOL)
+    assert not plan_problems(site, real)
