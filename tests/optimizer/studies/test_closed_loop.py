@@ -20,12 +20,7 @@ DAYS = 2
 
 @pytest.fixture(scope="module")
 def hamlet() -> tuple:
-    # the hamlet without its EV charger: a charger's rule does not follow a plan yet (``pin``),
-    # so operating a plan would charge on arrival instead (docs/studies.md, *Closed loop*)
     site = load_site("sites/mountain_hamlet.yaml")
-    site = site.model_copy(
-        update={"devices": tuple(d for d in site.devices if d.kind != "ev_charger")}
-    )
     actual = period_inputs(site, FIRST - timedelta(days=1), DAYS + 1, None)
     return site, actual
 
