@@ -53,6 +53,9 @@ def test_hourly_replans_on_a_noisy_forecast(hamlet: tuple) -> None:
     # never less load served than the rules on the same actual inputs
     rules = cl.figures(site, cl.rules_operation(site, actual, FIRST, DAYS))
     assert got["unserved_kwh"] <= rules["unserved_kwh"] + 1e-6
+    # the chargers follow the plans and every vehicle leaves with its energy (a vehicle
+    # still plugged in at the end of an operated hour owes nothing yet)
+    assert table["hamlet-chargers.unmet_kw"].to_numpy() == pytest.approx(0, abs=1e-6)
     # the error differs from the plans: the realised PV is the actual one
     np.testing.assert_allclose(table["hamlet-roofs.available_kw"],
                                actual.loc[table.index, "hamlet-roofs.available_kw"])
