@@ -414,7 +414,7 @@ class EvChargerRule(DeviceRule):
             room = max(0.0, s.capacity_kwh - self.had[i]) / (eta * dt)
             p = max(0.0, min(self.planned(f"{s.name}_charge_kw", t), s.max_kw, free, room))
             free -= p
-            held = max(0.0, self.had[i] + eta * dt * p) * eta / dt
+            held = max(0.0, self.had[i]) * eta / dt  # not counting charging a shortfall may trim
             q = self.planned(f"{s.name}_discharge_kw", t) if s.v2g else 0.0
             q = max(0.0, min(q, s.max_kw, free, held))
             free -= q
