@@ -17,7 +17,7 @@ import pyomo.environ as pyo
 from optimizer.columns import Column
 from optimizer.devices.base import Array, Context, DeviceData, DeviceModel
 from optimizer.errors import PlanningError
-from optimizer.rules import DeviceRule, RuleContext
+from optimizer.rules import MUST_RUN, DeviceRule, RuleContext, Source
 from optimizer.statevars import StateVar
 from sites.schema import EvCharger, EvSession, lost_load_value_per_kwh
 from sites.timeindex import local_hours
@@ -354,7 +354,13 @@ class EvChargerRule(DeviceRule):
     owes it (``owed_kwh``: its ``energy_kwh``, or the pro-rata share of a visit still plugged
     in at the horizon's end, as a plan must at least); no vehicle-to-grid. The charging is
     drawn as ``forced_kw``: a shortfall of supply trims it before any load is shed, and what
-    a vehicle lacks at departure is reported as unmet."""
+    a vehicle lacks at departure is reported as unmet.
+
+    Pinned to a plan (``pin``), each vehicle plugged in charges (and feeds the bus) at the
+    plan's ``<session>_charge_kw`` (``_discharge_kw``), within its and the charger's limits,
+    the room left in its battery and what it holds; the state's ``delivered_kwh`` is shared
+    as the plan's levels share it. The planned feed is given anyway; the planned charging
+    is ``forced_kw``, trimmed by a shortfall of supply."""
 
     def __init__(self, model: EvChargerModel, ctx: RuleContext):
         super().__init__(model.name, ctx)
@@ -371,7 +377,50 @@ class EvChargerRule(DeviceRule):
         self.had[starting] = given
         shape = (len(c.sessions), ctx.n)
         self.charge, self.level, self.unmet = np.zeros(shape), np.zeros(shape), np.zeros(ctx.n)
+        self.discharge = np.zeros(shape)
         self.want: list[tuple[int, float]] = []
+        #: pinned: (visit, power [kW]) each visit feeds the bus at in this interval
+        self.feed: list[tuple[int, float]] = []
+
+    def pin(self, plan: dict[str, Array]) -> None:
+        """Follow ``plan``; the vehicles plugged in at the start hold ``delivered_kwh`` as
+        the plan's levels before its first interval share it (the rest, in file order)."""
+        super().pin(plan)
+        c, dt, eta = self.spec, self.dt, self.spec.efficiency_pu
+        starting = [i for i, v in enumerate(self.visits) if v.first == 0]
+        shares = []
+        for i in starting:
+            s = c.sessions[self.visits[i].k]
+            level = self.planned(f"{s.name}_kwh", 0)
+            shares.append(max(0.0, level - eta * dt * self.planned(f"{s.name}_charge_kw", 0)
+                              + dt / eta * self.planned(f"{s.name}_discharge_kw", 0)))
+        total = self.ctx.state.value(self.name, "delivered_kwh") if starting else 0.0
+        given = split_delivered(total, shares)
+        rooms = [c.sessions[self.visits[i].k].capacity_kwh - g
+                 for i, g in zip(starting, given, strict=True)]
+        more = split_delivered(total - sum(given), rooms)
+        self.had[starting] = np.add(given, more)
+
+    def followed(self, t: int) -> tuple[list[tuple[int, float]], list[tuple[int, float]]]:
+        """(visit, power [kW]) each visit plugged in at ``t`` charges and feeds the bus at:
+        the plan's, within the session's and the charger's limits, the battery's room and
+        what it holds."""
+        c, dt, eta = self.spec, self.dt, self.spec.efficiency_pu
+        free, charge, feed = c.max_kw, [], []
+        for i, v in enumerate(self.visits):
+            if not v.first <= t <= v.last:
+                continue
+            s = c.sessions[v.k]
+            room = max(0.0, s.capacity_kwh - self.had[i]) / (eta * dt)
+            p = max(0.0, min(self.planned(f"{s.name}_charge_kw", t), s.max_kw, free, room))
+            free -= p
+            held = max(0.0, self.had[i]) * eta / dt  # not counting charging a shortfall may trim
+            q = self.planned(f"{s.name}_discharge_kw", t) if s.v2g else 0.0
+            q = max(0.0, min(q, s.max_kw, free, held))
+            free -= q
+            charge.append((i, p))
+            feed.append((i, q))
+        return charge, feed
 
     def wanted(self, t: int) -> list[tuple[int, float]]:
         """(visit, power [kW]) each visit plugged in at ``t`` would charge at."""
@@ -385,19 +434,34 @@ class EvChargerRule(DeviceRule):
         return out
 
     def prepare(self, t: int) -> None:
-        self.want = self.wanted(t)
+        if self.plan is None:
+            self.want, self.feed = self.wanted(t), []
+        else:
+            self.want, self.feed = self.followed(t)
         self.forced_kw = sum(p for _, p in self.want)
+
+    def sources(self, t: int) -> list[Source]:
+        """Pinned: the planned feed to the bus, given anyway (as must-run output)."""
+        feed = sum(q for _, q in self.feed)
+        return [Source(feed, 0.0, rank=MUST_RUN, spill=lambda _: 0.0)] if feed > 0 else []
 
     def finish(self, t: int) -> None:
         c, dt, left = self.spec, self.dt, self.forced_kw  # what supply allowed
+        fed = dict(self.feed)
         for i, p in self.want:
             v = self.visits[i]
             got = min(p, left)
             left -= got
-            self.had[i] += c.efficiency_pu * got * dt
-            self.charge[v.k, t], self.level[v.k, t] = got, self.had[i]
+            out = fed.get(i, 0.0)
+            self.had[i] += c.efficiency_pu * got * dt - dt / c.efficiency_pu * out
+            self.charge[v.k, t], self.discharge[v.k, t] = got, out
+            self.level[v.k, t] = self.had[i]
             if t == v.last:
                 self.unmet[t] += max(0.0, self.owed[i] - self.had[i]) / dt
-        table = self.model.table(self.charge, np.zeros_like(self.charge), self.level, self.unmet)
+        if self.plan is not None and t == len(self.unmet) - 1:
+            # operated rows that end before the plan's: a visit still plugged in owes at
+            # most what the plan itself lacks there (nothing, unless the plan ends here too)
+            self.unmet[t] = min(self.unmet[t], self.planned("unmet_kw", t))
+        table = self.model.table(self.charge, self.discharge, self.level, self.unmet)
         for quantity, series in table.items():
             self.put(quantity, t, float(series[t]))

@@ -100,10 +100,6 @@ def test_a_load_above_forecast_is_shed_only_when_nothing_else_can_supply() -> No
 @pytest.mark.parametrize("name", ["mountain_hamlet", "dairy_cooperative"])
 def test_nothing_differs_so_the_plan_is_operated_as_it_is(name: str) -> None:
     site = load_site(f"sites/{name}.yaml")
-    # an EV charger's rule does not follow a plan yet (no ``pin``): it charges on arrival
-    site = site.model_copy(
-        update={"devices": tuple(d for d in site.devices if d.kind != "ev_charger")}
-    )
     index = day_index(site, pd.Timestamp("2026-03-10").date(), 2)
     inputs = build_inputs(site, index)
     plan = make_plan(site, index, inputs)

@@ -19,11 +19,13 @@ import pytest
 from optimizer.accounting import interval_accounts, kpis
 from optimizer.baseline import rule_based_plan
 from optimizer.errors import PlanningError
+from optimizer.operation import operate
 from optimizer.planner import make_plan
 from optimizer.site_columns import controller_columns, site_columns
 from optimizer.state import State
 from sites.load import SiteError
 from sites.timeindex import horizon_index
+from tests.optimizer.invariants import plan_problems
 from tests.optimizer.toy import grid, index, inputs, toy_site
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -70,7 +72,7 @@ def solve(site, n=24, state=None, **columns):
 
 
 def col(p, name):
-    return p.table[f"ev.{name}"].to_numpy()
+    return getattr(p, "table", p)[f"ev.{name}"].to_numpy()
 
 
 PRICES = [1.0] * 24
@@ -326,3 +328,102 @@ def test_sizing_repeats_the_day_so_a_vehicle_gets_its_energy_once_a_day():
     # last night's visit begins with what tonight's received: 4 kWh a day in all, at 23:00
     assert charge.sum() == pytest.approx(4)
     assert charge[23] == pytest.approx(4)
+
+
+# --- closed-loop operation: the rule pinned to a plan -------------------------------------
+
+
+def v2g_site(**grid_fields):
+    a = session("a", 18, 7, energy_kwh=4, max_kw=1, v2g=True, room_kwh=6)
+    b = session("b", 11, 14, energy_kwh=6, max_kw=3)
+    return toy_site(grid(**grid_fields), homes(), charger(a, b, max_kw=3, efficiency_pu=0.9))
+
+
+def test_operating_a_plan_on_its_own_forecast_reproduces_it():
+    site = v2g_site()
+    prices = [0.3] * 4 + [2.0] + [1.0] * 19  # a peak at 04:00 while vehicle a is plugged in
+    idx = index(site, 24)
+    table = inputs(site, idx, grid__import_price_per_kwh=prices, homes__forecast_kw=2.0)
+    p = make_plan(site, idx, table, State(values={"ev": {"delivered_kwh": 1.5}}))
+    assert col(p, "a_discharge_kw").max() > 0.5  # the plan uses vehicle-to-grid
+    real = operate(site, p.table, table, State(values={"ev": {"delivered_kwh": 1.5}}))
+    names = [c for c in p.table.columns if c.startswith(("ev.", "grid."))] + ["unserved_kw"]
+    assert len(names) > 10
+    np.testing.assert_allclose(real[names], p.table[names], atol=TOL)
+    assert not plan_problems(site, real, State(values={"ev": {"delivered_kwh": 1.5}}))
+
+
+def test_pinned_under_a_forecast_error_the_grid_takes_the_difference():
+    site = toy_site(grid(), homes(), charger(session(energy_kwh=2.5)))
+    idx = index(site, 24)
+    forecast = inputs(site, idx, grid__import_price_per_kwh=PRICES, homes__forecast_kw=2.0)
+    p = make_plan(site, idx, forecast)
+    actual = forecast.copy()
+    actual["homes.forecast_kw"] = 3.0  # 1 kW more every hour
+    real = operate(site, p.table, actual)
+    np.testing.assert_allclose(col(real, "trike_charge_kw"), col(p, "trike_charge_kw"), atol=TOL)
+    np.testing.assert_allclose(real["grid.import_kw"], p.table["grid.import_kw"] + 1.0, atol=TOL)
+    assert col(real, "unmet_kw").sum() == pytest.approx(0)
+    assert not plan_problems(site, real)
+
+
+def test_pinned_a_shortfall_trims_the_charging_and_the_rest_is_unmet():
+    # the grid gives 1 kW; the plan charges 1 kW at 02:00 and 04:00 (the cheap hours) with the
+    # homes at 0 kW; actually the homes take 0.5 kW: 0.5 kW reaches the trike in each hour
+    site = toy_site(grid(max_import_kw=1.0), homes(0.0), charger(session(energy_kwh=2)))
+    idx = index(site, 24)
+    forecast = inputs(site, idx, grid__import_price_per_kwh=PRICES, homes__forecast_kw=0.0)
+    p = make_plan(site, idx, forecast)
+    assert col(p, "trike_charge_kw")[:6] == pytest.approx([0, 0, 1, 0, 1, 0])
+    actual = forecast.copy()
+    actual["homes.forecast_kw"] = 0.5
+    real = operate(site, p.table, actual)
+    assert col(real, "trike_charge_kw")[:6] == pytest.approx([0, 0, 0.5, 0, 0.5, 0])
+    assert col(real, "unmet_kw")[5] == pytest.approx(1.0)  # 2 kWh owed, 1 delivered by 06:00
+    assert real["unserved_kw"].to_numpy() == pytest.approx(0)  # the homes were served
+    assert not plan_problems(site, real)
+
+
+def test_pinned_the_charging_stays_in_the_session_and_the_battery():
+    site = toy_site(grid(), charger(session(energy_kwh=2, room_kwh=2.5)))
+    idx = index(site, 24)
+    forecast = inputs(site, idx, grid__import_price_per_kwh=PRICES)
+    p = make_plan(site, idx, forecast)
+    assert col(p, "trike_charge_kw")[:6] == pytest.approx([0, 0, 1, 0, 1, 0])
+    # the trike left at 03:00, after one planned hour of charging
+    actual = forecast.copy()
+    actual["ev.trike_plugged_pu"] = [0.0, 1.0, 1.0] + [0.0] * 21
+    real = operate(site, p.table, actual, State(values={"ev": {"delivered_kwh": 0.0}}))
+    assert col(real, "trike_charge_kw")[:6] == pytest.approx([0, 0, 1, 0, 0, 0])
+    assert col(real, "unmet_kw")[2] == pytest.approx(1.0)  # left with 1 of its 2 kWh
+    # a trike plugged in since 22:00 planned empty, actually with 2 kWh (room for 0.5 more)
+    site = toy_site(grid(), charger(session(arrival_h=22, energy_kwh=2, room_kwh=2.5)))
+    forecast = inputs(site, idx, grid__import_price_per_kwh=PRICES)
+    p = make_plan(site, idx, forecast)
+    assert col(p, "trike_charge_kw")[:6] == pytest.approx([0, 0, 1, 0, 1, 0])
+    full = operate(site, p.table, forecast, State(values={"ev": {"delivered_kwh": 2.0}}))
+    assert col(full, "trike_charge_kw")[:6] == pytest.approx([0, 0, 0.5, 0, 0, 0])
+    assert col(full, "trike_kwh").max() == pytest.approx(2.5)  # never above its room
+
+
+def test_a_replan_after_operated_hours_owes_exactly_what_is_missing():
+    site = toy_site(grid(), charger(session(energy_kwh=3, departure_h=7, max_kw=2),
+                                    efficiency_pu=0.8))
+    idx = index(site, 24)
+    prices = [0.5, 0.1, 1.0, 0.2] + [1.0] * 20
+    forecast = inputs(site, idx, grid__import_price_per_kwh=prices)
+    p = make_plan(site, idx, forecast)
+    # operate 00:00-03:00 with the trike arriving late: only the 01:00 setpoint is missed
+    actual = forecast.iloc[:3].copy()
+    actual["ev.trike_plugged_pu"] = [0.0, 0.0, 1.0]
+    real = operate(site, p.table, actual)
+    assert col(real, "unmet_kw") == pytest.approx(0)  # the vehicle is still plugged in
+    at = idx[3]
+    state = State.from_plan(site, real, at)
+    delivered = state.value("ev", "delivered_kwh")
+    assert delivered == pytest.approx(0.8 * col(real, "trike_charge_kw").sum())
+    assert delivered < 3 - 0.5  # the missed hour is still owed
+    rest = make_plan(site, idx[3:], forecast.iloc[3:], state)
+    assert 0.8 * col(rest, "trike_charge_kw").sum() == pytest.approx(3 - delivered)
+    assert col(rest, "trike_kwh")[3] == pytest.approx(3)  # 06:00, its last hour
+    assert col(rest, "unmet_kw").sum() == pytest.approx(0)

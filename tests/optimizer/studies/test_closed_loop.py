@@ -20,12 +20,7 @@ DAYS = 2
 
 @pytest.fixture(scope="module")
 def hamlet() -> tuple:
-    # the hamlet without its EV charger: a charger's rule does not follow a plan yet (``pin``),
-    # so operating a plan would charge on arrival instead (docs/studies.md, *Closed loop*)
     site = load_site("sites/mountain_hamlet.yaml")
-    site = site.model_copy(
-        update={"devices": tuple(d for d in site.devices if d.kind != "ev_charger")}
-    )
     actual = period_inputs(site, FIRST - timedelta(days=1), DAYS + 1, None)
     return site, actual
 
@@ -58,6 +53,9 @@ def test_hourly_replans_on_a_noisy_forecast(hamlet: tuple) -> None:
     # never less load served than the rules on the same actual inputs
     rules = cl.figures(site, cl.rules_operation(site, actual, FIRST, DAYS))
     assert got["unserved_kwh"] <= rules["unserved_kwh"] + 1e-6
+    # the chargers follow the plans and every vehicle leaves with its energy (a vehicle
+    # still plugged in at the end of an operated hour owes nothing yet)
+    assert table["hamlet-chargers.unmet_kw"].to_numpy() == pytest.approx(0, abs=1e-6)
     # the error differs from the plans: the realised PV is the actual one
     np.testing.assert_allclose(table["hamlet-roofs.available_kw"],
                                actual.loc[table.index, "hamlet-roofs.available_kw"])
