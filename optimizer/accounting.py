@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from optimizer.devices import device_models
 from optimizer.methane import (
     METHANE_DENSITY_KG_PER_M3,
     METHANE_GWP100_NON_FOSSIL,
     vented_kgco2e_per_m3,
 )
-from optimizer.site_columns import SiteColumn, device_models_of, site_columns
+from optimizer.site_columns import SiteColumn, site_columns
 from sites.schema import Site
 
 if TYPE_CHECKING:
@@ -105,7 +106,7 @@ def interval_accounts(
     step_h = step_hours(site, table)
     cost = np.zeros(len(table))
     emissions = np.zeros(len(table))
-    for dev in device_models_of(site) if devices is None else devices:
+    for dev in device_models(site) if devices is None else devices:
         x = dev.plan_columns(table)
         cost = cost + dev.cost(x, step_h)
         emissions = emissions + dev.emissions(x, step_h, accounting)
@@ -182,7 +183,7 @@ def kpis(site: Site, table: pd.DataFrame) -> dict[str, float]:
         and ``genset_hours`` [h].
     """
     dt = step_hours(site, table)
-    models = device_models_of(site)
+    models = device_models(site)
     cols = site_columns(site, models)
     accounts = interval_accounts(site, table, devices=models)
 
@@ -237,7 +238,7 @@ def lost_load_value(site: Site, table: pd.DataFrame) -> float:
     ``lost_load_value`` (shed electricity at the load's own value of lost load, unserved heat
     at the site's)."""
     dt = step_hours(site, table)
-    values = (dev.lost_load_value(dev.plan_columns(table), dt) for dev in device_models_of(site))
+    values = (dev.lost_load_value(dev.plan_columns(table), dt) for dev in device_models(site))
     return float(sum((np.sum(v) for v in values), 0.0))
 
 
@@ -306,7 +307,7 @@ def objective_terms(site: Site, table: pd.DataFrame) -> dict[str, float]:
     The LP's tie-break costs on flared and vented gas (at most 2e-4 per m³) are not included.
     """
     dt = step_hours(site, table)
-    models = device_models_of(site)
+    models = device_models(site)
     accounts = interval_accounts(site, table, devices=models)
     horizon = sum(dev.plan_horizon_cost(dev.plan_columns(table)) for dev in models)
     warmth = sum(dev.plan_end_credit(dev.plan_columns(table), dt) for dev in models)

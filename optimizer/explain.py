@@ -22,8 +22,9 @@ from typing import Any
 
 import numpy as np
 
+from optimizer.devices import device_models
 from optimizer.planview import EPS_KW, Action, PlanView, runs, served_kw
-from optimizer.site_columns import device_models_of, in_category
+from optimizer.site_columns import in_category
 from sites.schema import Site
 
 __all__ = ["Action", "Explanation", "explain", "runs", "served_kw"]
@@ -67,7 +68,7 @@ def explain(site: Site, plan: Any) -> Explanation:
         from the plan's table that give its reason; totals from the plan's KPIs and the
         savings against the rule-based dispatch.
     """
-    models = tuple(device_models_of(site))
+    models = tuple(device_models(site))
     view = PlanView(site, plan.table, plan.step_minutes / 60, models)
     actions: list[Action] = []
     if len(plan.table):

@@ -25,22 +25,15 @@ from sites.schema import Site
 
 __all__ = [
     "CATEGORIES", "CONTROLLER_ROLES", "ROLES", "Column", "PlanColumns", "SiteColumn",
-    "column_names", "column_order", "controller_columns", "device_models_of", "in_category",
+    "column_names", "column_order", "controller_columns", "in_category",
     "site_columns",
 ]  # fmt: skip
-
-
-def device_models_of(site: Site) -> list[DeviceModel]:
-    """The site's device models (``optimizer.devices.device_models``).
-
-    """
-    return device_models(site)
 
 
 def site_columns(site: Site, devices: list[DeviceModel] | None = None) -> list[SiteColumn]:
     """Every declared column of the site: devices in file order, each device's columns in its
     table's order, the site-wide ones last."""
-    return columns_of(device_models_of(site) if devices is None else devices)
+    return columns_of(device_models(site) if devices is None else devices)
 
 
 def column_names(site: Site) -> list[str]:

@@ -28,7 +28,6 @@ SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("load, type fixed", schema.FixedLoad),
     ("load, type shiftable", schema.ShiftableLoad),
     ("heat_load", schema.HeatLoad),
-    ("cold_store", schema.ColdStore),
     ("grid", schema.Grid),
     ("ledger", schema.LedgerSettings),
     ("grid import_tariff band", schema.TariffBand),
