@@ -55,6 +55,8 @@ IIS_STRATEGY = 2
 INF = highspy.kHighsInf
 _FEASIBLE = 2  # HiGHS solution status "feasible"
 _STATUS = highspy.HighsModelStatus
+#: statuses after which the run is repeated once from a cold start (``KeptLp.run``)
+_WARM_START_FAILURES = (_STATUS.kUnknown, _STATUS.kSolveError)
 
 
 @dataclass
@@ -214,13 +216,13 @@ class KeptLp:
         ``InfeasibleError`` or ``PlanningError``.
         """
         h = self.highs
-        left = INF if deadline is None else max(deadline - time.perf_counter(), 1e-3)
-        h.setOptionValue("time_limit", left)
-        t0 = time.perf_counter()
-        h.run()
-        self.runs += 1
-        self._solver_s += time.perf_counter() - t0
-        status = h.getModelStatus()
+        status = self._run_once(deadline)
+        if status in _WARM_START_FAILURES:
+            # A warm start from the last basis can leave the simplex stuck (status Unknown,
+            # e.g. after a run that proved added rows infeasible; HiGHS issues #1528, #2108);
+            # the same LP from a cold start solves. The retry counts as a run.
+            h.clearSolver()
+            status = self._run_once(deadline)
         if status == _STATUS.kOptimal:
             return "optimal"
         if status in (_STATUS.kInfeasible, _STATUS.kUnboundedOrInfeasible):
@@ -230,6 +232,16 @@ class KeptLp:
                 return "time_limit"
             raise PlanningError("the time limit was reached before HiGHS found a feasible plan")
         raise PlanningError(f"HiGHS ended with status {h.modelStatusToString(status)}")
+
+    def _run_once(self, deadline: float | None) -> Any:
+        h = self.highs
+        left = INF if deadline is None else max(deadline - time.perf_counter(), 1e-3)
+        h.setOptionValue("time_limit", left)
+        t0 = time.perf_counter()
+        h.run()
+        self.runs += 1
+        self._solver_s += time.perf_counter() - t0
+        return h.getModelStatus()
 
     def x(self) -> np.ndarray:
         """The column values of the last run."""

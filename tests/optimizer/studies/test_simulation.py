@@ -173,3 +173,23 @@ def test_each_midnight_carries_what_the_devices_declare(run) -> None:
         served_somewhere |= any(v.get("served_kwh", 0) > 0 for v in expected.values())
     if site.of_type(ShiftableLoad) and any(s.period_days > 1 for s in site.of_type(ShiftableLoad)):
         assert served_somewhere  # a two-day period is carried across a midnight
+
+
+def test_a_warm_start_that_leaves_highs_stuck_is_solved_cold() -> None:
+    """On pvlib's TMY3 weather the demo village's 55th day (24 February) once ended with
+    HiGHS status "Unknown": a warm start after a run that proved the carbon guard's row
+    infeasible. ``KeptLp.run`` repeats such a run from a cold start, so every day is planned."""
+    import pvlib
+
+    from api.commands.study_files import weather_for
+    from optimizer.studies.simulation import OptimisedDays
+
+    site = load_site(SITES / "demo_village.yaml")
+    first, days = date(2026, 1, 1), 56
+    tmy3 = Path(pvlib.__file__).parent / "data" / "723170TYA.CSV"
+    inputs = period_inputs(site, first, days, weather_for(site, str(tmy3), first, days + 2))
+    planner = OptimisedDays()
+    sim = simulate(site, inputs, first, days, planner=planner)
+    assert sim.statuses == ["optimal"] * days
+    flows = report.energy_flows(site, sim.table)
+    assert np.abs(flows.sum(axis=1)).max() <= 1e-7 * flows.abs().sum(axis=1).max()
