@@ -143,7 +143,7 @@ def scaled_site(factor: int):  # type: ignore[no-untyped-def]
 def runs_per_plan(factor: int, repeat: int) -> None:
     """HiGHS runs and time per first plan of a day on the demo village with ``factor``× its
     devices (stages, one-way re-solves and the carbon guard's re-solve included)."""
-    from optimizer.plan import Planner
+    from optimizer.planner import Planner
     from sites.timeindex import day_index
 
     site = scaled_site(factor)
@@ -169,7 +169,7 @@ def peak_year_mib() -> float:
         f"sys.path.insert(0, {str(ROOT)!r}); sys.path.insert(0, {str(ROOT / 'bench')!r})\n"
         "from datetime import date\n"
         "from optimizer_speed import demo_site\n"
-        "from optimizer.plan import Planner\n"
+        "from optimizer.planner import Planner\n"
         "from sites.timeindex import day_index\n"
         "site = demo_site(60)\n"
         "Planner(keep=1).plan(site, day_index(site, date(2026, 6, 1), 365), assess_plan=False)\n"

@@ -474,10 +474,14 @@ class HighsProblem(KeptLp):
                 h.setOptionValue("mip_rel_gap", gaps[0])
                 h.setOptionValue("mip_abs_gap", gaps[1])
         best = self.compiled.value(stage, np.asarray(self.highs.getSolution().col_value))
+        self._fix_at(stage, best)
+        return best
+
+    def _fix_at(self, stage: str, best: float) -> None:
+        """Keep ``stage`` at its optimum ``best`` plus the tolerance, by a row."""
         absolute = STAGE_TOLERANCE_ABS.get(stage, LEXICOGRAPHIC_TOLERANCE_ABS)
         slack = abs(best) * LEXICOGRAPHIC_TOLERANCE_PU + absolute
         self._add_row(stage, best + slack)
-        return best
 
     def _add_limits(
         self, limits: list[tuple[str, float]], deadline: float | None, statuses: list[str]
@@ -486,6 +490,18 @@ class HighsProblem(KeptLp):
         minimise emissions instead (serving load came first). True when the limits hold."""
         if not limits:
             return True
+        if len(limits) == 1 and limits[0][0] == "emissions_objective" and not self.integer.any():
+            # one cap on the horizon's emissions of an LP: the least emissions tell at once
+            # whether it holds, so one run decides (a MILP's run may stop within its gap above
+            # a cap that holds); the rows left for the next stage are those of the two runs
+            cap = limits[0][1]
+            statuses.append(self._run("emissions_objective", deadline))
+            least = self.compiled.value("emissions_objective", self.x())
+            if least <= cap:
+                self._add_row("emissions_objective", cap)
+                return True
+            self._fix_at("emissions_objective", least)
+            return False
         first = self.compiled.n_rows + self._extra_rows
         for name, upper in limits:
             self._add_row(name, upper)

@@ -57,3 +57,41 @@ def test_unknown_mode_is_an_error():
 
     with pytest.raises(PlanningError, match="mode must be one of cost, carbon, got 'green'"):
         plan(site(), 2, mode="green")
+
+
+def _cap_problem():
+    from optimizer.model import build_model
+    from optimizer.solve import HighsProblem
+    from optimizer.state import State
+    from tests.optimizer.toy import index, inputs
+
+    s = site()
+    idx = index(s, 24)
+    given = inputs(s, idx, **SITE)
+    vm = build_model(s, idx, given)
+    return HighsProblem(vm, vm.set_data(idx, given, State().resolved(s)))
+
+
+@pytest.mark.parametrize("cap_kgco2", [200.0, 160.8, 150.0])
+def test_a_horizon_emission_cap_holds_where_it_can_and_else_emits_the_least(cap_kgco2):
+    # the diesel (20 kW ≥ the 10 kW load) can serve it all: the least emissions are
+    # 240 kWh × 0.67 = 160.8 kg; above that the cap binds at its value, below it cannot hold
+    # and the plan emits the least instead, serving every kWh
+    solution = _cap_problem().solve(emission_cap_kgco2=cap_kgco2)
+    least = 240 * 0.67
+    emitted = solution.objectives["emissions_objective"]
+    assert solution.objectives["unserved_objective"] == pytest.approx(0.0, abs=1e-9)
+    if cap_kgco2 >= least:
+        assert solution.limits_met is True
+        assert emitted == pytest.approx(cap_kgco2, rel=1e-9)
+        # every kWh moved from grid to diesel saves 0.23 kg and costs 1.0 more
+        diesel_kwh = (216 - cap_kgco2) / 0.23
+        assert solution.objectives["objective"] == pytest.approx(240 + diesel_kwh, rel=1e-9)
+    else:
+        assert solution.limits_met is False
+        assert least - 1e-6 <= emitted <= least * (1 + LEXICOGRAPHIC_TOLERANCE_PU) + (
+            LEXICOGRAPHIC_TOLERANCE_ABS
+        )
+        # all diesel (480), less what the emission slack lets the grid take back at 1.0 / 0.23
+        slack = least * LEXICOGRAPHIC_TOLERANCE_PU + LEXICOGRAPHIC_TOLERANCE_ABS
+        assert 480 - slack / 0.23 - 1e-6 <= solution.objectives["objective"] <= 480 + 1e-6
