@@ -162,6 +162,8 @@ class KeptLp:
         self._all = np.arange(n_cols, dtype=np.int32)
         self._extra_rows = 0
         self._restricted = False
+        #: ``restrict`` calls since the last ``release`` (each one narrows the columns' bounds)
+        self._restrictions = 0
         self._cost: np.ndarray | None = None
         self._solver_s = 0.0
         #: HiGHS runs so far (every solve, stage, re-solve and dual pass)
@@ -189,6 +191,7 @@ class KeptLp:
         high = np.array([hi for _, _, hi in bounds], dtype=float)
         self.highs.changeColsBounds(len(idx), idx, low, high)
         self._restricted = True
+        self._restrictions += 1
 
     def release(self) -> None:
         """Undo every restriction: the column bounds of the model again."""
@@ -196,6 +199,7 @@ class KeptLp:
             low, high = self.model_bounds()
             self.highs.changeColsBounds(self.n_cols, self._all, _inf(low), _inf(high))
             self._restricted = False
+        self._restrictions = 0
 
     def add_row(self, cols: np.ndarray, vals: np.ndarray, upper: float) -> None:
         """Add the row ``vals · x[cols] <= upper`` until the next ``reset_rows``."""
@@ -310,6 +314,10 @@ class HighsProblem(KeptLp):
         super().__init__(
             cm.low, cm.high, cm.row_lower, cm.row_upper, cm.A, integer=cm.integer, threads=threads
         )
+        #: the most ``restrict`` calls under which a run on the current data found a schedule
+        #: that serves every kWh (None: none yet); the least unserved energy is then 0 on
+        #: those bounds and on every looser set, so the unserved stage needs no run
+        self._serves_all_at: int | None = None
 
     def model_bounds(self) -> tuple[np.ndarray, np.ndarray]:
         return self.compiled.low, self.compiled.high
@@ -321,6 +329,12 @@ class HighsProblem(KeptLp):
         self._restricted = True  # the new bounds are pushed by release
         self.release()
         self._cost = None
+        self._serves_all_at = None
+
+    def release(self) -> None:
+        super().release()
+        if self._serves_all_at is not None:  # what held on narrower bounds holds on these
+            self._serves_all_at = 0
 
     def values(self, x: np.ndarray, component: Any) -> np.ndarray:
         return self.compiled.values(x, component)
@@ -354,7 +368,11 @@ class HighsProblem(KeptLp):
 
     def _run(self, objective: str, deadline: float | None) -> str:
         self.set_cost(self.compiled.rows[objective])
-        return self.run(deadline)
+        status = self.run(deadline)
+        if self.compiled.value("unserved_objective", self.x()) <= 0.0:
+            seen = -1 if self._serves_all_at is None else self._serves_all_at
+            self._serves_all_at = max(seen, self._restrictions)
+        return status
 
     def _fixed_integer_duals(self, x: np.ndarray) -> np.ndarray:
         """Bus duals of the LP with every integer fixed at its value in ``x``.
@@ -462,6 +480,10 @@ class HighsProblem(KeptLp):
         With commitment (a MILP) the unserved stage is solved to ``STAGE_MIP_GAP`` rather than
         the plan's money gaps, which would let it shed kWh worth their currency."""
         h = self.highs
+        if stage == "unserved_objective" and self._serves_all_at is not None:
+            if self._restrictions <= self._serves_all_at:
+                self._fix_at(stage, 0.0)
+                return 0.0
         tight = stage in STAGE_TOLERANCE_ABS and bool(self.compiled.integer.any())
         if tight:
             gaps = (h.getOptionValue("mip_rel_gap")[1], h.getOptionValue("mip_abs_gap")[1])

@@ -95,3 +95,20 @@ def test_a_horizon_emission_cap_holds_where_it_can_and_else_emits_the_least(cap_
         # all diesel (480), less what the emission slack lets the grid take back at 1.0 / 0.23
         slack = least * LEXICOGRAPHIC_TOLERANCE_PU + LEXICOGRAPHIC_TOLERANCE_ABS
         assert 480 - slack / 0.23 - 1e-6 <= solution.objectives["objective"] <= 480 + 1e-6
+
+
+def test_a_schedule_seen_serving_everything_spares_the_unserved_stage():
+    # a first solve serves every kWh, so on the same data the capped re-solve knows the least
+    # unserved energy (0) without a run: the cap's first try (it holds only by shedding), the
+    # least emissions and the objective — 3 runs, not 4
+    warm = _cap_problem()
+    warm.solve()
+    before = warm.runs
+    kept = warm.solve(emission_cap_kgco2=150.0)
+    assert warm.runs - before == 3
+    fresh = _cap_problem()
+    cold = fresh.solve(emission_cap_kgco2=150.0)
+    assert fresh.runs == 4
+    for name in ("objective", "emissions_objective", "unserved_objective"):
+        assert kept.objectives[name] == pytest.approx(cold.objectives[name], rel=1e-9, abs=1e-9)
+    assert kept.limits_met is cold.limits_met is False
