@@ -55,6 +55,11 @@ IIS_STRATEGY = 2
 INF = highspy.kHighsInf
 _FEASIBLE = 2  # HiGHS solution status "feasible"
 _STATUS = highspy.HighsModelStatus
+#: From this many columns a run after a new objective, new or removed rows or released bounds
+#: starts cold, with presolve (``KeptLp.run``); below it the last basis is kept (docs/
+#: optimizer_speed.md, *Warm and cold starts*).
+COLD_START_COLUMNS = 30_000
+
 #: statuses after which the run is repeated once from a cold start (``KeptLp.run``)
 _WARM_START_FAILURES = (_STATUS.kUnknown, _STATUS.kSolveError)
 
@@ -165,6 +170,8 @@ class KeptLp:
         #: ``restrict`` calls since the last ``release`` (each one narrows the columns' bounds)
         self._restrictions = 0
         self._cost: np.ndarray | None = None
+        #: the objective, the rows or released bounds changed since the last run
+        self._reshaped = False
         self._solver_s = 0.0
         #: HiGHS runs so far (every solve, stage, re-solve and dual pass)
         self.runs = 0
@@ -181,6 +188,7 @@ class KeptLp:
         """The objective row to minimise in the next runs (pushed only when it changed)."""
         if self._cost is not cost:
             self.highs.changeColsCost(self.n_cols, self._all, cost)
+            self._reshaped = self._reshaped or self._cost is not None
             self._cost = cost
 
     def restrict(self, bounds: list[tuple[Any, float, float]]) -> None:
@@ -199,12 +207,14 @@ class KeptLp:
             low, high = self.model_bounds()
             self.highs.changeColsBounds(self.n_cols, self._all, _inf(low), _inf(high))
             self._restricted = False
+            self._reshaped = True
         self._restrictions = 0
 
     def add_row(self, cols: np.ndarray, vals: np.ndarray, upper: float) -> None:
         """Add the row ``vals · x[cols] <= upper`` until the next ``reset_rows``."""
         self.highs.addRow(-INF, upper, len(cols), cols.astype(np.int32), vals)
         self._extra_rows += 1
+        self._reshaped = True
 
     def reset_rows(self) -> None:
         """Remove every row added since the model was passed."""
@@ -212,6 +222,7 @@ class KeptLp:
             rows = np.arange(self.n_rows, self.n_rows + self._extra_rows, dtype=np.int32)
             self.highs.deleteRows(len(rows), rows)
             self._extra_rows = 0
+            self._reshaped = True
 
     def run(self, deadline: float | None) -> str:
         """Run HiGHS until ``deadline`` (``time.perf_counter()``; None: no limit).
@@ -220,6 +231,9 @@ class KeptLp:
         ``InfeasibleError`` or ``PlanningError``.
         """
         h = self.highs
+        if self._reshaped and self.n_cols >= COLD_START_COLUMNS:
+            h.clearSolver()
+        self._reshaped = False
         status = self._run_once(deadline)
         if status in _WARM_START_FAILURES:
             # A warm start from the last basis can leave the simplex stuck (status Unknown,
