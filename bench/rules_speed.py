@@ -30,13 +30,13 @@ SITES = ("demo_village", "dairy_cooperative", "mountain_hamlet")
 DAY = date(2026, 6, 3)
 
 
-def median_ms(run, repeat: int) -> float:  # type: ignore[no-untyped-def]
-    """Median wall time of ``run()`` over ``repeat`` runs, after one warm-up [ms]."""
-    run()
+def median_ms(run, args: tuple, repeat: int) -> float:  # type: ignore[no-untyped-def]
+    """Median wall time of ``run(*args)`` over ``repeat`` runs, after one warm-up [ms]."""
+    run(*args)
     times = []
     for _ in range(repeat):
         began = time.perf_counter()
-        run()
+        run(*args)
         times.append(time.perf_counter() - began)
     return statistics.median(times) * 1000
 
@@ -51,8 +51,8 @@ def main() -> None:
     for name in SITES:
         site = load_site(ROOT / "sites" / f"{name}.yaml")
         inputs = build_inputs(site, day_index(site, DAY, args.days))
-        plan_ms = median_ms(lambda: rule_based_plan(site, inputs), args.repeat)
-        dispatch_ms = median_ms(lambda: dispatch(site, inputs), args.repeat)
+        plan_ms = median_ms(rule_based_plan, (site, inputs), args.repeat)
+        dispatch_ms = median_ms(dispatch, (site, inputs), args.repeat)
         rate = len(inputs) / dispatch_ms * 1000
         print(f"{name:<20}{len(inputs):>6}{plan_ms:>20.1f}{dispatch_ms:>14.1f}{rate:>14.0f}")
 

@@ -294,21 +294,22 @@ class DigesterRule(DeviceRule):
     def __init__(self, model: DigesterModel, ctx: RuleContext):
         super().__init__(model.name, ctx)
         d = self.spec = model.spec
-        self.production = ctx.series(d.name, "production_m3")
-        self.cooking = ctx.series(d.name, "cooking_m3")
+        production = ctx.series(d.name, "production_m3")
+        cooking = ctx.series(d.name, "cooking_m3")
         self.level = ctx.state.value(d.name, "gas_m3")
-        net = self.production - self.cooking  # what interval t adds to the holder at most
-        self.floor = reach_floor(self.level, d.holder_min_m3, net, 1.0, len(net))
+        net = production - cooking  # what interval t adds to the holder at most
+        self.floor = reach_floor(self.level, d.holder_min_m3, net, 1.0, len(net)).tolist()
+        self.production, self.cooking = production.tolist(), cooking.tolist()
         self.spare_m3 = self.fuel_m3 = 0.0
 
     #: what a pinned holder takes from the plan as it is: the heating and its gas
     PLANNED = ("produced_m3", "leaked_m3", "rise_k", "temperature_c", "heat_in_kw")
 
-    def pin(self, plan: dict[str, Array]) -> None:
+    def pin(self, plan: dict[str, list[float]]) -> None:
         """Pinned: the plan carries the holder's end level, so only its bounds hold here; the
         digester is heated as planned and makes the gas the plan's heating makes."""
         super().pin(plan)
-        self.floor[:] = self.spec.holder_min_m3
+        self.floor = [self.spec.holder_min_m3] * len(self.floor)
         self.production = plan.get(f"{self.name}.produced_m3", self.production)
 
     def serve_heat(self, t: int, heat_left_kw: dict[str, float], sources: list[Source]) -> None:

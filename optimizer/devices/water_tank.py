@@ -353,17 +353,20 @@ class WaterTankRule(DeviceRule):
         super().__init__(model.name, ctx)
         s = self.spec = model.spec
         self.dt, self.e, self.keep = ctx.step_h, s.energy_kwh_per_m3, model.retention_pu
-        self.demand = ctx.series(s.name, "demand_m3")
+        demand = ctx.series(s.name, "demand_m3")
         allowed = ctx.series(s.name, "allowed_pu")
         # the share of each interval the pump may run: u ≤ a, and u binary with commitment
-        self.most_pu = np.floor(allowed + EPS) if s.commitment else allowed
+        most_pu = np.floor(allowed + EPS) if s.commitment else allowed
         self.level = model.initial_level_m3(ctx.state)
-        rise = self.most_pu * s.pump_kw * self.dt / self.e - self.demand
+        rise = most_pu * s.pump_kw * self.dt / self.e - demand
         floor = reach_floor(self.level, s.min_level_m3, rise, self.keep, ctx.n)
-        self.floor = np.minimum(floor, s.max_level_m3)
-        self.days = day_labels(ctx.site, ctx.index)
+        # read one interval at a time: as lists
+        self.floor = np.minimum(floor, s.max_level_m3).tolist()
+        self.demand, self.most_pu = demand.tolist(), most_pu.tolist()
+        days = day_labels(ctx.site, ctx.index)
+        self.days: list[int] = days.tolist()
         self.on_before = model.initial_on_pu(ctx.state)
-        self.starts = np.zeros(int(self.days.max()) + 1 if ctx.n else 0)
+        self.starts = [0.0] * (int(days.max()) + 1 if ctx.n else 0)
         self.kept = self.room_kw = self.extra_kw = 0.0
 
     def may_start(self, t: int) -> bool:
