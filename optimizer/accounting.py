@@ -10,7 +10,7 @@ Energy in an interval is power times the step: ``E [kWh] = P [kW] × step_h [h]`
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -52,12 +52,54 @@ def column(table: pd.DataFrame, name: str) -> np.ndarray:
     return table[name].to_numpy(dtype=float)
 
 
+class _Read:
+    """One column of a plan table read as floats (what ``_ReadOnce`` hands out)."""
+
+    __slots__ = ("values",)
+
+    def __init__(self, values: np.ndarray):
+        self.values = values
+
+    def to_numpy(self, dtype: Any = float) -> np.ndarray:
+        return self.values
+
+
+class _ReadOnce:
+    """A plan table whose columns are read as float arrays once, however often the devices'
+    formulas ask for them: ``table[name].to_numpy(dtype=float)`` of a pandas column costs
+    tens of µs, and the accounts and key figures of one plan ask for each column several
+    times. It offers what ``optimizer.columns.PlanColumns`` reads of a table (``columns``,
+    ``index``, ``len`` and ``[name].to_numpy(dtype=float)``); the arrays are read-only."""
+
+    def __init__(self, table: pd.DataFrame):
+        self.table, self.columns, self.index = table, table.columns, table.index
+        self._read: dict[str, _Read] = {}
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def __getitem__(self, name: str) -> _Read:
+        read = self._read.get(name)
+        if read is None:
+            values = self.table[name].to_numpy(dtype=float)
+            values.setflags(write=False)
+            read = self._read[name] = _Read(values)
+        return read
+
+
+def _read_once(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` behind a ``_ReadOnce`` (typed as the frame it stands for)."""
+    return table if isinstance(table, _ReadOnce) else cast(pd.DataFrame, _ReadOnce(table))
+
+
 def step_hours(site: Site, table: pd.DataFrame) -> float:
     """Length of one interval [h]: the site's step (checked against the index when it can)."""
     index = table.index
     if isinstance(index, pd.DatetimeIndex) and len(index) > 1:
-        spacing = np.asarray((index[1:] - index[:-1]) / pd.Timedelta(hours=1), dtype=float)
-        if not np.allclose(spacing, site.step_h):
+        per_hour = pd.Timedelta(hours=1) // pd.Timedelta(1, unit=index.unit)
+        spacing = np.diff(index.asi8) / per_hour  # ``asi8`` counts the index's unit
+        # ``np.allclose(spacing, step_h)``, written out: it is called for every account
+        if not np.all(np.abs(spacing - site.step_h) <= 1e-8 + 1e-5 * site.step_h):
             raise ValueError(
                 f"the plan's intervals must be {site.step_minutes} min apart (site step), got "
                 f"spacings between {spacing.min() * 60:g} and {spacing.max() * 60:g} min"
@@ -103,14 +145,23 @@ def interval_accounts(
     not money paid (unserved load, the carbon price) and horizon-wide charges (the
     peak-import charge) are not interval costs.
     """
+    models = device_models(site) if devices is None else devices
     step_h = step_hours(site, table)
+    cost, emissions = _accounts(_read_once(table), step_h, accounting, models)
+    return pd.DataFrame({"cost": cost, "emissions_kgco2": emissions}, index=table.index)
+
+
+def _accounts(
+    table: pd.DataFrame, step_h: float, accounting: str | None, devices: list[DeviceModel]
+) -> tuple[np.ndarray, np.ndarray]:
+    """``interval_accounts`` as two arrays: cost [currency] and emissions [kgCO2e]."""
     cost = np.zeros(len(table))
     emissions = np.zeros(len(table))
-    for dev in device_models(site) if devices is None else devices:
+    for dev in devices:
         x = dev.plan_columns(table)
         cost = cost + dev.cost(x, step_h)
         emissions = emissions + dev.emissions(x, step_h, accounting)
-    return pd.DataFrame({"cost": cost, "emissions_kgco2": emissions}, index=table.index)
+    return cost, emissions
 
 
 # --- key figures -------------------------------------------------------------------------
@@ -182,10 +233,11 @@ def kpis(site: Site, table: pd.DataFrame) -> dict[str, float]:
         ``biogas_used_m3``, ``biogas_flared_m3``, ``biogas_vented_m3`` [m³], ``diesel_l`` [L]
         and ``genset_hours`` [h].
     """
+    table = _read_once(table)
     dt = step_hours(site, table)
     models = device_models(site)
     cols = site_columns(site, models)
-    accounts = interval_accounts(site, table, devices=models)
+    cost, emissions = _accounts(table, dt, None, models)
 
     import_kwh = _total(table, cols, "import") * dt
     export_kwh = _total(table, cols, "export") * dt
@@ -194,17 +246,17 @@ def kpis(site: Site, table: pd.DataFrame) -> dict[str, float]:
     demand_kwh = _total(table, cols, "demand") * dt
     tagged = column_kpis(table, cols, dt)
     served_kwh = tagged.pop("served_kwh", 0.0)
-    location = interval_accounts(site, table, accounting="location", devices=models)
-    net = interval_accounts(site, table, accounting="net", devices=models)
+    _, location = _accounts(table, dt, "location", models)
+    _, net = _accounts(table, dt, "net", models)
     usable_kwh = sum(dev.storage_kwh() for dev in models)
     import_kw = sum(
         (_values(table, c) for c in cols if c.column.category == "import"), np.zeros(len(table))
     )
     out = {
-        "cost": float(accounts["cost"].sum()),
-        "emissions_kgco2": float(accounts["emissions_kgco2"].sum()),
-        "emissions_location_kgco2": float(location["emissions_kgco2"].sum()),
-        "emissions_net_kgco2": float(net["emissions_kgco2"].sum()),
+        "cost": float(cost.sum()),
+        "emissions_kgco2": float(emissions.sum()),
+        "emissions_location_kgco2": float(location.sum()),
+        "emissions_net_kgco2": float(net.sum()),
         "renewable_fraction_pu": _complement_share(
             import_kwh + fossil_kwh + unserved_kwh, demand_kwh + export_kwh
         ),
@@ -237,6 +289,7 @@ def lost_load_value(site: Site, table: pd.DataFrame) -> float:
     """Value of the load a plan leaves unserved [currency]: each device's
     ``lost_load_value`` (shed electricity at the load's own value of lost load, unserved heat
     at the site's)."""
+    table = _read_once(table)
     dt = step_hours(site, table)
     values = (dev.lost_load_value(dev.plan_columns(table), dt) for dev in device_models(site))
     return float(sum((np.sum(v) for v in values), 0.0))
@@ -306,14 +359,15 @@ def objective_terms(site: Site, table: pd.DataFrame) -> dict[str, float]:
     -----
     The LP's tie-break costs on flared and vented gas (at most 2e-4 per m³) are not included.
     """
+    table = _read_once(table)
     dt = step_hours(site, table)
     models = device_models(site)
-    accounts = interval_accounts(site, table, devices=models)
+    cost, per_interval = _accounts(table, dt, None, models)
     horizon = sum(dev.plan_horizon_cost(dev.plan_columns(table)) for dev in models)
     warmth = sum(dev.plan_end_credit(dev.plan_columns(table), dt) for dev in models)
-    emissions = float(accounts["emissions_kgco2"].sum())
+    emissions = float(per_interval.sum())
     terms = {
-        "cost": float(accounts["cost"].sum()),
+        "cost": float(cost.sum()),
         "horizon_cost": float(horizon),
         "penalty": lost_load_value(site, table) - float(warmth),
         "emissions_kgco2": emissions,
