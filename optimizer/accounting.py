@@ -10,6 +10,7 @@ Energy in an interval is power times the step: ``E [kWh] = P [kW] × step_h [h]`
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
@@ -69,18 +70,29 @@ class _ReadOnce:
     formulas ask for them: ``table[name].to_numpy(dtype=float)`` of a pandas column costs
     tens of µs, and the accounts and key figures of one plan ask for each column several
     times. It offers what ``optimizer.columns.PlanColumns`` reads of a table (``columns``,
-    ``index``, ``len`` and ``[name].to_numpy(dtype=float)``); the arrays are read-only."""
+    ``index``, ``len`` and ``[name].to_numpy(dtype=float)``); the arrays are read-only.
+    ``of_arrays`` stands for a table not yet made, given as its columns."""
 
     def __init__(self, table: pd.DataFrame):
         self.table, self.columns, self.index = table, table.columns, table.index
         self._read: dict[str, _Read] = {}
 
+    @classmethod
+    def of_arrays(cls, columns: Mapping[str, np.ndarray], index: pd.Index) -> pd.DataFrame:
+        """The table of ``columns`` (float arrays by name, read as they are) on ``index``."""
+        self = cls.__new__(cls)
+        self.table, self.columns, self.index = None, columns, index
+        self._read = {name: _Read(values) for name, values in columns.items()}
+        return cast(pd.DataFrame, self)
+
     def __len__(self) -> int:
-        return len(self.table)
+        return len(self.index)
 
     def __getitem__(self, name: str) -> _Read:
         read = self._read.get(name)
         if read is None:
+            if self.table is None:
+                raise KeyError(name)
             values = self.table[name].to_numpy(dtype=float)
             values.setflags(write=False)
             read = self._read[name] = _Read(values)
@@ -149,6 +161,34 @@ def interval_accounts(
     step_h = step_hours(site, table)
     cost, emissions = _accounts(_read_once(table), step_h, accounting, models)
     return pd.DataFrame({"cost": cost, "emissions_kgco2": emissions}, index=table.index)
+
+
+def column_accounts(
+    site: Site,
+    columns: Mapping[str, np.ndarray],
+    index: pd.DatetimeIndex,
+    *,
+    accounting: str | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``interval_accounts`` of a plan table given as its columns, before a DataFrame is
+    made of them (the rule-based dispatch makes its table once, accounts included).
+
+    Parameters
+    ----------
+    site : Site
+    columns : mapping of str to numpy.ndarray
+        The plan table's columns (``<device>.<quantity>_<unit>``) as float arrays on ``index``.
+    index : pandas.DatetimeIndex
+    accounting : {"location", "net"}, optional
+        As in ``interval_accounts``.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``cost`` [site currency] and ``emissions_kgco2`` [kgCO2e] of each interval.
+    """
+    table = _ReadOnce.of_arrays(columns, index)
+    return _accounts(table, step_hours(site, table), accounting, device_models(site))
 
 
 def _accounts(

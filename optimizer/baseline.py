@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from optimizer.accounting import interval_accounts, kpis, objective_terms
+from optimizer.accounting import column_accounts, kpis, objective_terms
 from optimizer.devices import device_models
 from optimizer.inputs import check_index, validate_inputs
 from optimizer.plan import Plan
@@ -134,7 +134,9 @@ def dispatch(
     inputs = validate_inputs(site, inputs.index, inputs)
     state = (state or State()).resolved(site)
     n = len(inputs)
-    col = {c: inputs[c].to_numpy(dtype=float) for c in inputs.columns}
+    given = np.array(inputs.to_numpy(dtype=float).T)  # one row per column
+    given.setflags(write=False)
+    col = dict(zip(inputs.columns, given, strict=True))
     out = Table(n)
     ctx = RuleContext(site, inputs.index, col, state, out)
     rules = device_rules(site, ctx)
@@ -224,13 +226,14 @@ def dispatch(
         for rule in settle:
             rule.finish(t)
 
-    columns = out.arrays()
-    marginal_column = columns.pop("marginal_price_per_kwh")
-    decisions = pd.DataFrame(columns, index=inputs.index)
-    table = pd.concat([inputs, decisions[column_order(site, decisions.columns)]], axis=1)
-    table[["cost", "emissions_kgco2"]] = interval_accounts(site, table)
-    table["marginal_price_per_kwh"] = marginal_column
-    return table
+    decisions = out.arrays()
+    marginal_column = decisions.pop("marginal_price_per_kwh")
+    names = [*inputs.columns, *column_order(site, list(decisions))]
+    columns = {**col, **decisions}
+    cost, emissions = column_accounts(site, columns, inputs.index)
+    values = np.array([*(columns[c] for c in names), cost, emissions, marginal_column])
+    names += ["cost", "emissions_kgco2", "marginal_price_per_kwh"]
+    return pd.DataFrame(values.T, index=inputs.index, columns=names)
 
 
 def rule_based_plan(
