@@ -69,9 +69,11 @@ class _ReadOnce:
     """A plan table whose columns are read as float arrays once, however often the devices'
     formulas ask for them: ``table[name].to_numpy(dtype=float)`` of a pandas column costs
     tens of µs, and the accounts and key figures of one plan ask for each column several
-    times. It offers what ``optimizer.columns.PlanColumns`` reads of a table (``columns``,
-    ``index``, ``len`` and ``[name].to_numpy(dtype=float)``); the arrays are read-only.
-    ``of_arrays`` stands for a table not yet made, given as its columns."""
+    times, so the first request reads the whole table as one float array (column by column
+    where it holds other than numbers). It offers what ``optimizer.columns.PlanColumns``
+    reads of a table (``columns``, ``index``, ``len`` and ``[name].to_numpy(dtype=float)``);
+    the arrays are read-only. ``of_arrays`` stands for a table not yet made, given as its
+    columns."""
 
     def __init__(self, table: pd.DataFrame):
         self.table, self.columns, self.index = table, table.columns, table.index
@@ -93,10 +95,25 @@ class _ReadOnce:
         if read is None:
             if self.table is None:
                 raise KeyError(name)
+            if not self._read:
+                self._read_all()
+                if name in self._read:
+                    return self._read[name]
             values = self.table[name].to_numpy(dtype=float)
             values.setflags(write=False)
             read = self._read[name] = _Read(values)
         return read
+
+    def _read_all(self) -> None:
+        """Every column at once, when the table converts to one float array."""
+        if self.table is None or not self.table.columns.is_unique:
+            return
+        try:
+            rows = np.ascontiguousarray(self.table.to_numpy(dtype=float).T)
+        except (TypeError, ValueError):  # a column of text, say: read column by column
+            return
+        rows.setflags(write=False)
+        self._read = {name: _Read(row) for name, row in zip(self.columns, rows, strict=True)}
 
 
 def _read_once(table: pd.DataFrame) -> pd.DataFrame:
