@@ -160,6 +160,7 @@ def dispatch(
     heating = _acting(rules, "heat_kw")
     heated = _acting(rules, "serve_heat")
     no_heat = dict.fromkeys((rule.name for rule in rules), 0.0)
+    nothing_must_run = _pooled([])  # nothing draws from or gives back to it: kept as it is
     lost_load_value = site.value_of_lost_load_per_kwh
     unserved_kw, marginal_price = out["unserved_kw"], out["marginal_price_per_kwh"]
 
@@ -177,7 +178,7 @@ def dispatch(
         for rule in offering:
             for s in rule.sources(t):
                 (must_run if s.rank == MUST_RUN else others).append(s)
-        must = _pooled(must_run)
+        must = _pooled(must_run) if must_run else nothing_must_run
         ranked = merit_order(others)
         sources = [must, *ranked]
         spilling = [must, *(s for s in ranked if s.spill is not None)]

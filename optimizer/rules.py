@@ -222,6 +222,15 @@ class DeviceRule:
             column = self._written[quantity] = self.out[f"{self.name}.{quantity}"]
         column[t] = value
 
+    def column(self, quantity: str) -> list[float]:
+        """This device's decision column ``quantity`` (made on first use, zeros), to be
+        written as ``column[t] = value``: a rule that writes a column in every interval takes
+        it once (it is in the table whether or not it is written)."""
+        column = self._written.get(quantity)
+        if column is None:
+            column = self._written[quantity] = self.out[f"{self.name}.{quantity}"]
+        return column
+
     def spare_kw(self) -> Array | float:
         """What this device adds to the supply a store may count on to refill later [kW]
         (supply positive, fixed demand negative)."""

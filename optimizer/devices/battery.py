@@ -237,6 +237,7 @@ class BatteryRule(DeviceRule):
         self.room_charge_kw = self.room_discharge_kw = 0.0
         #: pinned: the plan's discharge and charge in this interval, within the rooms [kW]
         self.pinned_kw = self.planned_charge_kw = self.lack_kw = 0.0
+        self.columns = [self.column(q) for q in ("charge_kw", "discharge_kw", "soc_kwh")]
 
     def look_ahead(self, spare_kw: Array) -> None:
         # charging later is limited by the supply left over then, not only by the charger
@@ -313,9 +314,8 @@ class BatteryRule(DeviceRule):
             charge, self.discharge_kw = max(0.0, -net), max(0.0, net)
         inflow = self.per_charge * charge + self.per_discharge * self.discharge_kw
         self.soc = stored_level(self.soc, self.keep, inflow)
-        self.put("charge_kw", t, charge)
-        self.put("discharge_kw", t, self.discharge_kw)
-        self.put("soc_kwh", t, self.soc)
+        charge_kw, discharge_kw, soc_kwh = self.columns
+        charge_kw[t], discharge_kw[t], soc_kwh[t] = charge, self.discharge_kw, self.soc
 
 
 def explain_battery(spec: Battery, view: PlanView) -> Iterator[Action]:

@@ -301,6 +301,7 @@ class DigesterRule(DeviceRule):
         self.floor = reach_floor(self.level, d.holder_min_m3, net, 1.0, len(net)).tolist()
         self.production, self.cooking = production.tolist(), cooking.tolist()
         self.spare_m3 = self.fuel_m3 = 0.0
+        self.columns = [self.column(q) for q in ("flared_m3", "vented_m3", "gas_m3")]
 
     #: what a pinned holder takes from the plan as it is: the heating and its gas
     PLANNED = ("produced_m3", "leaked_m3", "rise_k", "temperature_c", "heat_in_kw")
@@ -332,10 +333,9 @@ class DigesterRule(DeviceRule):
         self.level -= self.fuel_m3
         excess = max(0.0, self.level - d.holder_max_m3)
         self.level -= excess
-        flared, vented = flare_or_vent(excess, d.has_flare)
-        self.put("flared_m3", t, flared)
-        self.put("vented_m3", t, vented)
-        self.put("gas_m3", t, self.level)
+        flared_m3, vented_m3, gas_m3 = self.columns
+        flared_m3[t], vented_m3[t] = flare_or_vent(excess, d.has_flare)
+        gas_m3[t] = self.level
         if self.plan is not None:
             for quantity in self.PLANNED:
                 if f"{self.name}.{quantity}" in self.plan:

@@ -245,6 +245,9 @@ class GensetRule(DeviceRule):
         self.commitment, self.rated_kw = g.commitment, g.rated_kw
         self.power_kw = self.high_kw = 0.0
         self._holder: Any = None
+        written = ["power_kw", self.fuel_name, "on_pu"]
+        self.columns = [self.column(q) for q in written]
+        self.heat_column = self.column("heat_kw") if g.heat_recovery_pu > 0 else None
 
     def spare_kw(self) -> Array | float:
         """Diesel at its rating; biogas as far as each interval's production less cooking
@@ -274,8 +277,12 @@ class GensetRule(DeviceRule):
 
     def _reserve(self, power_kw: float) -> float:
         """Fuel to run at ``power_kw`` now and ramp down to zero later (an upper bound)."""
-        steps = 1 if power_kw <= EPS else math.ceil(power_kw / self.allowance_kw - 1e-12)
-        return self.fuel(power_kw) * steps
+        if power_kw <= EPS:
+            return self.fuel(power_kw)  # one interval
+        # ``fuel`` at a running unit, written out: the bisection calls this up to 50 times
+        on = 1.0 if self.commitment else power_kw / self.rated_kw
+        fuel = fuel_use(power_kw, on, self.slope, self.no_load, self.dt)
+        return fuel * math.ceil(power_kw / self.allowance_kw - 1e-12)
 
     def _gas_limit(self, high: float, spare: float) -> float:
         """The highest output up to ``high`` whose ``_reserve`` fits in ``spare`` [m³], by
@@ -328,11 +335,10 @@ class GensetRule(DeviceRule):
     def finish(self, t: int) -> None:
         g = self.spec
         fuel = self.fuel(self.power_kw)
-        self.put("power_kw", t, self.power_kw)
-        self.put(self.fuel_name, t, fuel)
-        self.put("on_pu", t, self.on_pu(self.power_kw))
-        if g.heat_recovery_pu > 0:
-            self.put("heat_kw", t, g.heat_recovery_pu * self.power_kw)
+        power_kw, fuel_used, on_pu = self.columns
+        power_kw[t], fuel_used[t], on_pu[t] = self.power_kw, fuel, self.on_pu(self.power_kw)
+        if self.heat_column is not None:
+            self.heat_column[t] = g.heat_recovery_pu * self.power_kw
         if self.digester is not None:
             self.holder.fuel_m3 += fuel
         self.last_kw = self.power_kw

@@ -195,6 +195,7 @@ class GridRule(DeviceRule):
         self.import_kw = self.export_kw = 0.0
         #: pinned: the plan's import and export in this interval, within the limits [kW]
         self.pinned_kw = self.planned_export_kw = 0.0
+        self.import_column, self.export_column = self.column("import_kw"), self.column("export_kw")
 
     def spare_kw(self) -> Array | float:
         """Import within its limit (an operator's cap included) where the grid is up."""
@@ -243,8 +244,7 @@ class GridRule(DeviceRule):
         if self.plan is not None:  # one net exchange: planned ± what took the error
             net = self.pinned_kw + self.import_kw - self.planned_export_kw - self.export_kw
             self.import_kw, self.export_kw = max(0.0, net), max(0.0, -net)
-        self.put("import_kw", t, self.import_kw)
-        self.put("export_kw", t, self.export_kw)
+        self.import_column[t], self.export_column[t] = self.import_kw, self.export_kw
 
 
 def explain_grid(spec: Grid, view: PlanView) -> Iterator[Action]:

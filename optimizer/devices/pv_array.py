@@ -86,6 +86,7 @@ class PvArrayRule(DeviceRule):
     def __init__(self, name: str, ctx: RuleContext):
         super().__init__(name, ctx)
         self.available = ctx.values(name, "available_kw")
+        self.pv_kw, self.curtailed_kw = self.column("pv_kw"), self.column("curtailed_kw")
         self.t = 0
 
     def spare_kw(self) -> Array | float:
@@ -94,8 +95,8 @@ class PvArrayRule(DeviceRule):
     def _spill(self, unused_kw: float) -> float:
         """Curtail ``unused_kw`` in the current interval; the rest is the output."""
         t = self.t
-        self.put("pv_kw", t, self.available[t] - unused_kw)
-        self.put("curtailed_kw", t, unused_kw)
+        self.pv_kw[t] = self.available[t] - unused_kw
+        self.curtailed_kw[t] = unused_kw
         return unused_kw
 
     def sources(self, t: int) -> list[Source]:
@@ -115,8 +116,8 @@ class PvArrayRule(DeviceRule):
 
         def spill(unused_kw: float) -> float:
             pv = given - unused_kw + (available - given - reserve.left_kw)
-            self.put("pv_kw", t, pv)
-            self.put("curtailed_kw", t, available - pv)
+            self.pv_kw[t] = pv
+            self.curtailed_kw[t] = available - pv
             return unused_kw
 
         return [Source(given, 0.0, rank=FREE, spill=spill), reserve]

@@ -329,6 +329,10 @@ class WaterTankModel(DeviceModel):
         return WaterTankRule(self, ctx)
 
 
+#: the decision columns ``WaterTankRule`` writes in every interval, in ``finish``'s order
+WRITTEN = ("pump_kw", "on_pu", "pumped_m3", "served_m3", "unmet_m3", "unmet_kw", "level_m3")
+
+
 class WaterTankRule(DeviceRule):
     """A water tank in the rule-based dispatch (docs/formulation.md, *water tank*).
 
@@ -368,6 +372,7 @@ class WaterTankRule(DeviceRule):
         self.on_before = model.initial_on_pu(ctx.state)
         self.starts = [0.0] * (int(days.max()) + 1 if ctx.n else 0)
         self.kept = self.room_kw = self.extra_kw = 0.0
+        self.columns = [self.column(q) for q in WRITTEN]
 
     def may_start(self, t: int) -> bool:
         """Whether the pump may run in ``t`` as far as its starts per local day go."""
@@ -418,10 +423,7 @@ class WaterTankRule(DeviceRule):
         if on > EPS and self.on_before <= EPS:
             self.starts[self.days[t]] += 1
         self.on_before = on
-        self.put("pump_kw", t, pump)
-        self.put("on_pu", t, on)
-        self.put("pumped_m3", t, pumped)
-        self.put("served_m3", t, self.demand[t] - unmet)
-        self.put("unmet_m3", t, unmet)
-        self.put("unmet_kw", t, unmet * self.e / self.dt)
-        self.put("level_m3", t, self.level)
+        values = (pump, on, pumped, self.demand[t] - unmet, unmet, unmet * self.e / self.dt,
+                  self.level)
+        for column, value in zip(self.columns, values, strict=True):
+            column[t] = value
