@@ -184,18 +184,21 @@ def dispatch(
         spilling = [must, *(s for s in ranked if s.spill is not None)]
         served, marginal = draw(sources, load_kw + forced_kw)
         short = load_kw + forced_kw - served
-        for rule in rules:  # a shortfall trims the forced charging first, but not below
-            cut = min(short, rule.forced_kw - rule.held_kw)  # what keeps a level in bounds
-            rule.forced_kw -= cut
-            short -= cut
+        # (with no shortfall, exactly 0, the two trimming loops change nothing: skipped)
+        if short != 0.0:
+            for rule in rules:  # a shortfall trims the forced charging first, but not below
+                cut = min(short, rule.forced_kw - rule.held_kw)  # what keeps a level in bounds
+                rule.forced_kw -= cut
+                short -= cut
         left = max(0.0, short)
         for rule in loads:
             left -= rule.shed(t, left)
         unserved_kw[t] = max(0.0, short) - max(0.0, left)
-        for rule in rules:  # with no load left to shed, that charging gives way too
-            cut = min(max(0.0, left), rule.forced_kw)
-            rule.forced_kw -= cut
-            left -= cut
+        if left > 0.0:
+            for rule in rules:  # with no load left to shed, that charging gives way too
+                cut = min(max(0.0, left), rule.forced_kw)
+                rule.forced_kw -= cut
+                left -= cut
         if short > EPS:
             marginal = lost_load_value
 
