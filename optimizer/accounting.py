@@ -10,7 +10,8 @@ Energy in an interval is power times the step: ``E [kWh] = P [kW] × step_h [h]`
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -52,12 +53,82 @@ def column(table: pd.DataFrame, name: str) -> np.ndarray:
     return table[name].to_numpy(dtype=float)
 
 
+class _Read:
+    """One column of a plan table read as floats (what ``_ReadOnce`` hands out)."""
+
+    __slots__ = ("values",)
+
+    def __init__(self, values: np.ndarray):
+        self.values = values
+
+    def to_numpy(self, dtype: Any = float) -> np.ndarray:
+        return self.values
+
+
+class _ReadOnce:
+    """A plan table whose columns are read as float arrays once, however often the devices'
+    formulas ask for them: ``table[name].to_numpy(dtype=float)`` of a pandas column costs
+    tens of µs, and the accounts and key figures of one plan ask for each column several
+    times, so the first request reads the whole table as one float array (column by column
+    where it holds other than numbers). It offers what ``optimizer.columns.PlanColumns``
+    reads of a table (``columns``, ``index``, ``len`` and ``[name].to_numpy(dtype=float)``);
+    the arrays are read-only. ``of_arrays`` stands for a table not yet made, given as its
+    columns."""
+
+    def __init__(self, table: pd.DataFrame):
+        self.table, self.columns, self.index = table, table.columns, table.index
+        self._read: dict[str, _Read] = {}
+
+    @classmethod
+    def of_arrays(cls, columns: Mapping[str, np.ndarray], index: pd.Index) -> pd.DataFrame:
+        """The table of ``columns`` (float arrays by name, read as they are) on ``index``."""
+        self = cls.__new__(cls)
+        self.table, self.columns, self.index = None, columns, index
+        self._read = {name: _Read(values) for name, values in columns.items()}
+        return cast(pd.DataFrame, self)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, name: str) -> _Read:
+        read = self._read.get(name)
+        if read is None:
+            if self.table is None:
+                raise KeyError(name)
+            if not self._read:
+                self._read_all()
+                if name in self._read:
+                    return self._read[name]
+            values = self.table[name].to_numpy(dtype=float)
+            values.setflags(write=False)
+            read = self._read[name] = _Read(values)
+        return read
+
+    def _read_all(self) -> None:
+        """Every column at once, when the table converts to one float array."""
+        if self.table is None or not self.table.columns.is_unique:
+            return
+        try:
+            rows = np.ascontiguousarray(self.table.to_numpy(dtype=float).T)
+        except (TypeError, ValueError):  # a column of text, say: read column by column
+            return
+        rows.setflags(write=False)
+        self._read = {name: _Read(row) for name, row in zip(self.columns, rows, strict=True)}
+
+
+def _read_once(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` behind a ``_ReadOnce`` (typed as the frame it stands for)."""
+    return table if isinstance(table, _ReadOnce) else cast(pd.DataFrame, _ReadOnce(table))
+
+
 def step_hours(site: Site, table: pd.DataFrame) -> float:
     """Length of one interval [h]: the site's step (checked against the index when it can)."""
     index = table.index
     if isinstance(index, pd.DatetimeIndex) and len(index) > 1:
-        spacing = np.asarray((index[1:] - index[:-1]) / pd.Timedelta(hours=1), dtype=float)
-        if not np.allclose(spacing, site.step_h):
+        per_hour = pd.Timedelta(hours=1) // pd.Timedelta(1, unit=index.unit)
+        spacing = np.diff(index.asi8) / per_hour  # ``asi8`` counts the index's unit
+        # ``np.allclose(spacing, step_h)``, written out: it is called for every account
+        if not np.all(np.abs(spacing - site.step_h) <= 1e-8 + 1e-5 * site.step_h):
             raise ValueError(
                 f"the plan's intervals must be {site.step_minutes} min apart (site step), got "
                 f"spacings between {spacing.min() * 60:g} and {spacing.max() * 60:g} min"
@@ -103,14 +174,51 @@ def interval_accounts(
     not money paid (unserved load, the carbon price) and horizon-wide charges (the
     peak-import charge) are not interval costs.
     """
+    models = device_models(site) if devices is None else devices
     step_h = step_hours(site, table)
+    cost, emissions = _accounts(_read_once(table), step_h, accounting, models)
+    return pd.DataFrame({"cost": cost, "emissions_kgco2": emissions}, index=table.index)
+
+
+def column_accounts(
+    site: Site,
+    columns: Mapping[str, np.ndarray],
+    index: pd.DatetimeIndex,
+    *,
+    accounting: str | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``interval_accounts`` of a plan table given as its columns, before a DataFrame is
+    made of them (the rule-based dispatch makes its table once, accounts included).
+
+    Parameters
+    ----------
+    site : Site
+    columns : mapping of str to numpy.ndarray
+        The plan table's columns (``<device>.<quantity>_<unit>``) as float arrays on ``index``.
+    index : pandas.DatetimeIndex
+    accounting : {"location", "net"}, optional
+        As in ``interval_accounts``.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``cost`` [site currency] and ``emissions_kgco2`` [kgCO2e] of each interval.
+    """
+    table = _ReadOnce.of_arrays(columns, index)
+    return _accounts(table, step_hours(site, table), accounting, device_models(site))
+
+
+def _accounts(
+    table: pd.DataFrame, step_h: float, accounting: str | None, devices: list[DeviceModel]
+) -> tuple[np.ndarray, np.ndarray]:
+    """``interval_accounts`` as two arrays: cost [currency] and emissions [kgCO2e]."""
     cost = np.zeros(len(table))
     emissions = np.zeros(len(table))
-    for dev in device_models(site) if devices is None else devices:
+    for dev in devices:
         x = dev.plan_columns(table)
         cost = cost + dev.cost(x, step_h)
         emissions = emissions + dev.emissions(x, step_h, accounting)
-    return pd.DataFrame({"cost": cost, "emissions_kgco2": emissions}, index=table.index)
+    return cost, emissions
 
 
 # --- key figures -------------------------------------------------------------------------
@@ -182,10 +290,11 @@ def kpis(site: Site, table: pd.DataFrame) -> dict[str, float]:
         ``biogas_used_m3``, ``biogas_flared_m3``, ``biogas_vented_m3`` [m³], ``diesel_l`` [L]
         and ``genset_hours`` [h].
     """
+    table = _read_once(table)
     dt = step_hours(site, table)
     models = device_models(site)
     cols = site_columns(site, models)
-    accounts = interval_accounts(site, table, devices=models)
+    cost, emissions = _accounts(table, dt, None, models)
 
     import_kwh = _total(table, cols, "import") * dt
     export_kwh = _total(table, cols, "export") * dt
@@ -194,17 +303,17 @@ def kpis(site: Site, table: pd.DataFrame) -> dict[str, float]:
     demand_kwh = _total(table, cols, "demand") * dt
     tagged = column_kpis(table, cols, dt)
     served_kwh = tagged.pop("served_kwh", 0.0)
-    location = interval_accounts(site, table, accounting="location", devices=models)
-    net = interval_accounts(site, table, accounting="net", devices=models)
+    _, location = _accounts(table, dt, "location", models)
+    _, net = _accounts(table, dt, "net", models)
     usable_kwh = sum(dev.storage_kwh() for dev in models)
     import_kw = sum(
         (_values(table, c) for c in cols if c.column.category == "import"), np.zeros(len(table))
     )
     out = {
-        "cost": float(accounts["cost"].sum()),
-        "emissions_kgco2": float(accounts["emissions_kgco2"].sum()),
-        "emissions_location_kgco2": float(location["emissions_kgco2"].sum()),
-        "emissions_net_kgco2": float(net["emissions_kgco2"].sum()),
+        "cost": float(cost.sum()),
+        "emissions_kgco2": float(emissions.sum()),
+        "emissions_location_kgco2": float(location.sum()),
+        "emissions_net_kgco2": float(net.sum()),
         "renewable_fraction_pu": _complement_share(
             import_kwh + fossil_kwh + unserved_kwh, demand_kwh + export_kwh
         ),
@@ -237,6 +346,7 @@ def lost_load_value(site: Site, table: pd.DataFrame) -> float:
     """Value of the load a plan leaves unserved [currency]: each device's
     ``lost_load_value`` (shed electricity at the load's own value of lost load, unserved heat
     at the site's)."""
+    table = _read_once(table)
     dt = step_hours(site, table)
     values = (dev.lost_load_value(dev.plan_columns(table), dt) for dev in device_models(site))
     return float(sum((np.sum(v) for v in values), 0.0))
@@ -306,14 +416,15 @@ def objective_terms(site: Site, table: pd.DataFrame) -> dict[str, float]:
     -----
     The LP's tie-break costs on flared and vented gas (at most 2e-4 per m³) are not included.
     """
+    table = _read_once(table)
     dt = step_hours(site, table)
     models = device_models(site)
-    accounts = interval_accounts(site, table, devices=models)
+    cost, per_interval = _accounts(table, dt, None, models)
     horizon = sum(dev.plan_horizon_cost(dev.plan_columns(table)) for dev in models)
     warmth = sum(dev.plan_end_credit(dev.plan_columns(table), dt) for dev in models)
-    emissions = float(accounts["emissions_kgco2"].sum())
+    emissions = float(per_interval.sum())
     terms = {
-        "cost": float(accounts["cost"].sum()),
+        "cost": float(cost.sum()),
         "horizon_cost": float(horizon),
         "penalty": lost_load_value(site, table) - float(warmth),
         "emissions_kgco2": emissions,

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from optimizer.accounting import interval_accounts, kpis, objective_terms
+from optimizer.accounting import column_accounts, kpis, objective_terms
 from optimizer.devices import device_models
 from optimizer.inputs import check_index, validate_inputs
 from optimizer.plan import Plan
@@ -94,6 +94,13 @@ def _pooled(sources: list[Source]) -> Source:
     return Source(sum(s.left_kw for s in sources), 0.0, rank=MUST_RUN, spill=spill)
 
 
+def _acting(rules: list[DeviceRule], member: str) -> list[DeviceRule]:
+    """The rules whose class overrides ``member`` of ``DeviceRule`` (in the given order): the
+    others do nothing there, so the loop need not call them."""
+    default = getattr(DeviceRule, member)
+    return [r for r in rules if getattr(type(r), member) is not default]
+
+
 def dispatch(
     site: Site,
     inputs: pd.DataFrame,
@@ -127,62 +134,84 @@ def dispatch(
     inputs = validate_inputs(site, inputs.index, inputs)
     state = (state or State()).resolved(site)
     n = len(inputs)
-    col = {c: inputs[c].to_numpy(dtype=float) for c in inputs.columns}
+    given = np.array(inputs.to_numpy(dtype=float).T)  # one row per column
+    given.setflags(write=False)
+    col = dict(zip(inputs.columns, given, strict=True))
     out = Table(n)
     ctx = RuleContext(site, inputs.index, col, state, out)
     rules = device_rules(site, ctx)
     if plan is not None:
         numeric = plan.select_dtypes("number")
-        pinned = {c: numeric[c].to_numpy(dtype=float) for c in numeric.columns}
+        pinned = {c: numeric[c].to_numpy(dtype=float).tolist() for c in numeric.columns}
         for rule in rules:
             rule.pin(pinned)
     spare = spare_supply_kw(rules, n)
     for rule in rules:
         rule.look_ahead(spare)
     # stores others draw fuel from get ready first and settle last
-    ready = sorted(rules, key=lambda r: r.stage)
-    settle = sorted(rules, key=lambda r: -r.stage)
+    ready = _acting(sorted(rules, key=lambda r: r.stage), "prepare")
+    settle = _acting(sorted(rules, key=lambda r: -r.stage), "finish")
     # loads are shed in this order: the least value of lost load first
     loads = _ranked(rules, lambda r: r.shed_key)
     takers = _ranked(rules, lambda r: r.absorb_rank)
+    # the rules that act at each step; the others would add nothing
+    demanding = _acting(rules, "demand_kw")
+    offering = _acting(rules, "sources")
+    heating = _acting(rules, "heat_kw")
+    heated = _acting(rules, "serve_heat")
+    no_heat = dict.fromkeys((rule.name for rule in rules), 0.0)
+    nothing_must_run = _pooled([])  # nothing draws from or gives back to it: kept as it is
+    lost_load_value = site.value_of_lost_load_per_kwh
+    unserved_kw, marginal_price = out["unserved_kw"], out["marginal_price_per_kwh"]
 
     for t in range(n):
         # 1. loads
-        load_kw = sum(rule.demand_kw(t) for rule in rules)
+        load_kw = sum(rule.demand_kw(t) for rule in demanding)
         # 2. self-discharge, production and cooking, ramp bounds
         for rule in ready:
             rule.prepare(t)
         forced_kw = sum(rule.forced_kw for rule in rules)
 
         # 3. the merit order; must-run output is one pooled source
-        offered = [s for rule in rules for s in rule.sources(t)]
-        must = _pooled([s for s in offered if s.rank == MUST_RUN])
-        sources = [must, *merit_order([s for s in offered if s.rank != MUST_RUN])]
-        spilling = [s for s in sources if s.spill is not None]
+        must_run: list[Source] = []
+        others: list[Source] = []
+        for rule in offering:
+            for s in rule.sources(t):
+                (must_run if s.rank == MUST_RUN else others).append(s)
+        must = _pooled(must_run) if must_run else nothing_must_run
+        ranked = merit_order(others)
+        sources = [must, *ranked]
+        spilling = [must, *(s for s in ranked if s.spill is not None)]
         served, marginal = draw(sources, load_kw + forced_kw)
         short = load_kw + forced_kw - served
-        for rule in rules:  # a shortfall trims the forced charging first, but not below
-            cut = min(short, rule.forced_kw - rule.held_kw)  # what keeps a level in bounds
-            rule.forced_kw -= cut
-            short -= cut
+        # (with no shortfall, exactly 0, the two trimming loops change nothing: skipped)
+        if short != 0.0:
+            for rule in rules:  # a shortfall trims the forced charging first, but not below
+                cut = min(short, rule.forced_kw - rule.held_kw)  # what keeps a level in bounds
+                rule.forced_kw -= cut
+                short -= cut
         left = max(0.0, short)
         for rule in loads:
             left -= rule.shed(t, left)
-        out["unserved_kw"][t] = max(0.0, short) - max(0.0, left)
-        for rule in rules:  # with no load left to shed, that charging gives way too
-            cut = min(max(0.0, left), rule.forced_kw)
-            rule.forced_kw -= cut
-            left -= cut
+        unserved_kw[t] = max(0.0, short) - max(0.0, left)
+        if left > 0.0:
+            for rule in rules:  # with no load left to shed, that charging gives way too
+                cut = min(max(0.0, left), rule.forced_kw)
+                rule.forced_kw -= cut
+                left -= cut
         if short > EPS:
-            marginal = site.value_of_lost_load_per_kwh
+            marginal = lost_load_value
 
         # 4. heat
-        heat_left = {rule.name: rule.heat_kw() for rule in rules}
-        for rule in rules:
-            rule.serve_heat(t, heat_left, sources)
+        if heated:
+            heat_left = dict(no_heat)
+            for rule in heating:
+                heat_left[rule.name] = rule.heat_kw()
+            for rule in heated:
+                rule.serve_heat(t, heat_left, sources)
 
         # 5. surplus (unused free output) charges stores, then is exported
-        surplus = spilling[0].left_kw + sum(s.left_kw for s in spilling[1:])
+        surplus = must.left_kw + sum(s.left_kw for s in spilling[1:])
         absorbed = 0.0
         for rule in takers:
             x, price = rule.absorb(t, surplus - absorbed)
@@ -195,18 +224,20 @@ def dispatch(
             absorbed -= used
             if s.spill is not None:
                 s.spill(s.left_kw - used)
-        out["marginal_price_per_kwh"][t] = 0.0 if marginal is None else marginal
+        marginal_price[t] = 0.0 if marginal is None else marginal
 
         # 6. settle
         for rule in settle:
             rule.finish(t)
 
-    marginal_price = out.columns.pop("marginal_price_per_kwh")
-    decisions = pd.DataFrame(out.columns, index=inputs.index)
-    table = pd.concat([inputs, decisions[column_order(site, decisions.columns)]], axis=1)
-    table[["cost", "emissions_kgco2"]] = interval_accounts(site, table)
-    table["marginal_price_per_kwh"] = marginal_price
-    return table
+    decisions = out.arrays()
+    marginal_column = decisions.pop("marginal_price_per_kwh")
+    names = [*inputs.columns, *column_order(site, list(decisions))]
+    columns = {**col, **decisions}
+    cost, emissions = column_accounts(site, columns, inputs.index)
+    values = np.array([*(columns[c] for c in names), cost, emissions, marginal_column])
+    names += ["cost", "emissions_kgco2", "marginal_price_per_kwh"]
+    return pd.DataFrame(values.T, index=inputs.index, columns=names)
 
 
 def rule_based_plan(

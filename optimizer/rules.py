@@ -48,23 +48,32 @@ EXPORT = 1
 
 
 class Table:
-    """Decision columns being filled, one float per interval, created on first use."""
+    """Decision columns being filled, one float per interval, created on first use.
+
+    The columns are Python lists, not numpy arrays: the loop writes one value at a time, and
+    a list takes that several times faster; ``arrays`` hands them over as float arrays.
+    """
 
     def __init__(self, n: int):
         self.n = n
-        self.columns: dict[str, Array] = {}
+        self.columns: dict[str, list[float]] = {}
 
-    def __getitem__(self, name: str) -> Array:
-        if name not in self.columns:
-            self.columns[name] = np.zeros(self.n)
-        return self.columns[name]
+    def __getitem__(self, name: str) -> list[float]:
+        column = self.columns.get(name)
+        if column is None:
+            column = self.columns[name] = [0.0] * self.n
+        return column
+
+    def arrays(self) -> dict[str, Array]:
+        """Every column as a float array, in the order the columns were first written."""
+        return {name: np.array(values, dtype=float) for name, values in self.columns.items()}
 
 
 def _keep(_: float) -> None:
     """``take`` of output that is produced anyway: drawing it changes nothing."""
 
 
-@dataclass
+@dataclass(slots=True)
 class Source:
     """Supply left in the current interval [kW], drawn in merit order.
 
@@ -120,13 +129,13 @@ def reach_floor(target: float, low: float, rise: Any, keep: float, n: int) -> Ar
     [-] the share of the level kept over an interval (self-discharge). The first term keeps a
     level that, left alone, still ends at or above ``low``. ``rise`` is a scalar or an array.
     """
-    rises = np.broadcast_to(np.asarray(rise, dtype=float), (n,))
-    floor = np.empty(n)
+    rises = np.broadcast_to(np.asarray(rise, dtype=float), (n,)).tolist()
+    floor = [0.0] * n
     level = max(target, low)
     for t in range(n - 1, -1, -1):
         floor[t] = level
         level = max(low / keep ** (n - t), (level - rises[t]) / keep)
-    return floor
+    return np.array(floor, dtype=float)
 
 
 @dataclass
@@ -157,12 +166,17 @@ class RuleContext:
             return np.full(self.n, default)
         return self.columns[name]
 
+    def values(self, device: str, quantity: str, default: float | None = None) -> list[float]:
+        """``series`` as a list of floats, for reading one interval at a time (a list gives
+        a Python float several times faster than an array gives a numpy scalar)."""
+        return self.series(device, quantity, default).tolist()
+
 
 class DeviceRule:
     """One device in the rule-based dispatch; the defaults are those of a device that does
     nothing. The dispatch calls, for each interval ``t``: ``demand_kw``, ``prepare``,
     ``sources``, then (loads) ``shed``, ``heat_kw`` and ``serve_heat``, ``absorb``, and
-    ``finish``.
+    ``finish`` — each only on the rules whose class overrides it.
 
     In closed-loop operation (``optimizer.operation``) ``pin`` hands every rule the plan it
     is to follow; a rule that knows how to follow a setpoint does so and offers what it can
@@ -185,10 +199,13 @@ class DeviceRule:
         #: the part of ``forced_kw`` that keeps the level inside its hard bounds [kW]; a
         #: shortfall sheds load before it trims this part (as the LP would)
         self.held_kw = 0.0
-        #: the plan being followed (``pin``): plan-table columns as arrays over the horizon
-        self.plan: dict[str, Array] | None = None
+        #: the plan being followed (``pin``): plan-table columns as float lists over the
+        #: horizon
+        self.plan: dict[str, list[float]] | None = None
+        #: this device's decision columns already written, by quantity (``put``)
+        self._written: dict[str, list[float]] = {}
 
-    def pin(self, plan: dict[str, Array]) -> None:
+    def pin(self, plan: dict[str, list[float]]) -> None:
         """Follow ``plan`` (plan-table columns on this horizon's intervals) from now on."""
         self.plan = plan
 
@@ -200,7 +217,19 @@ class DeviceRule:
 
     def put(self, quantity: str, t: int, value: float) -> None:
         """Write ``value`` to this device's decision column ``quantity`` at ``t``."""
-        self.out[f"{self.name}.{quantity}"][t] = value
+        column = self._written.get(quantity)
+        if column is None:
+            column = self._written[quantity] = self.out[f"{self.name}.{quantity}"]
+        column[t] = value
+
+    def column(self, quantity: str) -> list[float]:
+        """This device's decision column ``quantity`` (made on first use, zeros), to be
+        written as ``column[t] = value``: a rule that writes a column in every interval takes
+        it once (it is in the table whether or not it is written)."""
+        column = self._written.get(quantity)
+        if column is None:
+            column = self._written[quantity] = self.out[f"{self.name}.{quantity}"]
+        return column
 
     def spare_kw(self) -> Array | float:
         """What this device adds to the supply a store may count on to refill later [kW]

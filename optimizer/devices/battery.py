@@ -232,22 +232,23 @@ class BatteryRule(DeviceRule):
             b.charge_efficiency_pu, b.discharge_efficiency_pu, ctx.step_h
         )
         self.target = model.end_target_kwh(self.soc)
-        self.floor = np.zeros(ctx.n)
+        self.floor = [0.0] * ctx.n  #: the SoC floor of each interval [kWh]
         self.kept = self.extra_kw = self.discharge_kw = 0.0
         self.room_charge_kw = self.room_discharge_kw = 0.0
         #: pinned: the plan's discharge and charge in this interval, within the rooms [kW]
         self.pinned_kw = self.planned_charge_kw = self.lack_kw = 0.0
+        self.columns = [self.column(q) for q in ("charge_kw", "discharge_kw", "soc_kwh")]
 
     def look_ahead(self, spare_kw: Array) -> None:
         # charging later is limited by the supply left over then, not only by the charger
         b = self.spec
         if self.plan is not None:  # the plan carries its own end target
-            self.floor[:] = b.soc_min_pu * b.capacity_kwh
+            self.floor = [b.soc_min_pu * b.capacity_kwh] * len(self.floor)
             return
         charger = np.clip(spare_kw, 0.0, b.max_charge_kw)
         rise = b.charge_efficiency_pu * charger * self.dt
         low = b.soc_min_pu * b.capacity_kwh
-        self.floor = reach_floor(self.target, low, rise, self.keep, len(self.floor))
+        self.floor = reach_floor(self.target, low, rise, self.keep, len(self.floor)).tolist()
 
     def demand_kw(self, t: int) -> float:
         """Pinned: the plan's net power within the rooms; its charging is a demand."""
@@ -284,19 +285,19 @@ class BatteryRule(DeviceRule):
         self.held_kw = min(self.lack_kw, below)
         self.extra_kw = self.discharge_kw = 0.0
 
-    def sources(self, t: int) -> list[Source]:
-        def take(x: float) -> None:
-            self.discharge_kw += x
+    def _take(self, x: float) -> None:
+        self.discharge_kw += x
 
+    def sources(self, t: int) -> list[Source]:
         wear = self.spec.wear_cost_per_kwh
         if self.plan is None:
-            return [Source(self.room_discharge_kw, wear, take, rank=STORED)]
+            return [Source(self.room_discharge_kw, wear, self._take, rank=STORED)]
         # pinned: the planned discharge is given anyway (surplus is taken back by charging);
         # more discharge (first cancelling planned charging) up to the room
         more = self.room_discharge_kw - self.lack_kw - self.pinned_kw + self.planned_charge_kw
         return [
             Source(self.pinned_kw, 0.0, rank=MUST_RUN, spill=lambda _: 0.0),
-            Source(more, wear, take, rank=STORED),
+            Source(more, wear, self._take, rank=STORED),
         ]
 
     def absorb(self, t: int, surplus_kw: float) -> tuple[float, float | None]:
@@ -313,9 +314,8 @@ class BatteryRule(DeviceRule):
             charge, self.discharge_kw = max(0.0, -net), max(0.0, net)
         inflow = self.per_charge * charge + self.per_discharge * self.discharge_kw
         self.soc = stored_level(self.soc, self.keep, inflow)
-        self.put("charge_kw", t, charge)
-        self.put("discharge_kw", t, self.discharge_kw)
-        self.put("soc_kwh", t, self.soc)
+        charge_kw, discharge_kw, soc_kwh = self.columns
+        charge_kw[t], discharge_kw[t], soc_kwh[t] = charge, self.discharge_kw, self.soc
 
 
 def explain_battery(spec: Battery, view: PlanView) -> Iterator[Action]:

@@ -330,8 +330,8 @@ class ColdStoreRule(DeviceRule):
         super().__init__(model.name, ctx)
         s = self.spec = model.spec
         self.keep, self.cold_kwh = model.keep_pu, model.cold_kwh
-        self.ambient = ctx.series(s.name, "ambient_c")
-        self.produce = ctx.series(s.name, "produce_kw")
+        self.ambient = ctx.values(s.name, "ambient_c")
+        self.produce = ctx.values(s.name, "produce_kw")
         self.temperature_c = ctx.state.value(s.name, "temperature_c")
         self.t = 0
         self.electric_kw = self.absorbed_heat_kw = 0.0
@@ -341,8 +341,9 @@ class ColdStoreRule(DeviceRule):
     def spare_kw(self) -> Array | float:
         """The electric chiller's power to hold ``max_c`` without absorption cold, as a fixed
         demand a store cannot count on for refilling [kW] (negative)."""
-        s = self.spec
-        gain_kw = s.ua_kw_per_k * (self.ambient - s.max_c) + self.produce
+        s, ctx = self.spec, self.ctx
+        gain_kw = s.ua_kw_per_k * (ctx.series(s.name, "ambient_c") - s.max_c)
+        gain_kw = gain_kw + ctx.series(s.name, "produce_kw")
         return -np.clip(gain_kw / s.cop_pu, 0.0, s.chiller_kw)
 
     def after(self, cooling_kw: float) -> float:

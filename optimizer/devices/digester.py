@@ -294,21 +294,23 @@ class DigesterRule(DeviceRule):
     def __init__(self, model: DigesterModel, ctx: RuleContext):
         super().__init__(model.name, ctx)
         d = self.spec = model.spec
-        self.production = ctx.series(d.name, "production_m3")
-        self.cooking = ctx.series(d.name, "cooking_m3")
+        production = ctx.series(d.name, "production_m3")
+        cooking = ctx.series(d.name, "cooking_m3")
         self.level = ctx.state.value(d.name, "gas_m3")
-        net = self.production - self.cooking  # what interval t adds to the holder at most
-        self.floor = reach_floor(self.level, d.holder_min_m3, net, 1.0, len(net))
+        net = production - cooking  # what interval t adds to the holder at most
+        self.floor = reach_floor(self.level, d.holder_min_m3, net, 1.0, len(net)).tolist()
+        self.production, self.cooking = production.tolist(), cooking.tolist()
         self.spare_m3 = self.fuel_m3 = 0.0
+        self.columns = [self.column(q) for q in ("flared_m3", "vented_m3", "gas_m3")]
 
     #: what a pinned holder takes from the plan as it is: the heating and its gas
     PLANNED = ("produced_m3", "leaked_m3", "rise_k", "temperature_c", "heat_in_kw")
 
-    def pin(self, plan: dict[str, Array]) -> None:
+    def pin(self, plan: dict[str, list[float]]) -> None:
         """Pinned: the plan carries the holder's end level, so only its bounds hold here; the
         digester is heated as planned and makes the gas the plan's heating makes."""
         super().pin(plan)
-        self.floor[:] = self.spec.holder_min_m3
+        self.floor = [self.spec.holder_min_m3] * len(self.floor)
         self.production = plan.get(f"{self.name}.produced_m3", self.production)
 
     def serve_heat(self, t: int, heat_left_kw: dict[str, float], sources: list[Source]) -> None:
@@ -331,10 +333,9 @@ class DigesterRule(DeviceRule):
         self.level -= self.fuel_m3
         excess = max(0.0, self.level - d.holder_max_m3)
         self.level -= excess
-        flared, vented = flare_or_vent(excess, d.has_flare)
-        self.put("flared_m3", t, flared)
-        self.put("vented_m3", t, vented)
-        self.put("gas_m3", t, self.level)
+        flared_m3, vented_m3, gas_m3 = self.columns
+        flared_m3[t], vented_m3[t] = flare_or_vent(excess, d.has_flare)
+        gas_m3[t] = self.level
         if self.plan is not None:
             for quantity in self.PLANNED:
                 if f"{self.name}.{quantity}" in self.plan:

@@ -382,7 +382,7 @@ class EvChargerRule(DeviceRule):
         #: pinned: (visit, power [kW]) each visit feeds the bus at in this interval
         self.feed: list[tuple[int, float]] = []
 
-    def pin(self, plan: dict[str, Array]) -> None:
+    def pin(self, plan: dict[str, list[float]]) -> None:
         """Follow ``plan``; the vehicles plugged in at the start hold ``delivered_kwh`` as
         the plan's levels before its first interval share it (the rest, in file order)."""
         super().pin(plan)
@@ -458,10 +458,15 @@ class EvChargerRule(DeviceRule):
             self.level[v.k, t] = self.had[i]
             if t == v.last:
                 self.unmet[t] += max(0.0, self.owed[i] - self.had[i]) / dt
-        if self.plan is not None and t == len(self.unmet) - 1:
+        last = len(self.unmet) - 1
+        if self.plan is not None and t == last:
             # operated rows that end before the plan's: a visit still plugged in owes at
             # most what the plan itself lacks there (nothing, unless the plan ends here too)
             self.unmet[t] = min(self.unmet[t], self.planned("unmet_kw", t))
-        table = self.model.table(self.charge, self.discharge, self.level, self.unmet)
-        for quantity, series in table.items():
-            self.put(quantity, t, float(series[t]))
+        # an interval's columns are final once it is settled: written at the first interval
+        # (so they take their place in the table) and for all intervals at the last
+        if t in (0, last):
+            table = self.model.table(self.charge, self.discharge, self.level, self.unmet)
+            for quantity, series in table.items():
+                for row, value in enumerate(series[: t + 1].tolist()):
+                    self.put(quantity, row, value)

@@ -43,10 +43,10 @@ class FixedLoadRule(LoadRule):
 
     def __init__(self, model: FixedLoadModel, ctx: RuleContext):
         super().__init__(model, ctx)
-        self.forecast = ctx.series(model.name, "forecast_kw")
+        self.forecast = ctx.values(model.name, "forecast_kw")
 
     def spare_kw(self) -> Array | float:
-        return -self.forecast
+        return -self.ctx.series(self.name, "forecast_kw")
 
     def want_kw(self, t: int) -> float:
         return self.forecast[t]

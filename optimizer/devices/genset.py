@@ -242,7 +242,12 @@ class GensetRule(DeviceRule):
         self.min_on_kw = g.min_load_pu * g.rated_kw if g.commitment else 0.0
         ramp = model.ramp_kw(ctx.step_h)
         self.allowance_kw = g.rated_kw if ramp is None else ramp
+        self.commitment, self.rated_kw = g.commitment, g.rated_kw
         self.power_kw = self.high_kw = 0.0
+        self._holder: Any = None
+        written = ["power_kw", self.fuel_name, "on_pu"]
+        self.columns = [self.column(q) for q in written]
+        self.heat_column = self.column("heat_kw") if g.heat_recovery_pu > 0 else None
 
     def spare_kw(self) -> Array | float:
         """Diesel at its rating; biogas as far as each interval's production less cooking
@@ -258,11 +263,13 @@ class GensetRule(DeviceRule):
     def holder(self) -> Any:
         """The rule of the digester this unit burns gas from (``DigesterRule``: it offers
         ``spare_m3`` and sums the units' ``fuel_m3``)."""
-        return self.ctx.rules[self.digester or ""]
+        if self._holder is None:
+            self._holder = self.ctx.rules[self.digester or ""]
+        return self._holder
 
     def on_pu(self, power_kw: float) -> float:
         """Share of the interval the unit runs: ``P/P̄``, or 0 or 1 with commitment [-]."""
-        return float(power_kw > EPS) if self.spec.commitment else power_kw / self.spec.rated_kw
+        return float(power_kw > EPS) if self.commitment else power_kw / self.rated_kw
 
     def fuel(self, power_kw: float) -> float:
         """Fuel of one interval [m³ or L]."""
@@ -270,16 +277,25 @@ class GensetRule(DeviceRule):
 
     def _reserve(self, power_kw: float) -> float:
         """Fuel to run at ``power_kw`` now and ramp down to zero later (an upper bound)."""
-        steps = 1 if power_kw <= EPS else math.ceil(power_kw / self.allowance_kw - 1e-12)
-        return self.fuel(power_kw) * steps
+        if power_kw <= EPS:
+            return self.fuel(power_kw)  # one interval
+        # ``fuel`` at a running unit, written out: the bisection calls this up to 50 times
+        on = 1.0 if self.commitment else power_kw / self.rated_kw
+        fuel = fuel_use(power_kw, on, self.slope, self.no_load, self.dt)
+        return fuel * math.ceil(power_kw / self.allowance_kw - 1e-12)
 
     def _gas_limit(self, high: float, spare: float) -> float:
-        if self._reserve(high) <= spare:
+        """The highest output up to ``high`` whose ``_reserve`` fits in ``spare`` [m³], by
+        bisection (at most 50 halvings; it stops when the bracket cannot shrink further)."""
+        reserve = self._reserve
+        if reserve(high) <= spare:
             return high
         lo, hi = 0.0, high
         for _ in range(50):
             mid = (lo + hi) / 2
-            lo, hi = (mid, hi) if self._reserve(mid) <= spare else (lo, mid)
+            if mid == lo or mid == hi:  # lo fits and hi does not: no later step moves them
+                break
+            lo, hi = (mid, hi) if reserve(mid) <= spare else (lo, mid)
         return lo
 
     def prepare(self, t: int) -> None:
@@ -298,19 +314,19 @@ class GensetRule(DeviceRule):
             # offered as usual, after the stores
             self.power_kw = min(max(self.planned("power_kw", t), low), high)
 
+    def _take(self, x: float) -> None:
+        self.power_kw += x
+
+    def _spill(self, excess_kw: float) -> float:
+        cut = min(excess_kw, self.power_kw)
+        self.power_kw -= cut
+        return cut
+
     def sources(self, t: int) -> list[Source]:
-        def take(x: float) -> None:
-            self.power_kw += x
-
-        def spill(excess_kw: float) -> float:
-            cut = min(excess_kw, self.power_kw)
-            self.power_kw -= cut
-            return cut
-
         start = self.min_on_kw if self.power_kw <= EPS else 0.0
         return [
-            Source(self.power_kw, 0.0, rank=MUST_RUN, spill=spill),
-            Source(self.high_kw - self.power_kw, self.marginal, take, start, self.rank),
+            Source(self.power_kw, 0.0, rank=MUST_RUN, spill=self._spill),
+            Source(self.high_kw - self.power_kw, self.marginal, self._take, start, self.rank),
         ]
 
     def heat_kw(self) -> float:
@@ -319,11 +335,10 @@ class GensetRule(DeviceRule):
     def finish(self, t: int) -> None:
         g = self.spec
         fuel = self.fuel(self.power_kw)
-        self.put("power_kw", t, self.power_kw)
-        self.put(self.fuel_name, t, fuel)
-        self.put("on_pu", t, self.on_pu(self.power_kw))
-        if g.heat_recovery_pu > 0:
-            self.put("heat_kw", t, g.heat_recovery_pu * self.power_kw)
+        power_kw, fuel_used, on_pu = self.columns
+        power_kw[t], fuel_used[t], on_pu[t] = self.power_kw, fuel, self.on_pu(self.power_kw)
+        if self.heat_column is not None:
+            self.heat_column[t] = g.heat_recovery_pu * self.power_kw
         if self.digester is not None:
             self.holder.fuel_m3 += fuel
         self.last_kw = self.power_kw

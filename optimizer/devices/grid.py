@@ -184,20 +184,23 @@ class GridRule(DeviceRule):
     def __init__(self, model: GridModel, ctx: RuleContext):
         super().__init__(model.name, ctx)
         g, n = model.spec, model.name
-        self.available = ctx.series(n, "available_pu")
-        self.price = ctx.series(n, "import_price_per_kwh")
-        self.export_price = ctx.series(n, "export_price_per_kwh")
-        self.carbon = ctx.series(n, "carbon_kgco2_per_kwh")
+        self.available = ctx.values(n, "available_pu")
+        self.price = ctx.values(n, "import_price_per_kwh")
+        self.export_price = ctx.values(n, "export_price_per_kwh")
+        self.carbon = ctx.values(n, "carbon_kgco2_per_kwh")
         self.carbon_price = ctx.site.carbon_price_per_kgco2
-        self.import_limit = ctx.series(n, "import_limit_kw", g.max_import_kw)
-        self.export_limit = ctx.series(n, "export_limit_kw", g.max_export_kw)
+        self.import_limit = ctx.values(n, "import_limit_kw", g.max_import_kw)
+        self.export_limit = ctx.values(n, "export_limit_kw", g.max_export_kw)
+        self.max_import_kw = g.max_import_kw
         self.import_kw = self.export_kw = 0.0
         #: pinned: the plan's import and export in this interval, within the limits [kW]
         self.pinned_kw = self.planned_export_kw = 0.0
+        self.import_column, self.export_column = self.column("import_kw"), self.column("export_kw")
 
     def spare_kw(self) -> Array | float:
         """Import within its limit (an operator's cap included) where the grid is up."""
-        return self.import_limit * self.available
+        limit = self.ctx.series(self.name, "import_limit_kw", self.max_import_kw)
+        return limit * self.ctx.series(self.name, "available_pu")
 
     def demand_kw(self, t: int) -> float:
         """Pinned: the plan's net exchange within the limits; its export is a demand."""
@@ -212,10 +215,11 @@ class GridRule(DeviceRule):
     def prepare(self, t: int) -> None:
         self.import_kw = self.export_kw = 0.0
 
-    def sources(self, t: int) -> list[Source]:
-        def take(x: float) -> None:
-            self.import_kw += x
+    def _take(self, x: float) -> None:
+        self.import_kw += x
 
+    def sources(self, t: int) -> list[Source]:
+        take = self._take
         price = self.price[t] + self.carbon_price * self.carbon[t]
         limit_kw = self.available[t] * self.import_limit[t]
         if self.plan is None:
@@ -240,8 +244,7 @@ class GridRule(DeviceRule):
         if self.plan is not None:  # one net exchange: planned ± what took the error
             net = self.pinned_kw + self.import_kw - self.planned_export_kw - self.export_kw
             self.import_kw, self.export_kw = max(0.0, net), max(0.0, -net)
-        self.put("import_kw", t, self.import_kw)
-        self.put("export_kw", t, self.export_kw)
+        self.import_column[t], self.export_column[t] = self.import_kw, self.export_kw
 
 
 def explain_grid(spec: Grid, view: PlanView) -> Iterator[Action]:

@@ -90,7 +90,7 @@ class HeatLoadRule(DeviceRule):
     def __init__(self, model: HeatLoadModel, ctx: RuleContext):
         super().__init__(model.name, ctx)
         self.spec = model.spec
-        self.forecast = ctx.series(model.name, "forecast_kw")
+        self.forecast = ctx.values(model.name, "forecast_kw")
 
     def serve_heat(self, t: int, heat_left_kw: dict[str, float], sources: list[Source]) -> None:
         h, need_kw = self.spec, self.forecast[t]

@@ -85,21 +85,25 @@ class PvArrayRule(DeviceRule):
 
     def __init__(self, name: str, ctx: RuleContext):
         super().__init__(name, ctx)
-        self.available = ctx.series(name, "available_kw")
+        self.available = ctx.values(name, "available_kw")
+        self.pv_kw, self.curtailed_kw = self.column("pv_kw"), self.column("curtailed_kw")
+        self.t = 0
 
     def spare_kw(self) -> Array | float:
-        return self.available
+        return self.ctx.series(self.name, "available_kw")
+
+    def _spill(self, unused_kw: float) -> float:
+        """Curtail ``unused_kw`` in the current interval; the rest is the output."""
+        t = self.t
+        self.pv_kw[t] = self.available[t] - unused_kw
+        self.curtailed_kw[t] = unused_kw
+        return unused_kw
 
     def sources(self, t: int) -> list[Source]:
         if self.plan is not None:
             return self._pinned_sources(t)
-
-        def spill(unused_kw: float) -> float:
-            self.put("pv_kw", t, self.available[t] - unused_kw)
-            self.put("curtailed_kw", t, unused_kw)
-            return unused_kw
-
-        return [Source(self.available[t], 0.0, rank=FREE, spill=spill)]
+        self.t = t
+        return [Source(self.available[t], 0.0, rank=FREE, spill=self._spill)]
 
     def _pinned_sources(self, t: int) -> list[Source]:
         """The plan's output moved by the forecast error (actual − forecast available), as
@@ -112,8 +116,8 @@ class PvArrayRule(DeviceRule):
 
         def spill(unused_kw: float) -> float:
             pv = given - unused_kw + (available - given - reserve.left_kw)
-            self.put("pv_kw", t, pv)
-            self.put("curtailed_kw", t, available - pv)
+            self.pv_kw[t] = pv
+            self.curtailed_kw[t] = available - pv
             return unused_kw
 
         return [Source(given, 0.0, rank=FREE, spill=spill), reserve]

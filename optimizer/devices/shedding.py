@@ -79,6 +79,7 @@ class LoadRule(DeviceRule):
         super().__init__(model.name, ctx)
         self.shed_key = (model.lost_load_value_per_kwh, self.tie)
         self.wanted_kw = 0.0
+        self.columns = [self.column(q) for q in ("demand_kw", "served_kw", "shed_kw")]
 
     def want_kw(self, t: int) -> float:
         """What the load would draw in interval ``t`` [kW]."""
@@ -90,7 +91,6 @@ class LoadRule(DeviceRule):
 
     def shed(self, t: int, short_kw: float) -> float:
         shed = min(short_kw, self.wanted_kw)
-        self.put("demand_kw", t, self.wanted_kw)
-        self.put("served_kw", t, self.wanted_kw - shed)
-        self.put("shed_kw", t, shed)
+        demand_kw, served_kw, shed_kw = self.columns
+        demand_kw[t], served_kw[t], shed_kw[t] = self.wanted_kw, self.wanted_kw - shed, shed
         return shed

@@ -165,13 +165,13 @@ class ShiftableLoadRule(LoadRule):
     def __init__(self, model: ShiftableLoadModel, ctx: RuleContext):
         super().__init__(model, ctx)
         self.load = model.spec
-        self.labels = model.labels(ctx.index)
+        self.labels: list[int] = model.labels(ctx.index).tolist()
         due = due_energy(ctx.site, self.load, ctx.index, ctx.state.value(model.name, "served_kwh"))
         self.left = {k: d.low_kwh for k, d in due.items()}
-        self.later = np.zeros(ctx.n, dtype=int)  # intervals of the period still to come
+        self.later = [0] * ctx.n  # intervals of the period still to come
         seen: dict[int, int] = {}
         for t in range(ctx.n - 1, -1, -1):
-            k = int(self.labels[t])
+            k = self.labels[t]
             if k != OUTSIDE:
                 self.later[t] = seen.get(k, 0)
                 seen[k] = self.later[t] + 1
@@ -180,7 +180,7 @@ class ShiftableLoadRule(LoadRule):
     def want_kw(self, t: int) -> float:
         if self.plan is not None:  # pinned: the plan's power
             return self.planned("demand_kw", t)
-        k = int(self.labels[t])
+        k = self.labels[t]
         if k == OUTSIDE:
             return 0.0
         s, dt = self.load, self.dt

@@ -329,6 +329,10 @@ class WaterTankModel(DeviceModel):
         return WaterTankRule(self, ctx)
 
 
+#: the decision columns ``WaterTankRule`` writes in every interval, in ``finish``'s order
+WRITTEN = ("pump_kw", "on_pu", "pumped_m3", "served_m3", "unmet_m3", "unmet_kw", "level_m3")
+
+
 class WaterTankRule(DeviceRule):
     """A water tank in the rule-based dispatch (docs/formulation.md, *water tank*).
 
@@ -353,18 +357,22 @@ class WaterTankRule(DeviceRule):
         super().__init__(model.name, ctx)
         s = self.spec = model.spec
         self.dt, self.e, self.keep = ctx.step_h, s.energy_kwh_per_m3, model.retention_pu
-        self.demand = ctx.series(s.name, "demand_m3")
+        demand = ctx.series(s.name, "demand_m3")
         allowed = ctx.series(s.name, "allowed_pu")
         # the share of each interval the pump may run: u ≤ a, and u binary with commitment
-        self.most_pu = np.floor(allowed + EPS) if s.commitment else allowed
+        most_pu = np.floor(allowed + EPS) if s.commitment else allowed
         self.level = model.initial_level_m3(ctx.state)
-        rise = self.most_pu * s.pump_kw * self.dt / self.e - self.demand
+        rise = most_pu * s.pump_kw * self.dt / self.e - demand
         floor = reach_floor(self.level, s.min_level_m3, rise, self.keep, ctx.n)
-        self.floor = np.minimum(floor, s.max_level_m3)
-        self.days = day_labels(ctx.site, ctx.index)
+        # read one interval at a time: as lists
+        self.floor = np.minimum(floor, s.max_level_m3).tolist()
+        self.demand, self.most_pu = demand.tolist(), most_pu.tolist()
+        days = day_labels(ctx.site, ctx.index)
+        self.days: list[int] = days.tolist()
         self.on_before = model.initial_on_pu(ctx.state)
-        self.starts = np.zeros(int(self.days.max()) + 1 if ctx.n else 0)
+        self.starts = [0.0] * (int(days.max()) + 1 if ctx.n else 0)
         self.kept = self.room_kw = self.extra_kw = 0.0
+        self.columns = [self.column(q) for q in WRITTEN]
 
     def may_start(self, t: int) -> bool:
         """Whether the pump may run in ``t`` as far as its starts per local day go."""
@@ -415,10 +423,7 @@ class WaterTankRule(DeviceRule):
         if on > EPS and self.on_before <= EPS:
             self.starts[self.days[t]] += 1
         self.on_before = on
-        self.put("pump_kw", t, pump)
-        self.put("on_pu", t, on)
-        self.put("pumped_m3", t, pumped)
-        self.put("served_m3", t, self.demand[t] - unmet)
-        self.put("unmet_m3", t, unmet)
-        self.put("unmet_kw", t, unmet * self.e / self.dt)
-        self.put("level_m3", t, self.level)
+        values = (pump, on, pumped, self.demand[t] - unmet, unmet, unmet * self.e / self.dt,
+                  self.level)
+        for column, value in zip(self.columns, values, strict=True):
+            column[t] = value

@@ -129,7 +129,7 @@ class IceBankRule(DeviceRule):
     def __init__(self, model: IceBankModel, ctx: RuleContext):
         super().__init__(model.name, ctx)
         self.spec = model.spec
-        self.cooling = ctx.series(model.name, "cooling_kw")
+        self.cooling = ctx.values(model.name, "cooling_kw")
         self.level = ctx.state.value(model.name, "ice_kwh")
         self.chill = 0.0
 
