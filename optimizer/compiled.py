@@ -17,6 +17,7 @@ from pyomo.common.gc_manager import PauseGC
 from pyomo.common.numeric_types import native_numeric_types, native_types
 from pyomo.core.base.param import ParamData
 from pyomo.core.base.set import Reals
+from pyomo.core.expr.numeric_expr import NPV_ProductExpression
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from optimizer.devices.base import DeviceData
@@ -133,18 +134,28 @@ class Compiled:
     # --- bounds -------------------------------------------------------------------------
     def _collect_bound_params(self) -> None:
         """Read every column's bounds once, and note those that depend on mutable Params
-        (as ``factor × param`` where possible, else as a general expression)."""
+        (as ``factor × param`` or ``param × param`` where possible, else as a general
+        expression)."""
         fast: list[tuple[int, int, ParamData, float]] = []
+        pairs: list[tuple[int, int, ParamData, ParamData]] = []
         general: list[tuple[int, int, Any]] = []
         numbers = native_numeric_types
 
         def value(side: int, j: int, expr: Any) -> float:
             term = _param_term(expr)
-            if term is None:
-                general.append((side, j, expr))
-                return float(expr())
-            fast.append((side, j, *term))
-            return term[1] * term[0].value
+            if term is not None:
+                fast.append((side, j, *term))
+                return term[1] * term[0].value
+            args = tuple(getattr(expr, "args", ()))
+            if (  # param × param (a grid's limit × its availability)
+                type(expr) is NPV_ProductExpression
+                and len(args) == 2
+                and all(isinstance(a, ParamData) for a in args)
+            ):
+                pairs.append((side, j, *args))
+                return args[0].value * args[1].value
+            general.append((side, j, expr))
+            return float(expr())
 
         # plain lists, filled in one pass: indexing a numpy array per element costs more
         low: list[Any] = [-np.inf] * self.n_cols
@@ -163,6 +174,9 @@ class Compiled:
         self._fast_side = np.array([f[0] for f in fast], dtype=np.int64)
         self._fast_col = np.array([f[1] for f in fast], dtype=np.int64)
         self._fast_factor = np.array([f[3] for f in fast], dtype=float)
+        self._pairs = pairs
+        self._pair_side = np.array([f[0] for f in pairs], dtype=np.int64)
+        self._pair_col = np.array([f[1] for f in pairs], dtype=np.int64)
         self._general = general
         self.low, self.high = bounds[0], bounds[1]
 
@@ -171,6 +185,11 @@ class Compiled:
         bounds = np.vstack([self.low, self.high])
         values = np.fromiter((f[2].value for f in self._fast), dtype=float, count=len(self._fast))
         bounds[self._fast_side, self._fast_col] = self._fast_factor * values
+        if self._pairs:
+            n = len(self._pairs)
+            first = np.fromiter((f[2].value for f in self._pairs), dtype=float, count=n)
+            second = np.fromiter((f[3].value for f in self._pairs), dtype=float, count=n)
+            bounds[self._pair_side, self._pair_col] = first * second
         for side, j, expr in self._general:
             bounds[side, j] = expr()
         return bounds[0], bounds[1]

@@ -37,6 +37,9 @@ def test_refreshed_rows_and_bounds_equal_a_fresh_compile():
         site, idx, load__forecast_kw=rng.uniform(0, 9, 6), pv__available_kw=rng.uniform(0, 9, 6),
         grid__import_price_per_kwh=rng.uniform(0.1, 2, 6),
         grid__carbon_kgco2_per_kwh=rng.uniform(0.2, 0.9, 6),
+        # limit × availability: bounds that are a product of two Params
+        grid__available_pu=[1, 1, 0, 0, 1, 1], grid__import_limit_kw=rng.uniform(20, 90, 6),
+        grid__export_limit_kw=rng.uniform(0, 30, 6),
     )  # fmt: skip
     state = State(battery_soc_kwh={"bat": 7.0}, holder_m3={"dig": 4.0}).resolved(site)
 
@@ -56,6 +59,8 @@ def test_refreshed_rows_and_bounds_equal_a_fresh_compile():
     assert sorted(where) == sorted(v.name for v in compiled.columns)
     assert np.allclose(compiled.low, reference.low[order])
     assert np.allclose(compiled.high, reference.high[order])
+    grid_import = [j for j, v in enumerate(compiled.columns) if ".import_kw[" in v.name]
+    assert compiled.high[grid_import][2:4].tolist() == [0.0, 0.0]  # the outage
     for name in ("objective", "emissions_objective", "penalty_objective", "horizon_objective"):
         assert np.allclose(compiled.rows[name], reference.rows[name][order]), name
         assert np.isclose(compiled.offsets[name], reference.offsets[name]), name
