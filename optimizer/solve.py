@@ -55,9 +55,9 @@ IIS_STRATEGY = 2
 INF = highspy.kHighsInf
 _FEASIBLE = 2  # HiGHS solution status "feasible"
 _STATUS = highspy.HighsModelStatus
-#: From this many columns a run after a new objective, new or removed rows or released bounds
-#: starts cold, with presolve (``KeptLp.run``); below it the last basis is kept (docs/
-#: optimizer_speed.md, *Warm and cold starts*).
+#: From this many columns a plan's run after a new objective, new or removed rows or released
+#: bounds starts cold, with presolve (``HighsProblem.cold_start_columns``); below it the last
+#: basis is kept (docs/optimizer_speed.md, *Warm and cold starts*).
 COLD_START_COLUMNS = 30_000
 
 #: statuses after which the run is repeated once from a cold start (``KeptLp.run``)
@@ -184,6 +184,12 @@ class KeptLp:
         """The model's own column bounds (lower, upper)."""
         raise NotImplementedError
 
+    def cold_start_columns(self) -> int | None:
+        """From how many columns a run after a new objective, changed rows or released
+        bounds starts cold; None: always from the last basis (a sizing LP released from
+        fixed capacities is meant to start from their basis)."""
+        return None
+
     def set_cost(self, cost: np.ndarray) -> None:
         """The objective row to minimise in the next runs (pushed only when it changed)."""
         if self._cost is not cost:
@@ -231,7 +237,8 @@ class KeptLp:
         ``InfeasibleError`` or ``PlanningError``.
         """
         h = self.highs
-        if self._reshaped and self.n_cols >= COLD_START_COLUMNS:
+        cold_from = self.cold_start_columns()
+        if self._reshaped and cold_from is not None and self.n_cols >= cold_from:
             h.clearSolver()
         self._reshaped = False
         status = self._run_once(deadline)
@@ -335,6 +342,9 @@ class HighsProblem(KeptLp):
 
     def model_bounds(self) -> tuple[np.ndarray, np.ndarray]:
         return self.compiled.low, self.compiled.high
+
+    def cold_start_columns(self) -> int | None:
+        return COLD_START_COLUMNS
 
     # --- data ---------------------------------------------------------------------------
     def refresh(self, datas: list[DeviceData]) -> None:
