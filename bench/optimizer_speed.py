@@ -41,13 +41,23 @@ def demo_site(step_minutes: int):  # type: ignore[no-untyped-def]
 
 
 def floor_s(planner) -> float:  # type: ignore[no-untyped-def]
-    """HiGHS's own run time [s] on the kept model's LP, solved cold by a fresh Highs."""
+    """HiGHS's own run time [s] on the kept model's LP as handed over for the plan's first
+    run (the cost objective, the model's own rows and bounds: no stage rows, emission limits
+    or one-way restrictions), solved cold by a fresh Highs."""
     import highspy
 
     ((_, problem),) = planner._kept.values()  # a Planner(keep=1) holds one model
+    lp = problem.highs.getLp()
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
-    h.passModel(problem.highs.getLp())
+    h.passModel(lp)
+    extra = h.getNumRow() - problem.n_rows
+    if extra:
+        h.deleteRows(extra, np.arange(problem.n_rows, h.getNumRow(), dtype=np.int32))
+    low, high = problem.model_bounds()
+    cols = np.arange(problem.n_cols, dtype=np.int32)
+    h.changeColsBounds(problem.n_cols, cols, np.clip(low, -1e30, 1e30), np.clip(high, -1e30, 1e30))
+    h.changeColsCost(problem.n_cols, cols, problem.compiled.rows["objective"])
     h.run()
     return float(h.getRunTime())
 
