@@ -107,6 +107,7 @@ def dispatch(
     state: State | None = None,
     *,
     plan: pd.DataFrame | None = None,
+    checked: bool = False,
 ) -> pd.DataFrame:
     """Run the rule-based dispatch; return ``inputs`` with every decision column added.
 
@@ -122,6 +123,9 @@ def dispatch(
         A plan table on the same intervals: every rule is pinned to it (``DeviceRule.pin``)
         and follows its setpoints where it can (closed-loop operation,
         ``optimizer.operation``).
+    checked : bool
+        ``inputs`` is already what ``optimizer.inputs.validate_inputs`` returns for them (the
+        planner's own checked inputs): they are not checked again.
 
     Returns
     -------
@@ -131,7 +135,8 @@ def dispatch(
         cost of the last kWh the rule supplied or the price the last surplus kWh earned, not
         an LP dual.
     """
-    inputs = validate_inputs(site, inputs.index, inputs)
+    if not checked:
+        inputs = validate_inputs(site, inputs.index, inputs)
     state = (state or State()).resolved(site)
     n = len(inputs)
     given = np.array(inputs.to_numpy(dtype=float).T)  # one row per column
@@ -246,6 +251,7 @@ def rule_based_plan(
     state: State | None = None,
     *,
     now: datetime | None = None,
+    checked: bool = False,
 ) -> Plan:
     """The rule-based plan on the same inputs as an optimised one; status ``"fallback"``.
 
@@ -258,10 +264,12 @@ def rule_based_plan(
         Initial state; missing entries default from the site file.
     now : datetime, optional
         Stamps ``created_at``; nothing else depends on it.
+    checked : bool
+        ``inputs`` were already checked (``dispatch``).
     """
     began = time.perf_counter()
     check_index(site, inputs.index)
-    table = dispatch(site, inputs, state)
+    table = dispatch(site, inputs, state, checked=checked)
     table.index = table.index.rename("start")
     terms: dict[str, Any] = {**objective_terms(site, table), "mode": "cost"}
     return Plan.create(

@@ -79,17 +79,24 @@ def energy_value_per_kwh(
 
 
 def structure_key(
-    site: Site, index: pd.DatetimeIndex, inputs: pd.DataFrame, devices: list[DeviceModel]
+    site: Site,
+    index: pd.DatetimeIndex,
+    inputs: pd.DataFrame,
+    devices: list[DeviceModel],
+    energy_value: float | None = None,
 ) -> tuple:
     """Everything that fixes the model's shape; equal keys mean a model can be reused.
 
     The value of stored energy is a coefficient of the model, so it is part of the key (it
-    changes only with the site file's prices over the horizon, e.g. an outage).
+    changes only with the site file's prices over the horizon, e.g. an outage);
+    ``energy_value``: that value when the caller knows it for this site and horizon.
     """
+    if energy_value is None:
+        energy_value = energy_value_per_kwh(site, index, devices)
     return (
         site,  # frozen and hashable: equal sites give equal keys
         len(index),
-        energy_value_per_kwh(site, index, devices),
+        energy_value,
         tuple(d.structure_key(index, inputs) for d in devices),
     )
 

@@ -20,7 +20,7 @@ from optimizer import baseline as rules
 from optimizer.devices import device_models
 from optimizer.errors import InfeasibleError, PlanningError
 from optimizer.inputs import build_inputs, check_index, validate_inputs
-from optimizer.model import build_model, structure_key
+from optimizer.model import build_model, energy_value_per_kwh, structure_key
 from optimizer.outcome import (
     GUARD_TOLERANCE_KGCO2,
     GUARD_TOLERANCE_PU,
@@ -57,6 +57,8 @@ class Planner:
         self.threads = threads
         self._kept: OrderedDict[tuple, Any] = OrderedDict()
         self._devices: dict[Site, list] = {}
+        #: value of stored energy of the last horizons planned, by (site, first, last, length)
+        self._energy_values: OrderedDict[tuple, float] = OrderedDict()
         #: timings of the last plan [s]: build, compile, pass, refresh, solver, readback, total
         self.last_timings: dict[str, float] = {}
 
@@ -66,7 +68,13 @@ class Planner:
         devices = self._devices.get(site)
         if devices is None:
             devices = self._devices[site] = device_models(site)
-        key = structure_key(site, index, inputs, devices)
+        span = (site, index[0], index[-1], len(index))
+        value = self._energy_values.get(span)
+        if value is None:
+            value = self._energy_values[span] = energy_value_per_kwh(site, index, devices)
+            while len(self._energy_values) > max(self.keep, 1):
+                self._energy_values.popitem(last=False)
+        key = structure_key(site, index, inputs, devices, value)
         if key in self._kept:
             self._kept.move_to_end(key)
             vm, problem = self._kept[key]
@@ -103,6 +111,7 @@ class Planner:
         if now is not None and now.tzinfo is None:
             raise PlanningError(f"now must be timezone-aware, got naive {now.isoformat()}")
         index = check_index(site, index)
+        checked = inputs is not None  # validate_inputs's own table, as the rules would make it
         inputs = (
             build_inputs(site, index) if inputs is None else validate_inputs(site, index, inputs)
         )
@@ -131,7 +140,7 @@ class Planner:
                 vm, problem, mode, emission_budget_kgco2, None, time_limit_s, mip_rel_gap
             )
             if guard:  # the carbon guard: re-solve at the rules' emissions if above them
-                base = rules.rule_based_plan(site, inputs, state, now=now)
+                base = rules.rule_based_plan(site, inputs, state, now=now, checked=checked)
                 rules_kgco2 = float(base.kpis["emissions_kgco2"])
                 allowed = rules_kgco2 - (1.0 - site.carbon_guard_pu) * abs(rules_kgco2)
                 cap = allowed + abs(allowed) * GUARD_TOLERANCE_PU + GUARD_TOLERANCE_KGCO2

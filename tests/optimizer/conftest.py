@@ -31,8 +31,8 @@ def _check_every_plan(monkeypatch: pytest.MonkeyPatch) -> None:
         assert_plan_invariants(site, result, state)
         return result
 
-    def ruled(site: Any, inputs: Any, state: Any = None, *, now: Any = None) -> Any:
-        result = rules(site, inputs, state, now=now)
+    def ruled(site: Any, inputs: Any, state: Any = None, **options: Any) -> Any:
+        result = rules(site, inputs, state, **options)
         problems = plan_problems(site, result, state)
         if _short_of_supply(site, result.table):  # a documented limit of the rules
             problems = [p for p in problems if "soc" not in p]

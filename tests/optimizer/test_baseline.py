@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import date
+from pathlib import Path
+
 import numpy as np
+import pandas as pd
 import pytest
 
 from optimizer.accounting import vented_kgco2e_per_m3
 from optimizer.baseline import dispatch
+from optimizer.errors import PlanningError
+from optimizer.inputs import build_inputs, validate_inputs
 from optimizer.state import State
+from sites.load import load_site
+from sites.timeindex import day_index
 from tests.optimizer import tiny_sites as ts
 from tests.optimizer.invariants import assert_plan_invariants, plan_problems
 
@@ -248,3 +256,19 @@ def test_invariants_catch_a_broken_balance_and_a_wrong_cost():
     wrong = t.copy()
     wrong["cost"] = wrong["cost"] * 0.5
     assert any(p.startswith("cost") for p in plan_problems(site, wrong))
+
+
+def test_inputs_the_planner_checked_are_not_checked_again_and_give_the_same_dispatch():
+    site = load_site(Path(__file__).resolve().parents[2] / "sites" / "demo_village.yaml")
+    index = day_index(site, date(2026, 6, 3), 2)
+    raw = build_inputs(site, index)
+    checked = validate_inputs(site, index, raw)
+    pd.testing.assert_frame_equal(
+        dispatch(site, checked, checked=True), dispatch(site, raw), check_exact=True
+    )
+    # unchecked inputs with a negative forecast are refused; "checked" skips exactly that
+    bad = raw.copy()
+    column = next(c for c in raw.columns if c.endswith(".forecast_kw"))
+    bad[column] = -1.0
+    with pytest.raises(PlanningError, match=column):
+        dispatch(site, bad)

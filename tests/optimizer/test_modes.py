@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from optimizer.solve import LEXICOGRAPHIC_TOLERANCE_ABS, LEXICOGRAPHIC_TOLERANCE_PU
+import optimizer.solve as solve_module
+from optimizer.model import build_model
+from optimizer.solve import LEXICOGRAPHIC_TOLERANCE_ABS, LEXICOGRAPHIC_TOLERANCE_PU, HighsProblem
+from optimizer.state import State
 from tests.optimizer.devices.test_genset import diesel
-from tests.optimizer.toy import grid, load, plan, toy_site
+from tests.optimizer.toy import grid, index, inputs, load, plan, toy_site
 
 # grid: 1.0 per kWh, 0.9 kgCO2/kWh; diesel: 2.0 per kWh, 0.25 L/kWh × 2.68 = 0.67 kgCO2/kWh
 SITE = dict(load__forecast_kw=10.0)
@@ -60,11 +63,6 @@ def test_unknown_mode_is_an_error():
 
 
 def _cap_problem():
-    from optimizer.model import build_model
-    from optimizer.solve import HighsProblem
-    from optimizer.state import State
-    from tests.optimizer.toy import index, inputs
-
     s = site()
     idx = index(s, 24)
     given = inputs(s, idx, **SITE)
@@ -117,8 +115,6 @@ def test_a_schedule_seen_serving_everything_spares_the_unserved_stage():
 def test_stages_started_cold_reach_the_same_optima(monkeypatch):
     # large LPs restart each reshaped stage cold (with presolve) instead of from the last
     # basis: the optima are the same either way
-    import optimizer.solve as solve_module
-
     warm = _cap_problem()
     warm.solve()
     kept = warm.solve(emission_cap_kgco2=150.0)

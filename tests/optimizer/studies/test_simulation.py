@@ -7,10 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pvlib
 import pytest
 
+from api.commands.study_files import weather_for
 from optimizer.studies import report
-from optimizer.studies.simulation import baseline_day, period_inputs, simulate
+from optimizer.studies.simulation import OptimisedDays, baseline_day, period_inputs, simulate
 from sites.load import load_site
 from sites.schema import Battery, ColdStore, Digester, EvCharger, Genset, ShiftableLoad, WaterTank
 
@@ -179,11 +181,6 @@ def test_a_warm_start_that_leaves_highs_stuck_is_solved_cold() -> None:
     """On pvlib's TMY3 weather the demo village's 55th day (24 February) once ended with
     HiGHS status "Unknown": a warm start after a run that proved the carbon guard's row
     infeasible. ``KeptLp.run`` repeats such a run from a cold start, so every day is planned."""
-    import pvlib
-
-    from api.commands.study_files import weather_for
-    from optimizer.studies.simulation import OptimisedDays
-
     site = load_site(SITES / "demo_village.yaml")
     first, days = date(2026, 1, 1), 56
     tmy3 = Path(pvlib.__file__).parent / "data" / "723170TYA.CSV"
