@@ -232,7 +232,10 @@ def parse_csv(text: str, recorded_by: str = "") -> tuple[list[Reading], list[str
     import csv
     import io
 
-    rows = list(csv.DictReader(io.StringIO(text)))
+    try:
+        rows = list(csv.DictReader(io.StringIO(text)))
+    except csv.Error as exc:  # e.g. a line break inside an unquoted field, an oversized field
+        return [], [f"CSV: not readable as comma-separated rows ({exc})"]
     header = rows[0].keys() if rows else []
     missing = [c for c in ("kind", "device", "at", "value") if c not in header]
     if not rows or missing:

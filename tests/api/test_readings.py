@@ -145,6 +145,11 @@ def test_csv_upload_of_a_month_gives_the_ledger(dec_api):
     bad = api.client.post(f"/v1/sites/{SITE}/readings", content="kind,at\nx,y\n",
                           headers={**api.auth(), "Content-Type": "text/csv"})
     assert bad.status_code == 422 and "header" in bad.json()["errors"][0]
+    # a carriage return inside an unquoted field is no CSV the reader takes: 422, not a 500
+    broken = api.client.post(f"/v1/sites/{SITE}/readings",
+                             content='kind,device,at,value\n"gas"x\r"y,d,2026-11-01,1\n',
+                             headers={**api.auth(), "Content-Type": "text/csv"})
+    assert broken.status_code == 422 and broken.json()["errors"][0].startswith("CSV: not readable")
 
 
 def test_a_county_sums_its_villages_claim_by_claim(dec_api):
